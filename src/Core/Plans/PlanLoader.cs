@@ -1,0 +1,498 @@
+using System.Globalization;
+using Constellation.Core.Load;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Constellation.Core.Plans;
+
+/// <summary>The outcome of reading a plan: the plan, or every problem found in it.</summary>
+public sealed record PlanLoadResult(Plan? Plan, IReadOnlyList<PlanError> Errors)
+{
+    public bool IsValid => Plan is not null && Errors.Count == 0;
+}
+
+/// <summary>Reads a YAML plan and validates all of it, reporting every problem with its location.</summary>
+public static class PlanLoader
+{
+    /// <summary>Longest scenario a plan may describe: every load loop is bounded in time.</summary>
+    public static readonly TimeSpan MaxScenarioDuration = TimeSpan.FromHours(24);
+
+    public const int MaxUsers = 100_000;
+    public const double MaxRate = 1_000_000;
+    public static readonly TimeSpan MaxSpinTimeout = TimeSpan.FromMinutes(10);
+
+    private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    private static readonly string[] Roles = ["spin", "webapp"];
+
+    public static PlanLoadResult LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new PlanLoadResult(null, [new PlanError(path, $"cannot read the plan: {e.Message}")]);
+        }
+
+        return Parse(text);
+    }
+
+    public static PlanLoadResult Parse(string yaml)
+    {
+        var errors = new YamlErrors();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            return new PlanLoadResult(null, [new PlanError("(yaml)", e.InnerException?.Message ?? e.Message, (int)e.Start.Line)]);
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            return new PlanLoadResult(null, [new PlanError("(plan)", "the plan is empty")]);
+        }
+
+        var root = YamlMap.From(stream.Documents[0].RootNode, string.Empty, errors);
+        if (root is null)
+        {
+            return new PlanLoadResult(null, errors.Items);
+        }
+
+        var name = root.String("name", required: true) ?? string.Empty;
+        var description = root.String("description");
+        var targets = ReadTargets(root, errors);
+        var scenarios = ReadScenarios(root, targets, errors);
+        root.RejectUnknown();
+
+        var plan = new Plan
+        {
+            Name = name,
+            Description = description,
+            Targets = targets,
+            Scenarios = scenarios,
+            SourceText = yaml,
+        };
+        return errors.Items.Count == 0 ? new PlanLoadResult(plan, []) : new PlanLoadResult(null, errors.Items);
+    }
+
+    private static Dictionary<string, TargetSpec> ReadTargets(YamlMap root, YamlErrors errors)
+    {
+        var result = new Dictionary<string, TargetSpec>(StringComparer.Ordinal);
+        var map = YamlMap.From(root.Get("targets"), "targets", errors);
+        if (map?.Node is not YamlMappingNode node)
+        {
+            return result;
+        }
+
+        if (node.Children.Count == 0)
+        {
+            errors.Add("targets", "must name at least one target", node);
+        }
+
+        foreach (var (k, v) in node.Children)
+        {
+            var name = ((YamlScalarNode)k).Value ?? string.Empty;
+            var t = YamlMap.From(v, $"targets.{name}", errors);
+            map.Get(name);
+            if (t is null)
+            {
+                continue;
+            }
+
+            Uri? baseUrl = null;
+            var urlText = t.String("baseUrl");
+            if (urlText is not null)
+            {
+                if (!Uri.TryCreate(urlText, UriKind.Absolute, out baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+                {
+                    errors.Add(t.Child("baseUrl"), $"must be an absolute http:// or https:// URL, got '{urlText}'", t.Get("baseUrl"));
+                    baseUrl = null;
+                }
+            }
+
+            LaunchSpec? launch = null;
+            if (t.Has("launch"))
+            {
+                var l = YamlMap.From(t.Get("launch"), t.Child("launch"), errors);
+                if (l is not null)
+                {
+                    var role = l.String("role", required: true);
+                    if (role is not null && !Roles.Contains(role))
+                    {
+                        errors.Add(l.Child("role"), $"must be one of {string.Join(", ", Roles)}, got '{role}'", l.Get("role"));
+                    }
+
+                    var readyTimeout = l.Duration("readyTimeout");
+                    if (readyTimeout is { } rt && rt <= TimeSpan.Zero)
+                    {
+                        errors.Add(l.Child("readyTimeout"), $"must be > 0, got {rt}", l.Get("readyTimeout"));
+                    }
+
+                    launch = new LaunchSpec
+                    {
+                        Role = role ?? "spin",
+                        Env = l.StringMap("env"),
+                        ReadyTimeout = readyTimeout ?? TimeSpan.FromSeconds(30),
+                    };
+                    l.RejectUnknown();
+                }
+            }
+
+            if (urlText is null && !t.Has("launch"))
+            {
+                errors.Add(t.Path, "needs either baseUrl or launch", v);
+            }
+            else if (urlText is not null && t.Has("launch"))
+            {
+                errors.Add(t.Path, "takes baseUrl or launch, not both (a launched target gets a free loopback port)", v);
+            }
+
+            t.RejectUnknown();
+            result[name] = new TargetSpec { Name = name, BaseUrl = baseUrl, Launch = launch };
+        }
+
+        return result;
+    }
+
+    private static List<ScenarioSpec> ReadScenarios(YamlMap root, Dictionary<string, TargetSpec> targets, YamlErrors errors)
+    {
+        var result = new List<ScenarioSpec>();
+        var seq = root.Sequence("scenarios", required: true);
+        if (seq is null)
+        {
+            return result;
+        }
+
+        if (seq.Children.Count == 0)
+        {
+            errors.Add("scenarios", "must list at least one scenario", seq);
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < seq.Children.Count; i++)
+        {
+            var s = YamlMap.From(seq.Children[i], $"scenarios[{i}]", errors);
+            if (s is null)
+            {
+                continue;
+            }
+
+            var name = s.String("name", required: true) ?? $"scenario-{i + 1}";
+            if (!names.Add(name))
+            {
+                errors.Add(s.Child("name"), $"'{name}' is used by another scenario; names must be unique", s.Get("name"));
+            }
+
+            var target = s.String("target", required: true);
+            if (target is not null && !targets.ContainsKey(target))
+            {
+                var known = targets.Count == 0 ? "none are defined" : "defined: " + string.Join(", ", targets.Keys);
+                errors.Add(s.Child("target"), $"unknown target '{target}' ({known})", s.Get("target"));
+            }
+
+            var startAfter = s.Duration("startAfter") ?? TimeSpan.Zero;
+            if (startAfter < TimeSpan.Zero)
+            {
+                errors.Add(s.Child("startAfter"), $"must be >= 0, got {startAfter}", s.Get("startAfter"));
+            }
+
+            var request = ReadRequest(s, errors);
+            var load = ReadLoad(s, errors);
+            var stops = new List<StopCondition>();
+            var stopSeq = s.Sequence("stopWhen");
+            if (stopSeq is not null)
+            {
+                for (int j = 0; j < stopSeq.Children.Count; j++)
+                {
+                    var node = stopSeq.Children[j];
+                    var text = (node as YamlScalarNode)?.Value ?? string.Empty;
+                    if (StopCondition.TryParse(text, out var c, out var err))
+                    {
+                        stops.Add(c!);
+                    }
+                    else
+                    {
+                        errors.Add($"{s.Child("stopWhen")}[{j}]", err!, node);
+                    }
+                }
+            }
+
+            s.RejectUnknown();
+            if (load is not null)
+            {
+                result.Add(new ScenarioSpec
+                {
+                    Name = name,
+                    Target = target ?? string.Empty,
+                    Request = request,
+                    Load = load,
+                    StartAfter = startAfter,
+                    StopWhen = stops,
+                });
+            }
+        }
+
+        return result;
+    }
+
+    private static RequestSpec ReadRequest(YamlMap scenario, YamlErrors errors)
+    {
+        var r = YamlMap.From(scenario.Get("request"), scenario.Child("request"), errors);
+        if (r is null)
+        {
+            return new RequestSpec();
+        }
+
+        var method = r.String("method")?.ToUpperInvariant() ?? "GET";
+        if (!Methods.Contains(method))
+        {
+            errors.Add(r.Child("method"), $"must be one of {string.Join(", ", Methods)}, got '{method}'", r.Get("method"));
+        }
+
+        var path = r.String("path") ?? "/";
+        if (!path.StartsWith('/') || path.Any(char.IsWhiteSpace))
+        {
+            errors.Add(r.Child("path"), $"must start with / and contain no spaces, got '{path}'", r.Get("path"));
+        }
+
+        var timeout = r.Duration("timeout") ?? TimeSpan.FromSeconds(10);
+        if (timeout <= TimeSpan.Zero || timeout > MaxSpinTimeout)
+        {
+            errors.Add(r.Child("timeout"), $"must be > 0 and at most {MaxSpinTimeout.TotalMinutes:0}m, got {timeout}", r.Get("timeout"));
+        }
+
+        var headers = r.StringMap("headers");
+        foreach (var (k, v) in headers)
+        {
+            if (k.Length == 0 || k.Any(c => c <= ' ' || c == ':' || c > '~') || v.Any(c => c is '\r' or '\n'))
+            {
+                errors.Add($"{r.Child("headers")}.{k}", "is not a valid header name or value", r.Get("headers"));
+            }
+        }
+
+        var body = r.String("body");
+        r.RejectUnknown();
+        return new RequestSpec { Method = method, Path = path, Headers = headers, Body = body, Timeout = timeout };
+    }
+
+    private static LoadSpec? ReadLoad(YamlMap scenario, YamlErrors errors)
+    {
+        var l = YamlMap.From(scenario.Get("load"), scenario.Child("load"), errors);
+        if (l is null)
+        {
+            return null;
+        }
+
+        var modelText = l.String("model", required: true);
+        LoadModel model;
+        switch (modelText)
+        {
+            case "open":
+                model = LoadModel.Open;
+                break;
+            case "closed":
+                model = LoadModel.Closed;
+                break;
+            case null:
+                l.RejectUnknown();
+                return null;
+            default:
+                errors.Add(l.Child("model"), $"must be open (arrival rate) or closed (virtual users), got '{modelText}'", l.Get("model"));
+                l.RejectUnknown();
+                return null;
+        }
+
+        bool open = model == LoadModel.Open;
+        string unitKey = open ? "rate" : "users";
+        string startKey = open ? "startRate" : "startUsers";
+        string otherUnit = open ? "users" : "rate";
+        foreach (var misplaced in open ? new[] { "users", "startUsers", "thinkTime" } : ["rate", "startRate", "maxInFlight"])
+        {
+            if (l.Has(misplaced))
+            {
+                errors.Add(l.Child(misplaced), $"does not apply to the {modelText} model (use {(open ? "rate" : "users")})", l.Get(misplaced, markUsed: true));
+            }
+        }
+
+        var shapes = new[] { unitKey, "stages", "steps" }.Where(l.Has).ToList();
+        if (shapes.Count != 1)
+        {
+            errors.Add(l.Path, shapes.Count == 0
+                ? $"needs one load shape: {unitKey} + duration, stages, or steps"
+                : $"takes one load shape, got {string.Join(" and ", shapes)}", l.Node);
+        }
+
+        var segments = new List<LoadSegment>();
+        if (l.Has(unitKey))
+        {
+            var v = l.Number(unitKey);
+            var d = l.Duration("duration", required: true);
+            if (v is { } value && value <= 0)
+            {
+                errors.Add(l.Child(unitKey), $"must be > 0, got {Fmt(value)}", l.Get(unitKey));
+            }
+
+            CheckDuration(l, "duration", d, errors);
+            if (v is { } val && d is { } dur)
+            {
+                segments.Add(new LoadSegment(dur, val, val));
+            }
+        }
+        else if (l.Has("duration"))
+        {
+            l.Get("duration");
+            errors.Add(l.Child("duration"), $"goes with {unitKey}; stages and steps carry their own durations", l.Get("duration"));
+        }
+
+        if (l.Has("stages"))
+        {
+            var previous = l.Number(startKey) ?? 0;
+            if (previous < 0)
+            {
+                errors.Add(l.Child(startKey), $"must be >= 0, got {Fmt(previous)}", l.Get(startKey));
+            }
+
+            var seq = l.Sequence("stages");
+            for (int i = 0; seq is not null && i < seq.Children.Count; i++)
+            {
+                var st = YamlMap.From(seq.Children[i], $"{l.Child("stages")}[{i}]", errors);
+                if (st is null)
+                {
+                    continue;
+                }
+
+                var d = st.Duration("duration", required: true);
+                CheckDuration(st, "duration", d, errors);
+                var v = st.Number(unitKey, required: true);
+                if (st.Has(otherUnit))
+                {
+                    errors.Add(st.Child(otherUnit), $"does not apply to the {modelText} model (use {unitKey})", st.Get(otherUnit));
+                }
+
+                if (v is { } value && value < 0)
+                {
+                    errors.Add(st.Child(unitKey), $"must be > 0, got {Fmt(value)}", st.Get(unitKey));
+                }
+
+                var stageName = st.String("name");
+                st.RejectUnknown();
+                if (d is { } dur && v is { } val)
+                {
+                    segments.Add(new LoadSegment(dur, previous, val, stageName));
+                    previous = val;
+                }
+            }
+
+            if (seq is not null && seq.Children.Count == 0)
+            {
+                errors.Add(l.Child("stages"), "must list at least one stage", seq);
+            }
+        }
+        else if (l.Has(startKey))
+        {
+            errors.Add(l.Child(startKey), "goes with stages", l.Get(startKey));
+        }
+
+        if (l.Has("steps"))
+        {
+            var st = YamlMap.From(l.Get("steps"), l.Child("steps"), errors);
+            if (st is not null)
+            {
+                var from = st.Number("from", required: true);
+                var step = st.Number("step", required: true);
+                var every = st.Duration("every", required: true);
+                var to = st.Number("to", required: true);
+                CheckDuration(st, "every", every, errors);
+                if (from is <= 0)
+                {
+                    errors.Add(st.Child("from"), $"must be > 0, got {Fmt(from.Value)}", st.Get("from"));
+                }
+
+                if (step is <= 0)
+                {
+                    errors.Add(st.Child("step"), $"must be > 0, got {Fmt(step.Value)}", st.Get("step"));
+                }
+
+                if (to is { } t && from is { } f && t < f)
+                {
+                    errors.Add(st.Child("to"), $"must be >= from ({Fmt(f)}), got {Fmt(t)}", st.Get("to"));
+                }
+
+                st.RejectUnknown();
+                if (from > 0 && step > 0 && to >= from && every > TimeSpan.Zero)
+                {
+                    int n = 0;
+                    for (var v = from.Value; v <= to.Value + 1e-9 && n < 10_000; v += step.Value)
+                    {
+                        n++;
+                        segments.Add(new LoadSegment(every.Value, v, v, $"step {n} ({Fmt(v)}{(open ? "/s" : " users")})"));
+                    }
+                }
+            }
+        }
+
+        var maxInFlight = l.Number("maxInFlight");
+        if (maxInFlight is { } mif && (mif < 1 || mif > 1_000_000 || mif != Math.Floor(mif)))
+        {
+            errors.Add(l.Child("maxInFlight"), $"must be a whole number from 1 to 1000000, got {Fmt(mif)}", l.Get("maxInFlight"));
+        }
+
+        var think = l.Duration("thinkTime");
+        if (think is { } th && th < TimeSpan.Zero)
+        {
+            errors.Add(l.Child("thinkTime"), $"must be >= 0, got {th}", l.Get("thinkTime"));
+        }
+
+        l.RejectUnknown();
+
+        var total = segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
+        if (total > MaxScenarioDuration)
+        {
+            errors.Add(l.Path, $"runs for {total}, longer than the limit of {MaxScenarioDuration.TotalHours:0}h", l.Node);
+        }
+
+        var peak = segments.Count == 0 ? 0 : segments.Max(s => Math.Max(s.From, s.To));
+        if (segments.Count > 0 && peak <= 0)
+        {
+            errors.Add(l.Path, $"never offers any load: every {unitKey} is 0", l.Node);
+        }
+
+        if (open && peak > MaxRate)
+        {
+            errors.Add(l.Path, $"peaks at {Fmt(peak)}/s, above the limit of {Fmt(MaxRate)}/s", l.Node);
+        }
+
+        if (!open && peak > MaxUsers)
+        {
+            errors.Add(l.Path, $"peaks at {Fmt(peak)} users, above the limit of {MaxUsers}", l.Node);
+        }
+
+        if (!open && segments.Any(s => s.From != Math.Floor(s.From) || s.To != Math.Floor(s.To)))
+        {
+            errors.Add(l.Path, "user counts must be whole numbers", l.Node);
+        }
+
+        return new LoadSpec
+        {
+            Model = model,
+            Segments = segments,
+            MaxInFlight = (int)(maxInFlight ?? 1000),
+            ThinkTime = think ?? TimeSpan.Zero,
+        };
+    }
+
+    private static void CheckDuration(YamlMap map, string key, TimeSpan? value, YamlErrors errors)
+    {
+        if (value is { } d && d <= TimeSpan.Zero)
+        {
+            errors.Add(map.Child(key), $"must be > 0, got {map.String(key)}", map.Get(key));
+        }
+    }
+
+    private static string Fmt(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,178 @@
+namespace Constellation.Core.Results;
+
+/// <summary>The canonical result of a run (run.json); every report is rendered from it.</summary>
+public sealed record RunRecord
+{
+    /// <summary>Bumped on any incompatible change of this record's shape.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required string PlanName { get; init; }
+
+    /// <summary>completed, stopped (ramp-to-fail ended a scenario early), cancelled or failed.</summary>
+    public required RunStatus Status { get; init; }
+
+    public required RunEnvironment Environment { get; init; }
+
+    /// <summary>The plan's YAML as it was run.</summary>
+    public string? PlanText { get; init; }
+
+    public required IReadOnlyList<ScenarioResult> Scenarios { get; init; }
+    public required GeneratorHealth Generator { get; init; }
+    public string? Error { get; init; }
+}
+
+public enum RunStatus
+{
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+/// <summary>Where and when the run happened.</summary>
+public sealed record RunEnvironment
+{
+    public required string ToolVersion { get; init; }
+    public required string Machine { get; init; }
+    public required string Os { get; init; }
+    public required string Runtime { get; init; }
+    public required int Cores { get; init; }
+    public required DateTimeOffset StartedUtc { get; init; }
+    public required DateTimeOffset EndedUtc { get; init; }
+    public IReadOnlyDictionary<string, string> Targets { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>One scenario's outcome: per-second series, totals and its breaking point.</summary>
+public sealed record ScenarioResult
+{
+    public required string Name { get; init; }
+    public required string Target { get; init; }
+    public required string Model { get; init; }
+    public required string Url { get; init; }
+
+    /// <summary>Seconds from run start at which the scenario started.</summary>
+    public required double StartOffsetSeconds { get; init; }
+    public required double DurationSeconds { get; init; }
+
+    /// <summary>completed, stopped (a stop condition held), or cancelled.</summary>
+    public required string EndReason { get; init; }
+
+    public required IReadOnlyList<SecondSample> Seconds { get; init; }
+    public required ScenarioTotals Totals { get; init; }
+    public BreakingPoint? BreakingPoint { get; init; }
+}
+
+/// <summary>What a scenario did in one second (completions by completion time).</summary>
+public sealed record SecondSample
+{
+    /// <summary>Whole second since the scenario started (0-based).</summary>
+    public required int Second { get; init; }
+
+    /// <summary>Planned load in this second: arrivals (open) or users (closed).</summary>
+    public required double Offered { get; init; }
+
+    /// <summary>Requests actually sent.</summary>
+    public required long Started { get; init; }
+
+    public required OutcomeCounts Outcomes { get; init; }
+    public required long BytesReceived { get; init; }
+    public long InFlight { get; init; }
+
+    /// <summary>Latency from intended start (open model) or send (closed model).</summary>
+    public required LatencySummary Latency { get; init; }
+
+    /// <summary>Latency from actual send: the server's service time as this client saw it.</summary>
+    public required LatencySummary ServiceTime { get; init; }
+
+    /// <summary>Base64 HdrHistogram (µs) of <see cref="Latency"/>: exact merging across seconds and agents.</summary>
+    public string? LatencyHistogram { get; init; }
+
+    public string? ServiceTimeHistogram { get; init; }
+}
+
+/// <summary>Request counts by outcome class.</summary>
+public sealed record OutcomeCounts
+{
+    public long Status2xx { get; init; }
+    public long Status3xx { get; init; }
+    public long Status4xx { get; init; }
+    public long Status5xx { get; init; }
+    public long Timeout { get; init; }
+    public long ConnectionError { get; init; }
+    public long Dropped { get; init; }
+
+    /// <summary>Requests that got any answer or failed (dropped ones never started).</summary>
+    public long Completed => Status2xx + Status3xx + Status4xx + Status5xx + Timeout + ConnectionError;
+
+    public long Errors => Status4xx + Status5xx + Timeout + ConnectionError;
+
+    public long Ok => Status2xx + Status3xx;
+
+    public static OutcomeCounts operator +(OutcomeCounts a, OutcomeCounts b) => new()
+    {
+        Status2xx = a.Status2xx + b.Status2xx,
+        Status3xx = a.Status3xx + b.Status3xx,
+        Status4xx = a.Status4xx + b.Status4xx,
+        Status5xx = a.Status5xx + b.Status5xx,
+        Timeout = a.Timeout + b.Timeout,
+        ConnectionError = a.ConnectionError + b.ConnectionError,
+        Dropped = a.Dropped + b.Dropped,
+    };
+}
+
+/// <summary>A scenario's totals over its whole run.</summary>
+public sealed record ScenarioTotals
+{
+    public required long Requests { get; init; }
+    public required OutcomeCounts Outcomes { get; init; }
+    public required long BytesReceived { get; init; }
+
+    /// <summary>Completed requests per second over the scenario's duration.</summary>
+    public required double Rps { get; init; }
+
+    public required double ErrorRate { get; init; }
+    public required LatencySummary Latency { get; init; }
+    public required LatencySummary ServiceTime { get; init; }
+    public string? LatencyHistogram { get; init; }
+    public string? ServiceTimeHistogram { get; init; }
+}
+
+/// <summary>Where a ramp-to-fail scenario broke.</summary>
+public sealed record BreakingPoint
+{
+    public required string Condition { get; init; }
+    public required string Observed { get; init; }
+    public required DateTimeOffset AtUtc { get; init; }
+    public required double ElapsedSeconds { get; init; }
+
+    /// <summary>req/s (open model) or users (closed model).</summary>
+    public required string Unit { get; init; }
+
+    /// <summary>The planned load when the condition held.</summary>
+    public required double OfferedAtFailure { get; init; }
+
+    /// <summary>The planned load at the start of the failing window: the last load that was still healthy.</summary>
+    public required double LastHealthyOffered { get; init; }
+
+    public required string LastHealthyStage { get; init; }
+
+    /// <summary>The most successful (2xx/3xx) responses served in any one second before the break.</summary>
+    public required long PeakOkPerSecond { get; init; }
+}
+
+/// <summary>How healthy the load generator itself was: a saturated generator makes the result suspect.</summary>
+public sealed record GeneratorHealth
+{
+    public required IReadOnlyList<GeneratorSecond> Seconds { get; init; }
+    public required double MaxCpuPercent { get; init; }
+    public required double MaxPacerLagMs { get; init; }
+
+    /// <summary>True when the generator, not the target, was likely the limit.</summary>
+    public required bool Bottleneck { get; init; }
+
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>The generator's own CPU and pacing lag in one second.</summary>
+public sealed record GeneratorSecond(int Second, double CpuPercent, double? MachineCpuPercent, double PacerLagMaxMs, long InFlight);

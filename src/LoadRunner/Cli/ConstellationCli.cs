@@ -1,0 +1,351 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.Core.Text;
+using Constellation.LoadRunner.Engine;
+using Constellation.LoadRunner.Runs;
+
+namespace Constellation.LoadRunner.Cli;
+
+/// <summary>Where the CLI writes, and how the run is stopped; the real console in Program, string writers in tests.</summary>
+public sealed record CliContext(TextWriter Out, TextWriter Error, bool Interactive, CancellationToken Cancel, CancellationToken Abort)
+{
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>The <c>constellation</c> command line: run, validate, load.</summary>
+public static class ConstellationCli
+{
+    public const string EmbeddedPlanName = "plans/local.yaml";
+
+    public static async Task<int> RunAsync(string[] args, CliContext context)
+    {
+        var root = Build(context);
+        var config = new InvocationConfiguration { Output = context.Out, Error = context.Error, ProcessTerminationTimeout = null };
+        return await root.Parse(args).InvokeAsync(config, context.Cancel).ConfigureAwait(false);
+    }
+
+    private static RootCommand Build(CliContext ctx)
+    {
+        var root = new RootCommand("""
+            Constellation: load and scale testing for applications on Kubernetes.
+            Drives HTTP load (open and closed models, ramps, steps, ramp-to-fail), records exact per-second
+            latency histograms and writes run.json + summary.md under artifacts/runs/<run-id>/.
+
+            Exit codes: 0 ok, 1 runtime error, 2 invalid input, 130 interrupted.
+            """);
+        root.Subcommands.Add(RunCommand(ctx));
+        root.Subcommands.Add(ValidateCommand(ctx));
+        root.Subcommands.Add(LoadCommand(ctx));
+        return root;
+    }
+
+    private static Command RunCommand(CliContext ctx)
+    {
+        var plan = new Argument<FileInfo?>("plan")
+        {
+            Description = $"The plan YAML. Without it, the embedded default ({EmbeddedPlanName}) runs: SpinService spin + webapp on loopback, a spin ramp-to-fail and a steady webapp load, about a minute.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for run outputs; each run gets <output>/<run-id>/.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output, only the summary." };
+        var cmd = new Command("run", "Run a plan and write run.json and summary.md.") { plan, output, runId, quiet };
+        cmd.SetAction(async (pr, _) =>
+        {
+            var file = pr.GetValue(plan);
+            PlanLoadResult loaded;
+            if (file is null)
+            {
+                loaded = PlanLoader.Parse(EmbeddedPlan());
+            }
+            else if (!file.Exists)
+            {
+                ctx.Error.WriteLine($"error: plan file '{file.FullName}' does not exist");
+                return ExitCodes.InvalidInput;
+            }
+            else
+            {
+                loaded = PlanLoader.LoadFile(file.FullName);
+            }
+
+            if (!loaded.IsValid)
+            {
+                PrintErrors(ctx.Error, file?.Name ?? EmbeddedPlanName, loaded.Errors);
+                return ExitCodes.InvalidInput;
+            }
+
+            var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
+            var pipeline = new RunPipeline(ctx.Time, ctx.Error);
+            var outcome = await pipeline.RunAsync(
+                loaded.Plan!,
+                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId) },
+                view is null ? null : view.Update,
+                ctx.Cancel,
+                ctx.Abort).ConfigureAwait(false);
+            view?.Finish();
+            var record = outcome.Record;
+            ctx.Out.Write(SummaryMarkdown.Render(record));
+            ctx.Out.WriteLine();
+            ctx.Out.WriteLine($"run.json:   {Path.Combine(outcome.Directory, "run.json")}");
+            ctx.Out.WriteLine($"summary.md: {Path.Combine(outcome.Directory, "summary.md")}");
+            return record.Status switch
+            {
+                RunStatus.Completed => ExitCodes.Ok,
+                RunStatus.Cancelled => ExitCodes.Interrupted,
+                _ => ExitCodes.RuntimeError,
+            };
+        });
+        return cmd;
+    }
+
+    private static Command ValidateCommand(CliContext ctx)
+    {
+        var plan = new Argument<FileInfo>("plan") { Description = "The plan YAML to check." };
+        var cmd = new Command("validate", "Check a plan and report every problem with its location (exit 2 if any).") { plan };
+        cmd.SetAction(pr =>
+        {
+            var file = pr.GetValue(plan)!;
+            if (!file.Exists)
+            {
+                ctx.Error.WriteLine($"error: plan file '{file.FullName}' does not exist");
+                return ExitCodes.InvalidInput;
+            }
+
+            var loaded = PlanLoader.LoadFile(file.FullName);
+            if (!loaded.IsValid)
+            {
+                PrintErrors(ctx.Error, file.Name, loaded.Errors);
+                return ExitCodes.InvalidInput;
+            }
+
+            var p = loaded.Plan!;
+            ctx.Out.WriteLine($"{file.Name}: ok — plan '{p.Name}', {p.Scenarios.Count} scenario(s), {p.Targets.Count} target(s), runs up to {Durations.Format(p.MaxDuration)}");
+            foreach (var s in p.Scenarios)
+            {
+                var curve = s.Load.Curve;
+                var unit = s.Load.Model == LoadModel.Open ? "req/s" : "users";
+                var extra = s.Load.Model == LoadModel.Open ? string.Create(CultureInfo.InvariantCulture, $", {curve.TotalArrivals:0} requests planned") : string.Empty;
+                ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()} model on {s.Target}{s.Request.Path}, {Durations.Format(curve.Duration)}, peak {curve.Peak:0.#} {unit}{extra}{(s.StopWhen.Count > 0 ? ", stops when " + string.Join(" or ", s.StopWhen) : string.Empty)}"));
+            }
+
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static Command LoadCommand(CliContext ctx)
+    {
+        var url = new Argument<string>("url") { Description = "The URL to load, e.g. http://127.0.0.1:8080/." };
+        var rate = new Option<double?>("--rate", "-r") { Description = "Open model: requests per second, started on schedule whatever the server does." };
+        var connections = new Option<int?>("--connections", "-c") { Description = "Closed model: this many connections, each sending its next request when the last one is answered." };
+        var duration = new Option<string>("--duration", "-d") { Description = "How long, e.g. 30s or 2m (a bare number is seconds).", DefaultValueFactory = _ => "10s" };
+        var timeout = new Option<string>("--timeout") { Description = "Per-request timeout.", DefaultValueFactory = _ => "10s" };
+        var method = new Option<string>("--method", "-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
+        var headers = new Option<string[]>("--header", "-H") { Description = "A request header, 'Name: value'; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var body = new Option<string?>("--body") { Description = "Request body." };
+        var maxInFlight = new Option<int>("--max-in-flight") { Description = "Open model: arrivals beyond this many in-flight requests are dropped.", DefaultValueFactory = _ => 1000 };
+        var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
+        var cmd = new Command("load", "Ad-hoc load on one URL, like wrk or hey; prints a summary.") { url, rate, connections, duration, timeout, method, headers, body, maxInFlight, json, quiet };
+        cmd.SetAction(async (pr, _) =>
+        {
+            var errors = new List<string>();
+            var r = pr.GetValue(rate);
+            var c = pr.GetValue(connections);
+            if (r is null == c is null)
+            {
+                errors.Add("give exactly one of --rate (open model) or --connections (closed model)");
+            }
+
+            if (r is <= 0)
+            {
+                errors.Add($"--rate must be > 0, got {r}");
+            }
+
+            if (c is <= 0)
+            {
+                errors.Add($"--connections must be > 0, got {c}");
+            }
+
+            var durText = pr.GetValue(duration)!;
+            if (double.TryParse(durText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var secs))
+            {
+                durText += "s";
+            }
+
+            if (!Durations.TryParse(durText, out var dur) || dur <= TimeSpan.Zero)
+            {
+                errors.Add($"--duration must be a positive duration such as 30s, got '{pr.GetValue(duration)}'");
+            }
+
+            var headerMap = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var h in pr.GetValue(headers) ?? [])
+            {
+                int colon = h.IndexOf(':', StringComparison.Ordinal);
+                if (colon <= 0)
+                {
+                    errors.Add($"--header must look like 'Name: value', got '{h}'");
+                    continue;
+                }
+
+                headerMap[h[..colon].Trim()] = h[(colon + 1)..].Trim();
+            }
+
+            if (!Uri.TryCreate(pr.GetValue(url), UriKind.Absolute, out var target) || (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps))
+            {
+                errors.Add($"url must be an absolute http:// or https:// URL, got '{pr.GetValue(url)}'");
+            }
+
+            var planYaml = errors.Count > 0 ? null : AdHocPlan(target!, r, c, dur, pr.GetValue(timeout)!, pr.GetValue(method)!, headerMap, pr.GetValue(body), pr.GetValue(maxInFlight));
+            var loaded = planYaml is null ? null : PlanLoader.Parse(planYaml);
+            if (loaded is { IsValid: false })
+            {
+                errors.AddRange(loaded.Errors.Select(e => e.Message.Contains("timeout", StringComparison.Ordinal) || e.Path.Contains("timeout", StringComparison.Ordinal) ? $"--timeout: {e.Message}" : e.ToString()));
+            }
+
+            if (errors.Count > 0)
+            {
+                foreach (var e in errors)
+                {
+                    ctx.Error.WriteLine($"error: {e}");
+                }
+
+                return ExitCodes.InvalidInput;
+            }
+
+            var plan = loaded!.Plan!;
+            var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
+            var scenario = new ResolvedScenario(plan.Scenarios[0], target!);
+            EngineResult result;
+            try
+            {
+                result = await new LoadEngine(ctx.Time).RunAsync([scenario], view is null ? null : view.Update, ctx.Cancel, ctx.Abort).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or InvalidOperationException)
+            {
+                ctx.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.RuntimeError;
+            }
+
+            view?.Finish();
+            var s = result.Scenarios[0];
+            WriteLoadSummary(ctx.Out, s, result.Generator);
+            if (pr.GetValue(json))
+            {
+                ctx.Out.WriteLine(LoadJson(s));
+            }
+
+            return result.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>The ad-hoc command is a one-scenario plan, so it is validated and run exactly like a file.</summary>
+    private static string AdHocPlan(Uri target, double? rate, int? connections, TimeSpan duration, string timeout, string method, Dictionary<string, string> headers, string? body, int maxInFlight)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var baseUrl = target.GetLeftPart(UriPartial.Authority);
+        var lines = new List<string>
+        {
+            "name: ad-hoc",
+            "targets:",
+            $"  target: {{ baseUrl: {Yaml(baseUrl)} }}",
+            "scenarios:",
+            "  - name: load",
+            "    target: target",
+            "    request:",
+            $"      method: {Yaml(method)}",
+            $"      path: {Yaml(target.PathAndQuery)}",
+            $"      timeout: {Yaml(timeout)}",
+        };
+        if (body is not null)
+        {
+            lines.Add($"      body: {Yaml(body)}");
+        }
+
+        if (headers.Count > 0)
+        {
+            lines.Add("      headers:");
+            lines.AddRange(headers.Select(h => $"        {Yaml(h.Key)}: {Yaml(h.Value)}"));
+        }
+
+        lines.Add("    load:");
+        if (rate is { } r)
+        {
+            lines.Add("      model: open");
+            lines.Add(string.Create(inv, $"      rate: {r}"));
+            lines.Add(string.Create(inv, $"      maxInFlight: {maxInFlight}"));
+        }
+        else
+        {
+            lines.Add("      model: closed");
+            lines.Add(string.Create(inv, $"      users: {connections}"));
+        }
+
+        lines.Add(string.Create(inv, $"      duration: {duration.TotalMilliseconds}ms"));
+        return string.Join('\n', lines) + "\n";
+    }
+
+    private static string Yaml(string s) => JsonSerializer.Serialize(s); // a JSON string is a valid YAML scalar
+
+    private static void WriteLoadSummary(TextWriter o, ScenarioResult s, GeneratorHealth g)
+    {
+        var t = s.Totals;
+        var l = t.Latency;
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(inv, $"{s.Url} — {s.Model} model, {s.DurationSeconds:0.##}s"));
+        o.WriteLine(string.Create(inv, $"  requests  {t.Requests} ({t.Rps:0.#}/s), errors {t.Outcomes.Errors} ({t.ErrorRate * 100:0.##}%), dropped {t.Outcomes.Dropped}"));
+        o.WriteLine(string.Create(inv, $"  outcomes  2xx {t.Outcomes.Status2xx}, 3xx {t.Outcomes.Status3xx}, 4xx {t.Outcomes.Status4xx}, 5xx {t.Outcomes.Status5xx}, timeout {t.Outcomes.Timeout}, connection error {t.Outcomes.ConnectionError}"));
+        o.WriteLine(string.Create(inv, $"  latency   mean {l.MeanMs:0.###} ms, p50 {l.P50Ms:0.###}, p90 {l.P90Ms:0.###}, p95 {l.P95Ms:0.###}, p99 {l.P99Ms:0.###}, p99.9 {l.P999Ms:0.###}, max {l.MaxMs:0.###} ms"));
+        if (s.Model == "open")
+        {
+            var st = t.ServiceTime;
+            o.WriteLine(string.Create(inv, $"  service   p50 {st.P50Ms:0.###}, p99 {st.P99Ms:0.###}, max {st.MaxMs:0.###} ms (from actual send; latency above counts from the intended start)"));
+        }
+
+        o.WriteLine(string.Create(inv, $"  received  {t.BytesReceived / 1024.0 / 1024.0:0.##} MiB; generator max CPU {g.MaxCpuPercent:0}%, max pacer lag {g.MaxPacerLagMs:0.#} ms{(g.Bottleneck ? " — GENERATOR WAS A BOTTLENECK" : string.Empty)}"));
+    }
+
+    /// <summary>The machine-readable line (also the contract of shared/bench/peers.sh).</summary>
+    public static string LoadJson(ScenarioResult s)
+    {
+        var t = s.Totals;
+        var l = t.Latency;
+        return JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["rps"] = t.Rps,
+            ["requests"] = t.Requests,
+            ["errors"] = t.Outcomes.Errors,
+            ["dropped"] = t.Outcomes.Dropped,
+            ["p50_ms"] = l.P50Ms,
+            ["p90_ms"] = l.P90Ms,
+            ["p95_ms"] = l.P95Ms,
+            ["p99_ms"] = l.P99Ms,
+            ["p999_ms"] = l.P999Ms,
+            ["max_ms"] = l.MaxMs,
+            ["mean_ms"] = l.MeanMs,
+        });
+    }
+
+    private static void PrintErrors(TextWriter error, string source, IReadOnlyList<PlanError> errors)
+    {
+        error.WriteLine($"{source}: {errors.Count} problem(s):");
+        foreach (var e in errors)
+        {
+            error.WriteLine($"  {e}");
+        }
+    }
+
+    public static string EmbeddedPlan()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedPlanName)
+            ?? throw new InvalidOperationException($"{EmbeddedPlanName} is not embedded in this build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

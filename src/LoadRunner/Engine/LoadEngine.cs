@@ -1,0 +1,323 @@
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Http;
+
+namespace Constellation.LoadRunner.Engine;
+
+/// <summary>A scenario with its target resolved to a URL.</summary>
+public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url);
+
+/// <summary>What the engine measured.</summary>
+public sealed record EngineResult(
+    IReadOnlyList<ScenarioResult> Scenarios,
+    GeneratorHealth Generator,
+    DateTimeOffset StartedUtc,
+    DateTimeOffset EndedUtc,
+    bool Cancelled);
+
+/// <summary>A once-a-second view of a running scenario, for progress displays.</summary>
+public sealed record ScenarioProgress(
+    string Name,
+    string State,
+    string Stage,
+    double Offered,
+    string Unit,
+    long StartedLastSecond,
+    long CompletedLastSecond,
+    long ErrorsLastSecond,
+    long DroppedLastSecond,
+    double P95Ms,
+    long InFlight,
+    long TotalRequests,
+    long TotalErrors);
+
+/// <summary>A once-a-second view of the whole run.</summary>
+public sealed record EngineProgress(TimeSpan Elapsed, TimeSpan PlannedDuration, IReadOnlyList<ScenarioProgress> Scenarios, double GeneratorCpuPercent);
+
+/// <summary>
+/// Runs scenarios side by side, samples each one every second into per-second histograms and counts,
+/// evaluates ramp-to-fail conditions on a sliding window, and watches the generator's own health.
+/// </summary>
+public sealed class LoadEngine(TimeProvider time)
+{
+    /// <summary>Lead time so that every pacer is waiting before the first arrival is due.</summary>
+    private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Runs until every scenario has ended. <paramref name="cancel"/> stops issuing requests (in-flight ones
+    /// finish or time out and are recorded); <paramref name="abort"/> also closes every connection at once.
+    /// </summary>
+    public async Task<EngineResult> RunAsync(
+        IReadOnlyList<ResolvedScenario> scenarios,
+        Action<EngineProgress>? progress,
+        CancellationToken cancel,
+        CancellationToken abort = default)
+    {
+        using var watchdog = new TimeoutWatchdog(time);
+        using var abortRegistration = abort.Register(watchdog.AbortAll);
+        var states = new List<State>();
+        foreach (var s in scenarios)
+        {
+            var endpoint = await HttpEndpoint.CreateAsync(s.Url, s.Spec.Request.Method, s.Spec.Request.Headers, s.Spec.Request.Body, s.Spec.Request.Timeout, cancel).ConfigureAwait(false);
+            var executor = new RequestExecutor(endpoint, new ScenarioRecorder(), watchdog, time);
+            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executor, time)));
+        }
+
+        double freq = time.TimestampFrequency;
+        var cpu = new SystemCpu();
+        var generator = new List<GeneratorSecond>();
+        var startedUtc = time.GetUtcNow() + StartLead;
+        long t0 = time.GetTimestamp() + (long)(StartLead.TotalSeconds * freq);
+        var planned = scenarios.Count == 0 ? TimeSpan.Zero : scenarios.Max(s => TimeSpan.FromSeconds(StartSecond(s.Spec)) + s.Spec.Load.Duration);
+
+        foreach (var st in states)
+        {
+            st.StartTimestamp = t0 + (long)(st.StartSecond * freq);
+            st.Task = Task.Run(
+                async () =>
+                {
+                    await st.Runner.RunAsync(st.StartTimestamp, abort).ConfigureAwait(false);
+                    st.EndTimestamp = time.GetTimestamp();
+                },
+                CancellationToken.None);
+        }
+
+        using var allDone = new CancellationTokenSource();
+        _ = Task.WhenAll(states.Select(s => s.Task!)).ContinueWith(_ => allDone.Cancel(), TaskScheduler.Default);
+        using var cancelRegistration = cancel.Register(() =>
+        {
+            foreach (var st in states)
+            {
+                st.Runner.RequestStop();
+            }
+        });
+
+        // The sampler ticks on its own thread: it blocks between seconds and must not hold a pool thread.
+        var sampled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sampler = new Thread(() =>
+        {
+            try
+            {
+                SampleLoop(states, t0, planned, cpu, generator, progress, allDone.Token);
+                sampled.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                sampled.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = "constellation-sampler" };
+        sampler.Start();
+        await sampled.Task.ConfigureAwait(false);
+
+        await Task.WhenAll(states.Select(s => s.Task!)).ConfigureAwait(false);
+        var endedUtc = time.GetUtcNow();
+        var results = states.Select(st => ToResult(st, t0)).ToList();
+        return new EngineResult(results, GeneratorHealthAssessor.Assess(generator), startedUtc, endedUtc, cancel.IsCancellationRequested);
+    }
+
+    private void SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, CancellationToken allDone)
+    {
+        double freq = time.TimestampFrequency;
+        long lastTick = t0;
+        for (int tick = 1; ; tick++)
+        {
+            long due = t0 + (long)(tick * freq);
+            bool finalTick = !WaitUntil(due, allDone);
+            long now = time.GetTimestamp();
+            var wall = TimeSpan.FromSeconds((now - lastTick) / freq);
+            lastTick = now;
+            var (processCpu, machineCpu) = cpu.Sample(wall);
+            double lagMax = 0;
+            long inFlight = 0;
+            foreach (var st in states)
+            {
+                lagMax = Math.Max(lagMax, st.Runner.TakePacerLagMaxMs());
+                inFlight += st.Runner.InFlight;
+                if (tick <= st.StartSecond || st.Finished)
+                {
+                    continue;
+                }
+
+                Sample(st, tick - 1 - st.StartSecond, now);
+                if (st.Task!.IsCompleted)
+                {
+                    st.Finished = true;
+                }
+            }
+
+            generator.Add(new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight));
+            progress?.Invoke(new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu));
+            if (finalTick || states.All(s => s.Finished))
+            {
+                break;
+            }
+        }
+    }
+
+    private static int StartSecond(ScenarioSpec spec) => (int)Math.Round(spec.StartAfter.TotalSeconds);
+
+    private void Sample(State st, int second, long now)
+    {
+        var interval = st.Runner.Recorder.TakeInterval();
+        var curve = st.Runner.Curve;
+        var from = TimeSpan.FromSeconds(second);
+        double offered = st.Spec.Load.Model == LoadModel.Open
+            ? curve.ArrivalsBetween(from, from + TimeSpan.FromSeconds(1))
+            : Math.Round(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
+        if (st.StopSecond is { } stoppedAt && second > stoppedAt)
+        {
+            offered = 0; // the scenario was stopped: nothing more was planned to be sent
+        }
+
+        var sample = new SecondSample
+        {
+            Second = second,
+            Offered = offered,
+            Started = interval.Started,
+            Outcomes = interval.Counts,
+            BytesReceived = interval.Bytes,
+            InFlight = st.Runner.InFlight,
+            Latency = Histograms.Summarise(interval.Latency),
+            ServiceTime = Histograms.Summarise(interval.ServiceTime),
+            LatencyHistogram = interval.Latency.TotalCount == 0 ? null : Histograms.Encode(interval.Latency),
+            ServiceTimeHistogram = interval.ServiceTime.TotalCount == 0 ? null : Histograms.Encode(interval.ServiceTime),
+        };
+        st.Samples.Add(sample);
+        st.Window.Enqueue((sample, interval.Latency));
+        while (st.Window.Count > st.MaxWindow)
+        {
+            st.Window.Dequeue();
+        }
+
+        st.TotalRequests += interval.Counts.Completed;
+        st.TotalErrors += interval.Counts.Errors;
+        st.Last = sample;
+        st.LastP95 = sample.Latency.P95Ms;
+
+        if (st.BreakingPoint is null && !st.Runner.StopRequested)
+        {
+            EvaluateStopConditions(st, second);
+        }
+    }
+
+    private void EvaluateStopConditions(State st, int second)
+    {
+        foreach (var condition in st.Spec.StopWhen)
+        {
+            int window = (int)condition.Window.TotalSeconds;
+            if (st.Window.Count < window)
+            {
+                continue;
+            }
+
+            var recent = st.Window.Skip(st.Window.Count - window).ToList();
+            var stats = new WindowStats(
+                Started: recent.Sum(r => r.Sample.Started),
+                Completed: recent.Sum(r => r.Sample.Outcomes.Completed),
+                Errors: recent.Sum(r => r.Sample.Outcomes.Errors),
+                Dropped: recent.Sum(r => r.Sample.Outcomes.Dropped),
+                Latency: condition.Metric is StopMetric.Percentile or StopMetric.Mean ? Histograms.Merge(recent.Select(r => (HdrHistogram.HistogramBase)r.Latency)) : null);
+            if (condition.Observe(stats) is { } observed && condition.Holds(observed))
+            {
+                var elapsed = TimeSpan.FromSeconds(second + 1);
+                st.BreakingPoint = BreakingPoints.Derive(
+                    condition,
+                    observed,
+                    st.Runner.Curve,
+                    st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users",
+                    elapsed,
+                    time.GetUtcNow(),
+                    st.Samples);
+                st.StopSecond = second;
+                st.Runner.RequestStop();
+                return;
+            }
+        }
+    }
+
+    private ScenarioProgress Progress(State st)
+    {
+        var last = st.Last;
+        var elapsed = st.Last is null ? TimeSpan.Zero : TimeSpan.FromSeconds(st.Last.Second + 1);
+        string state = st.Finished ? (st.BreakingPoint is not null ? "broke" : "done")
+            : st.Last is null ? "waiting"
+            : st.Runner.StopRequested ? "draining" : "running";
+        return new ScenarioProgress(
+            st.Spec.Name,
+            state,
+            st.Runner.Curve.StageNameAt(elapsed),
+            Math.Round(st.Runner.Curve.ValueAt(elapsed), 1),
+            st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users",
+            last?.Started ?? 0,
+            last?.Outcomes.Completed ?? 0,
+            last?.Outcomes.Errors ?? 0,
+            last?.Outcomes.Dropped ?? 0,
+            st.LastP95,
+            st.Runner.InFlight,
+            st.TotalRequests,
+            st.TotalErrors);
+    }
+
+    private ScenarioResult ToResult(State st, long t0)
+    {
+        double freq = time.TimestampFrequency;
+        long end = st.EndTimestamp ?? time.GetTimestamp();
+        double duration = Math.Max(0, (end - st.StartTimestamp) / freq);
+        string endReason = st.BreakingPoint is not null ? "stopped" : st.Runner.StopRequested ? "cancelled" : "completed";
+        return new ScenarioResult
+        {
+            Name = st.Spec.Name,
+            Target = st.Spec.Target,
+            Model = st.Spec.Load.Model.ToString().ToLowerInvariant(),
+            Url = st.Resolved.Url.ToString(),
+            StartOffsetSeconds = (st.StartTimestamp - t0) / freq,
+            DurationSeconds = Math.Round(duration, 3),
+            EndReason = endReason,
+            Seconds = st.Samples,
+            Totals = ScenarioTotalsCalculator.FromSamples(st.Samples, duration),
+            BreakingPoint = st.BreakingPoint,
+        };
+    }
+
+    private bool WaitUntil(long timestamp, CancellationToken token)
+    {
+        while (true)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            long remaining = timestamp - time.GetTimestamp();
+            if (remaining <= 0)
+            {
+                return true;
+            }
+
+            token.WaitHandle.WaitOne(TimeSpan.FromSeconds(remaining / (double)time.TimestampFrequency));
+        }
+    }
+
+    private sealed class State(ResolvedScenario resolved, ScenarioRunner runner)
+    {
+        public ResolvedScenario Resolved { get; } = resolved;
+        public ScenarioSpec Spec => Resolved.Spec;
+        public ScenarioRunner Runner { get; } = runner;
+        public int StartSecond { get; } = StartSecond(resolved.Spec);
+        public int MaxWindow { get; } = resolved.Spec.StopWhen.Count == 0 ? 0 : (int)resolved.Spec.StopWhen.Max(c => c.Window.TotalSeconds);
+        public long StartTimestamp { get; set; }
+        public long? EndTimestamp { get; set; }
+        public Task? Task { get; set; }
+        public bool Finished { get; set; }
+        public List<SecondSample> Samples { get; } = [];
+        public Queue<(SecondSample Sample, HdrHistogram.LongHistogram Latency)> Window { get; } = new();
+        public SecondSample? Last { get; set; }
+        public double LastP95 { get; set; }
+        public long TotalRequests { get; set; }
+        public long TotalErrors { get; set; }
+        public BreakingPoint? BreakingPoint { get; set; }
+        public int? StopSecond { get; set; }
+    }
+}

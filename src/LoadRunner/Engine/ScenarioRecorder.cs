@@ -1,0 +1,73 @@
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Http;
+using HdrHistogram;
+
+namespace Constellation.LoadRunner.Engine;
+
+/// <summary>
+/// Lock-free per-scenario recording: two interval recorders (latency from intended start, service time
+/// from send) and outcome counters, drained once a second. Memory is constant however long the run.
+/// </summary>
+public sealed class ScenarioRecorder
+{
+    private readonly Recorder _latency = Histograms.CreateRecorder();
+    private readonly Recorder _service = Histograms.CreateRecorder();
+    private readonly long[] _counts = new long[8 * 8]; // one cache line per outcome slot
+    private long _bytes;
+    private long _started;
+    private HistogramBase? _latencySpare;
+    private HistogramBase? _serviceSpare;
+
+    private const int DroppedSlot = 6;
+
+    public void RecordStarted() => Interlocked.Increment(ref _started);
+
+    public void RecordDropped() => Interlocked.Increment(ref _counts[DroppedSlot * 8]);
+
+    public void RecordCompleted(Outcome outcome, long latencyMicros, long serviceMicros, long bytes)
+    {
+        _latency.RecordValue(Math.Clamp(latencyMicros, Histograms.LowestMicros, Histograms.HighestMicros));
+        _service.RecordValue(Math.Clamp(serviceMicros, Histograms.LowestMicros, Histograms.HighestMicros));
+        Interlocked.Increment(ref _counts[(int)outcome * 8]);
+        if (bytes > 0)
+        {
+            Interlocked.Add(ref _bytes, bytes);
+        }
+    }
+
+    /// <summary>Takes everything recorded since the last call. Only one thread may call this.</summary>
+    public Interval TakeInterval()
+    {
+        var latency = _latency.GetIntervalHistogram(_latencySpare);
+        var service = _service.GetIntervalHistogram(_serviceSpare);
+        var counts = new OutcomeCounts
+        {
+            Status2xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status2xx * 8], 0),
+            Status3xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status3xx * 8], 0),
+            Status4xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status4xx * 8], 0),
+            Status5xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status5xx * 8], 0),
+            Timeout = Interlocked.Exchange(ref _counts[(int)Outcome.Timeout * 8], 0),
+            ConnectionError = Interlocked.Exchange(ref _counts[(int)Outcome.ConnectionError * 8], 0),
+            Dropped = Interlocked.Exchange(ref _counts[DroppedSlot * 8], 0),
+        };
+        var interval = new Interval(
+            Latency: Copy(latency),
+            ServiceTime: Copy(service),
+            Counts: counts,
+            Bytes: Interlocked.Exchange(ref _bytes, 0),
+            Started: Interlocked.Exchange(ref _started, 0));
+        _latencySpare = latency;
+        _serviceSpare = service;
+        return interval;
+    }
+
+    private static LongHistogram Copy(HistogramBase h)
+    {
+        var copy = Histograms.Create();
+        copy.Add(h);
+        return copy;
+    }
+
+    /// <summary>One interval's worth of recording.</summary>
+    public sealed record Interval(LongHistogram Latency, LongHistogram ServiceTime, OutcomeCounts Counts, long Bytes, long Started);
+}

@@ -1,0 +1,318 @@
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.LoadRunner.Http;
+
+namespace Constellation.LoadRunner.Engine;
+
+/// <summary>Drives one scenario's load until its curve ends, a stop is requested, or the run is cancelled.</summary>
+public abstract class ScenarioRunner
+{
+    private readonly CancellationTokenSource _stop = new();
+    private long _inFlight;
+    private long _pacerLagMaxTicks;
+
+    protected ScenarioRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
+    {
+        Spec = spec;
+        Executor = executor;
+        Time = time;
+        Curve = spec.Load.Curve;
+    }
+
+    public ScenarioSpec Spec { get; }
+    public LoadCurve Curve { get; }
+    public ScenarioRecorder Recorder => Executor.Recorder;
+    public long InFlight => Interlocked.Read(ref _inFlight);
+    public bool StopRequested => _stop.IsCancellationRequested;
+
+    protected RequestExecutor Executor { get; }
+    protected TimeProvider Time { get; }
+    protected CancellationToken StopToken => _stop.Token;
+
+    /// <summary>Stops issuing new requests; in-flight ones finish or time out.</summary>
+    public void RequestStop() => _stop.Cancel();
+
+    /// <summary>The largest pacing lag since the last call, in milliseconds.</summary>
+    public double TakePacerLagMaxMs() =>
+        Interlocked.Exchange(ref _pacerLagMaxTicks, 0) * 1000.0 / Time.TimestampFrequency;
+
+    /// <summary>Runs the scenario from <paramref name="startTimestamp"/>; completes when every request has ended.</summary>
+    public abstract Task RunAsync(long startTimestamp, CancellationToken abort);
+
+    protected void AddInFlight(long delta) => Interlocked.Add(ref _inFlight, delta);
+
+    protected void ReportLag(long lagTicks)
+    {
+        long current = Volatile.Read(ref _pacerLagMaxTicks);
+        while (lagTicks > current)
+        {
+            long seen = Interlocked.CompareExchange(ref _pacerLagMaxTicks, lagTicks, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Waits until the timestamp: a handle wait while far away, then a short yield/spin, because
+    /// timer-based delays here overshoot by milliseconds. Returns false if the stop came first.</summary>
+    protected bool WaitUntil(long timestamp, CancellationToken token)
+    {
+        var handle = token.WaitHandle;
+        double msPerTick = 1000.0 / Time.TimestampFrequency;
+        while (true)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            long remaining = timestamp - Time.GetTimestamp();
+            if (remaining <= 0)
+            {
+                return true;
+            }
+
+            double ms = remaining * msPerTick;
+            if (ms >= 2.0)
+            {
+                handle.WaitOne((int)(ms - 1.0));
+            }
+            else if (ms > 0.05)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(20);
+            }
+        }
+    }
+
+    /// <summary>Creates the runner for a scenario's load model.</summary>
+    public static ScenarioRunner Create(ScenarioSpec spec, RequestExecutor executor, TimeProvider time) => spec.Load.Model switch
+    {
+        LoadModel.Open => new OpenModelRunner(spec, executor, time),
+        _ => new ClosedModelRunner(spec, executor, time),
+    };
+}
+
+/// <summary>
+/// Open model: requests start at the times the rate curve dictates, whatever the server does. Latency is
+/// measured from that intended time (no coordinated omission); past the in-flight cap an arrival is dropped.
+/// </summary>
+public sealed class OpenModelRunner : ScenarioRunner
+{
+    private readonly Stack<Http1Connection> _idle = new();
+    private readonly Lock _idleLock = new();
+    private CancellationToken _abort;
+
+    public OpenModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
+        : base(spec, executor, time)
+    {
+    }
+
+    public override async Task RunAsync(long startTimestamp, CancellationToken abort)
+    {
+        _abort = abort;
+        // The pacer owns a thread: it blocks between arrivals and must never wait behind thread-pool work.
+        var paced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pacer = new Thread(() =>
+        {
+            try
+            {
+                Pace(startTimestamp);
+                paced.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                paced.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = $"pacer:{Spec.Name}", Priority = ThreadPriority.AboveNormal };
+        pacer.Start();
+        await paced.Task.ConfigureAwait(false);
+
+        // Drain: in-flight requests finish or hit their timeout (the watchdog enforces it).
+        while (InFlight > 0 && !abort.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        lock (_idleLock)
+        {
+            while (_idle.TryPop(out var c))
+            {
+                Executor.Close(c);
+            }
+        }
+    }
+
+    private void Pace(long startTimestamp)
+    {
+        var schedule = Curve.Schedule();
+        double freq = Time.TimestampFrequency;
+        int max = Spec.Load.MaxInFlight;
+        var token = StopToken;
+        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && schedule.TryNext(out var seconds))
+        {
+            long due = startTimestamp + (long)(seconds * freq);
+            if (!WaitUntil(due, token))
+            {
+                break;
+            }
+
+            ReportLag(Time.GetTimestamp() - due);
+            if (InFlight >= max)
+            {
+                Recorder.RecordDropped();
+                continue;
+            }
+
+            AddInFlight(1);
+            _ = Fire(due);
+        }
+    }
+
+    private async Task Fire(long intendedTimestamp)
+    {
+        Http1Connection? connection;
+        lock (_idleLock)
+        {
+            _idle.TryPop(out connection);
+        }
+
+        try
+        {
+            connection = await Executor.ExecuteAsync(connection, intendedTimestamp, _abort).ConfigureAwait(false);
+            if (connection is not null)
+            {
+                lock (_idleLock)
+                {
+                    _idle.Push(connection);
+                }
+            }
+        }
+        finally
+        {
+            AddInFlight(-1);
+        }
+    }
+}
+
+/// <summary>
+/// Closed model: a number of virtual users, each sending a request, waiting for its answer and thinking,
+/// in a loop — JMeter thread-group semantics. The user count follows the curve.
+/// </summary>
+public sealed class ClosedModelRunner : ScenarioRunner
+{
+    private static readonly TimeSpan ControlPeriod = TimeSpan.FromMilliseconds(50);
+
+    public ClosedModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
+        : base(spec, executor, time)
+    {
+    }
+
+    public override async Task RunAsync(long startTimestamp, CancellationToken abort)
+    {
+        var users = new List<(Task Task, CancellationTokenSource Stop)>();
+        double freq = Time.TimestampFrequency;
+        long end = startTimestamp + (long)(Curve.Duration.TotalSeconds * freq);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(StopToken, abort);
+        try
+        {
+            while (!linked.IsCancellationRequested)
+            {
+                long now = Time.GetTimestamp();
+                if (now >= end)
+                {
+                    break;
+                }
+
+                var elapsed = TimeSpan.FromSeconds((now - startTimestamp) / freq);
+                int desired = (int)Math.Round(Curve.ValueAt(elapsed));
+                while (users.Count < desired)
+                {
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+                    users.Add((Task.Run(() => UserLoop(stop.Token, abort), CancellationToken.None), stop));
+                }
+
+                while (users.Count > desired)
+                {
+                    users[^1].Stop.Cancel();
+                    users.RemoveAt(users.Count - 1);
+                }
+
+                var wait = TimeSpan.FromTicks(Math.Min(ControlPeriod.Ticks, (long)((end - now) / freq * TimeSpan.TicksPerSecond) + 1));
+                try
+                {
+                    await Task.Delay(wait, Time, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var u in users)
+            {
+                u.Stop.Cancel();
+            }
+        }
+
+        await WaitForUsersAsync().ConfigureAwait(false);
+
+        async Task WaitForUsersAsync()
+        {
+            // Users whose stop was signalled earlier (scale-down) are still tracked by their tasks' completion via in-flight.
+            await Task.WhenAll(users.Select(u => u.Task)).ConfigureAwait(false);
+            while (InFlight > 0 && !abort.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            foreach (var u in users)
+            {
+                u.Stop.Dispose();
+            }
+        }
+    }
+
+    private async Task UserLoop(CancellationToken stop, CancellationToken abort)
+    {
+        Http1Connection? connection = null;
+        var think = Spec.Load.ThinkTime;
+        AddInFlight(1);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                long now = Time.GetTimestamp();
+                connection = await Executor.ExecuteAsync(connection, now, abort).ConfigureAwait(false);
+                if (think > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(think, Time, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            AddInFlight(-1);
+            if (connection is not null)
+            {
+                Executor.Close(connection);
+            }
+        }
+    }
+}

@@ -1,0 +1,399 @@
+using System.Net.Security;
+using System.Net.Sockets;
+
+namespace Constellation.LoadRunner.Http;
+
+/// <summary>
+/// A lean HTTP/1.1 keep-alive client connection: it writes pre-serialized request bytes and parses
+/// only what it needs from the response (status, framing, connection), counting body bytes without
+/// copying them. HttpClient costs about twice the CPU per request, which a load generator cannot afford.
+/// </summary>
+public sealed class Http1Connection : IDisposable
+{
+    private const int BufferSize = 16 * 1024;
+    private const int MaxHeaderBytes = 64 * 1024;
+
+    private readonly Socket _socket;
+    private readonly SslStream? _tls;
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private int _start;
+    private int _end;
+    private int _disposed;
+
+    private Http1Connection(Socket socket, SslStream? tls)
+    {
+        _socket = socket;
+        _tls = tls;
+    }
+
+    /// <summary>Set by the timeout watchdog before it closes the socket, so the failure reads as a timeout.</summary>
+    public bool TimedOut { get; private set; }
+
+    /// <summary>Stopwatch timestamp after which the watchdog may kill this connection; 0 while idle.</summary>
+    public long DeadlineTimestamp;
+
+    /// <summary>True once the server asked to close, or an exchange failed: do not reuse.</summary>
+    public bool IsBroken { get; private set; }
+
+    /// <summary>Requests completed on this connection: 0 means fresh.</summary>
+    public int Exchanges { get; private set; }
+
+    public static async ValueTask<Http1Connection> ConnectAsync(HttpEndpoint endpoint, CancellationToken ct)
+    {
+        var socket = new Socket(endpoint.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint.EndPoint, ct).ConfigureAwait(false);
+            SslStream? tls = null;
+            if (endpoint.UseTls)
+            {
+                tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = endpoint.Url.IdnHost }, ct).ConfigureAwait(false);
+            }
+
+            return new Http1Connection(socket, tls);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Called by the watchdog: closes the socket so the pending I/O fails now.</summary>
+    public void Abort(bool timedOut)
+    {
+        TimedOut |= timedOut;
+        IsBroken = true;
+        Dispose();
+    }
+
+    /// <summary>Sends the request and reads the whole response. Throws on I/O failure.</summary>
+    public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct)
+    {
+        var request = endpoint.RequestBytes;
+        if (_tls is null)
+        {
+            int sent = 0;
+            while (sent < request.Length)
+            {
+                sent += await _socket.SendAsync(request.AsMemory(sent), SocketFlags.None, ct).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await _tls.WriteAsync(request, ct).ConfigureAwait(false);
+        }
+
+        // Read until the header block is complete.
+        int headerEnd;
+        while ((headerEnd = FindHeaderEnd()) < 0)
+        {
+            if (_end - _start >= MaxHeaderBytes)
+            {
+                throw new InvalidDataException("response headers too large");
+            }
+
+            if (await FillAsync(ct).ConfigureAwait(false) == 0)
+            {
+                throw new IOException(_end == _start ? "connection closed before a response" : "connection closed inside response headers");
+            }
+        }
+
+        var head = _buffer.AsSpan(_start, headerEnd - _start);
+        int status = ParseStatus(head);
+        long contentLength = -1;
+        bool chunked = false;
+        bool close = head.Length > 7 && head[7] == (byte)'0'; // HTTP/1.0 closes by default
+        ParseHeaders(head, ref contentLength, ref chunked, ref close);
+        long bytes = headerEnd + 4 - _start;
+        _start = headerEnd + 4;
+
+        if (endpoint.IsHead || status is 204 or 304 || status < 200)
+        {
+            // no body
+        }
+        else if (chunked)
+        {
+            bytes += await SkipChunkedAsync(ct).ConfigureAwait(false);
+        }
+        else if (contentLength >= 0)
+        {
+            bytes += await SkipAsync(contentLength, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            // No framing: the body runs to the end of the connection.
+            close = true;
+            bytes += _end - _start;
+            _start = _end;
+            int n;
+            while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
+            {
+                bytes += n;
+                _start = _end;
+            }
+        }
+
+        if (_start == _end)
+        {
+            _start = _end = 0;
+        }
+
+        Exchanges++;
+        IsBroken |= close;
+        return new HttpResult(HttpResult.Classify(status), status, bytes);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            IsBroken = true;
+            _tls?.Dispose();
+            _socket.Dispose();
+        }
+    }
+
+    private async ValueTask<long> SkipAsync(long length, CancellationToken ct)
+    {
+        long remaining = length;
+        while (true)
+        {
+            int available = _end - _start;
+            if (available >= remaining)
+            {
+                _start += (int)remaining;
+                return length;
+            }
+
+            remaining -= available;
+            _start = _end = 0;
+            if (await FillAsync(ct).ConfigureAwait(false) == 0)
+            {
+                throw new IOException("connection closed inside response body");
+            }
+        }
+    }
+
+    private async ValueTask<long> SkipChunkedAsync(CancellationToken ct)
+    {
+        long total = 0;
+        while (true)
+        {
+            int lineEnd;
+            while ((lineEnd = FindCrLf(_start)) < 0)
+            {
+                if (await FillAsync(ct).ConfigureAwait(false) == 0)
+                {
+                    throw new IOException("connection closed inside a chunk header");
+                }
+            }
+
+            long size = ParseChunkSize(_buffer.AsSpan(_start, lineEnd - _start));
+            total += lineEnd + 2 - _start;
+            _start = lineEnd + 2;
+            if (size == 0)
+            {
+                // Trailers, then an empty line.
+                while (true)
+                {
+                    while ((lineEnd = FindCrLf(_start)) < 0)
+                    {
+                        if (await FillAsync(ct).ConfigureAwait(false) == 0)
+                        {
+                            throw new IOException("connection closed inside chunked trailers");
+                        }
+                    }
+
+                    bool empty = lineEnd == _start;
+                    total += lineEnd + 2 - _start;
+                    _start = lineEnd + 2;
+                    if (empty)
+                    {
+                        return total;
+                    }
+                }
+            }
+
+            total += await SkipAsync(size + 2, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads more bytes into the buffer, compacting it first when full. Returns 0 at end of stream.</summary>
+    private async ValueTask<int> FillAsync(CancellationToken ct)
+    {
+        if (_end == _buffer.Length)
+        {
+            if (_start == 0)
+            {
+                throw new InvalidDataException("a single response line does not fit the buffer");
+            }
+
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+
+        int n = _tls is null
+            ? await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct).ConfigureAwait(false)
+            : await _tls.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false);
+        _end += n;
+        return n;
+    }
+
+    private int FindHeaderEnd()
+    {
+        var span = _buffer.AsSpan(_start, _end - _start);
+        int i = span.IndexOf("\r\n\r\n"u8);
+        return i < 0 ? -1 : _start + i;
+    }
+
+    private int FindCrLf(int from)
+    {
+        int i = _buffer.AsSpan(from, _end - from).IndexOf("\r\n"u8);
+        return i < 0 ? -1 : from + i;
+    }
+
+    internal static int ParseStatus(ReadOnlySpan<byte> head)
+    {
+        // "HTTP/1.1 200 OK"
+        if (head.Length < 12 || !head.StartsWith("HTTP/1."u8) || head[8] != (byte)' ')
+        {
+            throw new InvalidDataException("not an HTTP/1.x response");
+        }
+
+        int status = 0;
+        for (int i = 9; i < 12; i++)
+        {
+            int d = head[i] - '0';
+            if ((uint)d > 9)
+            {
+                throw new InvalidDataException("bad status code");
+            }
+
+            status = (status * 10) + d;
+        }
+
+        return status;
+    }
+
+    internal static void ParseHeaders(ReadOnlySpan<byte> head, ref long contentLength, ref bool chunked, ref bool close)
+    {
+        int lineStart = head.IndexOf("\r\n"u8);
+        while (lineStart >= 0 && lineStart + 2 < head.Length)
+        {
+            var rest = head[(lineStart + 2)..];
+            int len = rest.IndexOf("\r\n"u8);
+            var line = len < 0 ? rest : rest[..len];
+            int colon = line.IndexOf((byte)':');
+            if (colon > 0)
+            {
+                var name = line[..colon];
+                var value = line[(colon + 1)..].Trim((byte)' ');
+                if (EqualsIgnoreCase(name, "content-length"u8))
+                {
+                    long v = 0;
+                    foreach (var b in value)
+                    {
+                        int d = b - '0';
+                        if ((uint)d > 9)
+                        {
+                            throw new InvalidDataException("bad Content-Length");
+                        }
+
+                        v = (v * 10) + d;
+                    }
+
+                    contentLength = v;
+                }
+                else if (EqualsIgnoreCase(name, "transfer-encoding"u8))
+                {
+                    chunked = ContainsIgnoreCase(value, "chunked"u8);
+                }
+                else if (EqualsIgnoreCase(name, "connection"u8))
+                {
+                    if (ContainsIgnoreCase(value, "close"u8))
+                    {
+                        close = true;
+                    }
+                    else if (ContainsIgnoreCase(value, "keep-alive"u8))
+                    {
+                        close = false;
+                    }
+                }
+            }
+
+            if (len < 0)
+            {
+                break;
+            }
+
+            lineStart += 2 + len;
+        }
+    }
+
+    internal static long ParseChunkSize(ReadOnlySpan<byte> line)
+    {
+        long size = 0;
+        int digits = 0;
+        foreach (var b in line)
+        {
+            int d = b switch
+            {
+                >= (byte)'0' and <= (byte)'9' => b - '0',
+                >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+                >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
+                _ => -1,
+            };
+            if (d < 0)
+            {
+                break; // chunk extensions (";name=value") or spaces
+            }
+
+            size = (size << 4) | (uint)d;
+            if (++digits > 15)
+            {
+                throw new InvalidDataException("chunk size too large");
+            }
+        }
+
+        if (digits == 0)
+        {
+            throw new InvalidDataException("bad chunk size");
+        }
+
+        return size;
+    }
+
+    private static bool EqualsIgnoreCase(ReadOnlySpan<byte> a, ReadOnlySpan<byte> lowerB)
+    {
+        if (a.Length != lowerB.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Length; i++)
+        {
+            if ((a[i] | 0x20) != lowerB[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool ContainsIgnoreCase(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> lowerNeedle)
+    {
+        for (int i = 0; i + lowerNeedle.Length <= haystack.Length; i++)
+        {
+            if (EqualsIgnoreCase(haystack.Slice(i, lowerNeedle.Length), lowerNeedle))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

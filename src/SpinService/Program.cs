@@ -1,0 +1,11 @@
+using Constellation.SpinService;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddSpinService();
+
+var app = builder.Build();
+app.MapSpinService();
+app.Run();
+
+/// <summary>Entry point; public so tests can host it with WebApplicationFactory.</summary>
+public partial class Program;
