@@ -242,6 +242,12 @@ public static class PlanLoader
 
     private static RequestSpec ReadRequest(YamlMap scenario, YamlErrors errors)
     {
+        if (!scenario.Has("request"))
+        {
+            scenario.Get("request");
+            return new RequestSpec();
+        }
+
         var r = YamlMap.From(scenario.Get("request"), scenario.Child("request"), errors);
         if (r is null)
         {
@@ -457,7 +463,7 @@ public static class PlanLoader
         }
 
         var peak = segments.Count == 0 ? 0 : segments.Max(s => Math.Max(s.From, s.To));
-        if (segments.Count > 0 && peak <= 0)
+        if (segments.Count > 0 && peak <= 0 && segments.All(s => s.From >= 0 && s.To >= 0))
         {
             errors.Add(l.Path, $"never offers any load: every {unitKey} is 0", l.Node);
         }

@@ -1,0 +1,174 @@
+using System.Text.Json;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Cli;
+using Constellation.LoadRunner.Tests.Support;
+
+namespace Constellation.LoadRunner.Tests.Cli;
+
+public sealed class CliTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-cli-").FullName;
+    private TestTarget _target = null!;
+
+    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _target.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = await ConstellationCli.RunAsync(args, new CliContext(o, e, Interactive: false, TestContext.Current.CancellationToken, CancellationToken.None));
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private string WritePlan(string yaml)
+    {
+        var path = Path.Combine(_dir, $"plan-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task Validate_InvalidPlan_ReportsEveryProblemAndExits2()
+    {
+        var plan = WritePlan("""
+            name: broken
+            targets:
+              web: { baseUrl: "http://127.0.0.1:1" }
+            scenarios:
+              - name: a
+                target: web
+                load: { model: open, rate: 10, duration: 5s }
+              - name: b
+                target: nowhere
+                request: { path: /x, tiemout: 5s }
+                load:
+                  model: open
+                  stages:
+                    - { duration: 10s, rate: -5 }
+                stopWhen: ["p95 > fast over 10s"]
+            """);
+
+        var (code, _, err) = await Cli("validate", plan);
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("scenarios[1].load.stages[0].rate: must be > 0, got -5");
+        err.ShouldContain("scenarios[1].target: unknown target 'nowhere'");
+        err.ShouldContain("scenarios[1].request.tiemout: unknown key");
+        err.ShouldContain("scenarios[1].stopWhen[0]:");
+        err.ShouldContain("4 problem(s)");
+    }
+
+    [Fact]
+    public async Task Validate_EmbeddedDefaultPlan_IsValid()
+    {
+        var path = WritePlan(ConstellationCli.EmbeddedPlan());
+
+        var (code, output, _) = await Cli("validate", path);
+
+        code.ShouldBe(ExitCodes.Ok);
+        output.ShouldContain("spin-ramp: open model on spin/api/spin");
+        output.ShouldContain("webapp-steady");
+    }
+
+    [Fact]
+    public async Task Validate_MissingFile_Exits2()
+    {
+        var (code, _, err) = await Cli("validate", Path.Combine(_dir, "nope.yaml"));
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("does not exist");
+    }
+
+    [Fact]
+    public async Task Load_Json_EndsWithTheBenchContractLine()
+    {
+        var (code, output, _) = await Cli("load", _target.Url("ok").ToString(), "--rate", "100", "--duration", "1", "--json");
+
+        code.ShouldBe(ExitCodes.Ok);
+        var last = output.TrimEnd().Split('\n')[^1];
+        using var json = JsonDocument.Parse(last);
+        foreach (var key in new[] { "rps", "requests", "errors", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms" })
+        {
+            json.RootElement.TryGetProperty(key, out _).ShouldBeTrue(key);
+        }
+
+        json.RootElement.GetProperty("requests").GetInt64().ShouldBe(100);
+        json.RootElement.GetProperty("errors").GetInt64().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Load_Connections_RunsTheClosedModel()
+    {
+        var (code, output, _) = await Cli("load", _target.Url("slow?ms=20").ToString(), "-c", "4", "-d", "1s", "--quiet");
+
+        code.ShouldBe(ExitCodes.Ok);
+        output.ShouldContain("closed model");
+        _target.MaxConcurrent.ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task Load_BadOptions_ReportsAllAndExits2()
+    {
+        var (code, _, err) = await Cli("load", "ftp://x", "--rate", "10", "--connections", "2", "--duration", "soon");
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("exactly one of --rate");
+        err.ShouldContain("--duration must be");
+        err.ShouldContain("url must be an absolute http");
+    }
+
+    [Fact]
+    public async Task Run_Plan_WritesRunJsonAndSummaryThatRoundTrip()
+    {
+        var plan = WritePlan($$"""
+            name: cli run
+            targets:
+              web: { baseUrl: "{{_target.BaseUrl}}" }
+            scenarios:
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 50, duration: 2s }
+            """);
+
+        var (code, output, err) = await Cli("run", plan, "--output", _dir, "--run-id", "r1");
+
+        code.ShouldBe(ExitCodes.Ok, err);
+        output.ShouldContain("| steady | 100 |");
+        var json = await File.ReadAllTextAsync(Path.Combine(_dir, "r1", "run.json"), TestContext.Current.CancellationToken);
+        var record = RunRecordJson.Deserialize(json);
+        record.SchemaVersion.ShouldBe(RunRecord.CurrentSchemaVersion);
+        record.Status.ShouldBe(RunStatus.Completed);
+        record.PlanText.ShouldNotBeNull().ShouldContain("name: cli run");
+        record.Scenarios[0].Totals.Requests.ShouldBe(100);
+        RunRecordJson.Serialize(record).ShouldBe(json);
+        File.Exists(Path.Combine(_dir, "r1", "summary.md")).ShouldBeTrue();
+        err.ShouldContain("steady [");
+    }
+
+    [Fact]
+    public async Task Run_UnreachableTarget_CompletesWithConnectionErrorsNotACrash()
+    {
+        var plan = WritePlan("""
+            name: unreachable
+            targets:
+              web: { baseUrl: "http://127.0.0.1:9" }
+            scenarios:
+              - name: s
+                target: web
+                load: { model: open, rate: 10, duration: 1s }
+            """);
+
+        var (code, _, _) = await Cli("run", plan, "--output", _dir, "--run-id", "r2", "-q");
+
+        code.ShouldBe(ExitCodes.Ok);
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "r2", "run.json"), TestContext.Current.CancellationToken);
+        record.Scenarios[0].Totals.Outcomes.ConnectionError.ShouldBe(10);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Cli;
+
+namespace Constellation.LoadRunner.Tests.Cli;
+
+/// <summary>The embedded-default path end to end: real SpinService processes launched, loaded, stopped.</summary>
+public sealed class LocalRunEndToEndTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-e2e-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Run_LaunchedSpinAndWebapp_RampBreaksSpinAndChildrenAreStopped()
+    {
+        var plan = Path.Combine(_dir, "local-short.yaml");
+        await File.WriteAllTextAsync(plan, """
+            name: local-short
+            targets:
+              spin:
+                launch: { role: spin, env: { Spin__DefaultMs: "40" } }
+              webapp:
+                launch: { role: webapp }
+            scenarios:
+              - name: spin-ramp
+                target: spin
+                request: { path: /api/spin, timeout: 5s }
+                load:
+                  model: open
+                  startRate: 10
+                  stages: [{ duration: 8s, rate: 200 }]
+                  maxInFlight: 100
+                stopWhen: ["p95 > 500ms over 2s", "dropped > 5% over 2s"]
+              - name: webapp-steady
+                target: webapp
+                request: { path: / }
+                load: { model: open, rate: 20, duration: 4s }
+            """, TestContext.Current.CancellationToken);
+        var o = new StringWriter();
+        var e = new StringWriter();
+
+        var code = await ConstellationCli.RunAsync(["run", plan, "-o", _dir, "--run-id", "e2e"], new CliContext(o, e, false, TestContext.Current.CancellationToken, CancellationToken.None));
+
+        code.ShouldBe(ExitCodes.Ok, e.ToString());
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "e2e", "run.json"), TestContext.Current.CancellationToken);
+        var spin = record.Scenarios.Single(s => s.Name == "spin-ramp");
+        spin.EndReason.ShouldBe("stopped");
+        spin.BreakingPoint.ShouldNotBeNull().OfferedAtFailure.ShouldBeLessThan(200);
+        spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(0);
+        record.Scenarios.Single(s => s.Name == "webapp-steady").Totals.Outcomes.Status2xx.ShouldBe(80);
+        File.ReadAllText(Path.Combine(_dir, "e2e", "logs", "spin.log")).ShouldContain("SPINSERVICE_READY role=spin");
+
+        // Every child was stopped by PID: no SpinService is left listening on the ports the run used.
+        foreach (var url in record.Environment.Targets.Values)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            await Should.ThrowAsync<HttpRequestException>(() => http.GetAsync(new Uri(new Uri(url), "/health/live"), TestContext.Current.CancellationToken));
+        }
+
+        Process.GetProcesses().Where(p => SafeCommandLine(p).Contains(_dir, StringComparison.Ordinal)).ShouldBeEmpty();
+    }
+
+    private static string SafeCommandLine(Process p)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{p.Id}/cmdline");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
+}
