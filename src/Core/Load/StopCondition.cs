@@ -129,7 +129,7 @@ public sealed partial record StopCondition(StopMetric Metric, double Percentile,
 
     public override string ToString() => Text;
 
-    [GeneratedRegex(@"^\s*(?<metric>error_rate|dropped_rate|dropped|avg|mean|p\(\d+(\.\d+)?\)|p\d+(\.\d+)?)\s*(?<op>>=|>)\s*(?<value>[0-9.]+\s*(%|[a-zµ]+))\s+over\s+(?<window>[0-9.]+\s*[a-z]+)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*(?<metric>error_rate|dropped_rate|dropped|avg|mean|p\(\d+(\.\d+)?\)|p\d+(\.\d+)?)\s*(?<op>>=|>)\s*(?<value>[0-9.]+\s*(%|[a-zµ]+)?)\s+over\s+(?<window>[0-9.]+\s*[a-z]+)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Syntax();
 }
 

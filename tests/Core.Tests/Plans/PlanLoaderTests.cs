@@ -1,0 +1,108 @@
+using Constellation.Core.Plans;
+
+namespace Constellation.Core.Tests.Plans;
+
+public sealed class PlanLoaderTests
+{
+    [Fact]
+    public void Parse_FullPlan_BuildsTargetsScenariosAndCurves()
+    {
+        var result = PlanLoader.Parse("""
+            name: demo
+            targets:
+              spin: { launch: { role: spin, env: { Spin__DefaultMs: "50" } } }
+              web: { baseUrl: "http://127.0.0.1:8080/base" }
+            scenarios:
+              - name: ramp
+                target: spin
+                request: { method: post, path: /api/spin, body: "{}", headers: { X-Test: "1" }, timeout: 2s }
+                load:
+                  model: open
+                  startRate: 5
+                  stages: [{ duration: 10s, rate: 50, name: up }, { duration: 5s, rate: 50 }]
+                  maxInFlight: 20
+                stopWhen: ["p95 > 1s over 5s"]
+              - name: steps
+                target: web
+                startAfter: 2s
+                load: { model: open, steps: { from: 10, step: 10, every: 5s, to: 30 } }
+              - name: users
+                target: web
+                load: { model: closed, users: 4, duration: 30s, thinkTime: 100ms }
+            """);
+
+        result.Errors.ShouldBeEmpty();
+        var plan = result.Plan!;
+        plan.Targets["spin"].Launch!.Env["Spin__DefaultMs"].ShouldBe("50");
+        plan.Targets["web"].BaseUrl!.ToString().ShouldBe("http://127.0.0.1:8080/base");
+        var ramp = plan.Scenarios[0];
+        ramp.Request.Method.ShouldBe("POST");
+        ramp.Request.Timeout.ShouldBe(TimeSpan.FromSeconds(2));
+        ramp.Load.Segments.Select(s => (s.From, s.To)).ShouldBe([(5.0, 50.0), (50.0, 50.0)]);
+        ramp.Load.MaxInFlight.ShouldBe(20);
+        ramp.StopWhen.Single().Text.ShouldBe("p95 > 1s over 5s");
+        var steps = plan.Scenarios[1];
+        steps.Load.Segments.Select(s => s.From).ShouldBe([10.0, 20.0, 30.0]);
+        steps.Load.Duration.ShouldBe(TimeSpan.FromSeconds(15));
+        steps.StartAfter.ShouldBe(TimeSpan.FromSeconds(2));
+        plan.Scenarios[2].Load.Model.ShouldBe(LoadModel.Closed);
+        plan.Scenarios[2].Load.ThinkTime.ShouldBe(TimeSpan.FromMilliseconds(100));
+        plan.MaxDuration.ShouldBe(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void Parse_ManyMistakes_ReportsEveryOneWithItsPath()
+    {
+        var result = PlanLoader.Parse("""
+            targets:
+              a: { baseUrl: "ftp://x", launch: { role: spin } }
+              b: { }
+            scenarios:
+              - name: one
+                target: a
+                request: { method: BREW, path: nope }
+                load: { model: closed, rate: 5, users: 2, duration: -1s }
+              - name: one
+                target: a
+                load: { model: sideways }
+            extra: true
+            """);
+
+        result.IsValid.ShouldBeFalse();
+        var messages = result.Errors.Select(e => e.ToString()).ToList();
+        messages.ShouldContain(m => m.StartsWith("name: is required", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("targets.a.baseUrl: must be an absolute http", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("targets.a: takes baseUrl or launch, not both", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("targets.b: needs either baseUrl or launch", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].request.method: must be one of", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].request.path: must start with /", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].load.rate: does not apply to the closed model", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].load.duration: must be > 0", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].name: 'one' is used by another scenario", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].load.model: must be open (arrival rate) or closed", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("extra: unknown key", StringComparison.Ordinal));
+        result.Errors.ShouldAllBe(e => e.Line > 0);
+    }
+
+    [Fact]
+    public void Parse_BrokenYaml_ReportsTheLine()
+    {
+        var result = PlanLoader.Parse("name: x\nscenarios: [\n");
+
+        result.IsValid.ShouldBeFalse();
+        result.Errors.Single().Path.ShouldBe("(yaml)");
+    }
+
+    [Fact]
+    public void Parse_TooLong_IsRejected()
+    {
+        var result = PlanLoader.Parse("""
+            name: forever
+            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+            scenarios:
+              - { name: s, target: t, load: { model: open, rate: 1, duration: 25h } }
+            """);
+
+        result.Errors.ShouldContain(e => e.Message.Contains("longer than the limit of 24h", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,34 @@
+using Constellation.Core.Results;
+
+namespace Constellation.Core.Tests.Results;
+
+public sealed class RunRecordJsonTests
+{
+    [Fact]
+    public void SerializeDeserialize_RoundTripsExactly()
+    {
+        var record = TestRecords.Sample();
+
+        var json = RunRecordJson.Serialize(record);
+        var back = RunRecordJson.Deserialize(json);
+
+        RunRecordJson.Serialize(back).ShouldBe(json);
+        json.ShouldContain("\"schemaVersion\": 1");
+        json.ShouldContain("\"status\": \"completed\"");
+        back.Scenarios[0].BreakingPoint!.LastHealthyStage.ShouldBe("ramp");
+    }
+
+    [Fact]
+    public void Deserialize_NewerSchema_IsRefusedWithAClearMessage()
+    {
+        var json = RunRecordJson.Serialize(TestRecords.Sample() with { SchemaVersion = 99 });
+
+        Should.Throw<InvalidDataException>(() => RunRecordJson.Deserialize(json)).Message.ShouldContain("schemaVersion 99");
+    }
+
+    [Fact]
+    public void SummaryMarkdown_MatchesApprovedFile()
+    {
+        Approvals.Verify("summary.md", SummaryMarkdown.Render(TestRecords.Sample()));
+    }
+}
