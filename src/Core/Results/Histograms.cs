@@ -15,8 +15,11 @@ public static class Histograms
 
     public static LongHistogram Create() => new(LowestMicros, HighestMicros, SignificantDigits);
 
-    /// <summary>A thread-safe interval recorder whose intervals are exactly mergeable with <see cref="Create"/>.</summary>
-    public static Recorder CreateRecorder() => new(LowestMicros, HighestMicros, SignificantDigits, (id, low, high, digits) => new LongHistogram(id, low, high, digits));
+    /// <summary>
+    /// An interval recorder that many threads may record into at once (its histograms are concurrent:
+    /// a plain LongHistogram loses counts under concurrent writers), exactly mergeable with <see cref="Create"/>.
+    /// </summary>
+    public static Recorder CreateRecorder() => new(LowestMicros, HighestMicros, SignificantDigits, (id, low, high, digits) => new LongConcurrentHistogram(id, low, high, digits));
 
     /// <summary>Records a value, clamped into the trackable range (a value above 1 h is recorded as 1 h).</summary>
     public static void RecordClamped(this HistogramBase histogram, long micros) =>

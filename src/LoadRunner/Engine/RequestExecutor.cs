@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net.Sockets;
 using Constellation.LoadRunner.Http;
 
@@ -29,6 +30,7 @@ public sealed class RequestExecutor
     /// Sends one request. Latency is measured from <paramref name="intendedTimestamp"/> (the open model's
     /// planned start) and service time from the actual send. Returns the connection to reuse, or null.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Http1Connection?> ExecuteAsync(Http1Connection? connection, long intendedTimestamp, CancellationToken abort)
     {
         long sendTs = _time.GetTimestamp();

@@ -56,12 +56,16 @@ public abstract class ScenarioRunner
         }
     }
 
-    /// <summary>Waits until the timestamp: a handle wait while far away, then a short yield/spin, because
-    /// timer-based delays here overshoot by milliseconds. Returns false if the stop came first.</summary>
+    /// <summary>
+    /// Waits until the timestamp: a cancellable handle wait while far away, a precise sleep on the monotonic
+    /// clock for the last stretch, and a spin for the final ~80 µs. Returns false if the stop came first.
+    /// </summary>
     protected bool WaitUntil(long timestamp, CancellationToken token)
     {
         var handle = token.WaitHandle;
-        double msPerTick = 1000.0 / Time.TimestampFrequency;
+        double ticksPerMs = Time.TimestampFrequency / 1000.0;
+        bool precise = PreciseSleep.Supported && ReferenceEquals(Time, TimeProvider.System);
+        long spinTicks = (long)(0.08 * ticksPerMs);
         while (true)
         {
             if (token.IsCancellationRequested)
@@ -75,8 +79,16 @@ public abstract class ScenarioRunner
                 return true;
             }
 
-            double ms = remaining * msPerTick;
-            if (ms >= 2.0)
+            double ms = remaining / ticksPerMs;
+            if (ms >= 20)
+            {
+                handle.WaitOne((int)Math.Min(ms - 10, 50)); // stay responsive to a stop
+            }
+            else if (precise && remaining > spinTicks)
+            {
+                PreciseSleep.Until(timestamp - spinTicks);
+            }
+            else if (!precise && ms >= 2.0)
             {
                 handle.WaitOne((int)(ms - 1.0));
             }

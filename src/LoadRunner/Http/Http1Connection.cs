@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Net.Security;
 using System.Net.Sockets;
 
@@ -69,6 +70,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     /// <summary>Sends the request and reads the whole response. Throws on I/O failure.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct)
     {
         var request = endpoint.RequestBytes;
@@ -155,6 +157,7 @@ public sealed class Http1Connection : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> SkipAsync(long length, CancellationToken ct)
     {
         long remaining = length;
@@ -176,6 +179,7 @@ public sealed class Http1Connection : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<long> SkipChunkedAsync(CancellationToken ct)
     {
         long total = 0;
@@ -221,6 +225,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     /// <summary>Reads more bytes into the buffer, compacting it first when full. Returns 0 at end of stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> FillAsync(CancellationToken ct)
     {
         if (_end == _buffer.Length)
