@@ -124,7 +124,7 @@ public sealed class LoadEngine(TimeProvider time)
         for (int tick = 1; ; tick++)
         {
             long due = t0 + (long)(tick * freq);
-            bool finalTick = !WaitUntil(due, allDone);
+            bool finalTick = !PreciseSleep.WaitUntil(time, due, allDone);
             long now = time.GetTimestamp();
             var wall = TimeSpan.FromSeconds((now - lastTick) / freq);
             lastTick = now;
@@ -279,25 +279,6 @@ public sealed class LoadEngine(TimeProvider time)
             Totals = ScenarioTotalsCalculator.FromSamples(st.Samples, duration),
             BreakingPoint = st.BreakingPoint,
         };
-    }
-
-    private bool WaitUntil(long timestamp, CancellationToken token)
-    {
-        while (true)
-        {
-            if (token.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            long remaining = timestamp - time.GetTimestamp();
-            if (remaining <= 0)
-            {
-                return true;
-            }
-
-            token.WaitHandle.WaitOne(TimeSpan.FromSeconds(remaining / (double)time.TimestampFrequency));
-        }
     }
 
     private sealed class State(ResolvedScenario resolved, ScenarioRunner runner)

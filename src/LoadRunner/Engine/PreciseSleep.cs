@@ -16,6 +16,53 @@ internal static partial class PreciseSleep
     /// <summary>True where <see cref="Until"/> can sleep on the Stopwatch clock itself.</summary>
     public static bool Supported { get; } = OperatingSystem.IsLinux() && Stopwatch.Frequency == 1_000_000_000 && Probe();
 
+    /// <summary>
+    /// Waits until the timestamp: a cancellable handle wait while far away, a precise sleep on the monotonic
+    /// clock for the last stretch, and a spin for the final ~80 µs. Returns false if the stop came first.
+    /// </summary>
+    public static bool WaitUntil(TimeProvider time, long timestamp, CancellationToken token)
+    {
+        var handle = token.WaitHandle;
+        double ticksPerMs = time.TimestampFrequency / 1000.0;
+        bool precise = Supported && ReferenceEquals(time, TimeProvider.System);
+        long spinTicks = (long)(0.08 * ticksPerMs);
+        while (true)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            long remaining = timestamp - time.GetTimestamp();
+            if (remaining <= 0)
+            {
+                return true;
+            }
+
+            double ms = remaining / ticksPerMs;
+            if (ms >= 20)
+            {
+                handle.WaitOne((int)Math.Min(ms - 10, 50)); // stay responsive to a stop
+            }
+            else if (precise && remaining > spinTicks)
+            {
+                Until(timestamp - spinTicks);
+            }
+            else if (!precise && ms >= 2.0)
+            {
+                handle.WaitOne((int)(ms - 1.0));
+            }
+            else if (ms > 0.05)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(20);
+            }
+        }
+    }
+
     /// <summary>Sleeps until the Stopwatch timestamp (may return early on a signal; callers loop).</summary>
     public static void Until(long stopwatchTimestamp)
     {

@@ -56,52 +56,8 @@ public abstract class ScenarioRunner
         }
     }
 
-    /// <summary>
-    /// Waits until the timestamp: a cancellable handle wait while far away, a precise sleep on the monotonic
-    /// clock for the last stretch, and a spin for the final ~80 µs. Returns false if the stop came first.
-    /// </summary>
-    protected bool WaitUntil(long timestamp, CancellationToken token)
-    {
-        var handle = token.WaitHandle;
-        double ticksPerMs = Time.TimestampFrequency / 1000.0;
-        bool precise = PreciseSleep.Supported && ReferenceEquals(Time, TimeProvider.System);
-        long spinTicks = (long)(0.08 * ticksPerMs);
-        while (true)
-        {
-            if (token.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            long remaining = timestamp - Time.GetTimestamp();
-            if (remaining <= 0)
-            {
-                return true;
-            }
-
-            double ms = remaining / ticksPerMs;
-            if (ms >= 20)
-            {
-                handle.WaitOne((int)Math.Min(ms - 10, 50)); // stay responsive to a stop
-            }
-            else if (precise && remaining > spinTicks)
-            {
-                PreciseSleep.Until(timestamp - spinTicks);
-            }
-            else if (!precise && ms >= 2.0)
-            {
-                handle.WaitOne((int)(ms - 1.0));
-            }
-            else if (ms > 0.05)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                Thread.SpinWait(20);
-            }
-        }
-    }
+    /// <summary>Waits on this runner's clock; see <see cref="PreciseSleep.WaitUntil"/>.</summary>
+    protected bool WaitUntil(long timestamp, CancellationToken token) => PreciseSleep.WaitUntil(Time, timestamp, token);
 
     /// <summary>Creates the runner for a scenario's load model.</summary>
     public static ScenarioRunner Create(ScenarioSpec spec, RequestExecutor executor, TimeProvider time) => spec.Load.Model switch

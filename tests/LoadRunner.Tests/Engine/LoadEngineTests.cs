@@ -42,6 +42,24 @@ public sealed class LoadEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_Steps_HoldEachStepForItsDuration()
+    {
+        // +50 every second from 50 to 150, as a JMeter stepping thread group would.
+        var load = new Core.Plans.LoadSpec
+        {
+            Model = Core.Plans.LoadModel.Open,
+            Segments = [.. new[] { 50.0, 100.0, 150.0 }.Select(r => new Core.Plans.LoadSegment(TimeSpan.FromSeconds(1), r, r))],
+        };
+
+        var result = await Run(Plans.Scenario("/ok", load, null, []));
+
+        var s = result.Scenarios[0];
+        s.Seconds.Take(3).Select(x => x.Offered).ShouldBe([50.0, 100.0, 150.0]);
+        s.Seconds.Sum(x => x.Started).ShouldBe(300);
+        s.Totals.Outcomes.Status2xx.ShouldBe(300);
+    }
+
+    [Fact]
     public async Task Closed_Users_KeepExactlyThatManyRequestsInFlight()
     {
         var result = await Run(Plans.Closed("/slow?ms=50", users: 5, duration: TimeSpan.FromSeconds(1.5)));

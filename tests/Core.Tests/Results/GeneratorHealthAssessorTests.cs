@@ -1,0 +1,41 @@
+using Constellation.Core.Results;
+
+namespace Constellation.Core.Tests.Results;
+
+public sealed class GeneratorHealthAssessorTests
+{
+    [Fact]
+    public void Assess_CalmGenerator_IsNotABottleneck()
+    {
+        var seconds = Enumerable.Range(0, 30).Select(i => new GeneratorSecond(i, 20, 50, 1.5, 10)).ToList();
+
+        var health = GeneratorHealthAssessor.Assess(seconds);
+
+        health.Bottleneck.ShouldBeFalse();
+        health.Warnings.ShouldBeEmpty();
+        health.MaxCpuPercent.ShouldBe(20);
+    }
+
+    [Fact]
+    public void Assess_SaturatedCpuInMoreThanATenthOfSeconds_IsABottleneck()
+    {
+        var seconds = Enumerable.Range(0, 30).Select(i => new GeneratorSecond(i, i < 4 ? 97 : 30, 100, 1, 10)).ToList();
+
+        var health = GeneratorHealthAssessor.Assess(seconds);
+
+        health.Bottleneck.ShouldBeTrue();
+        health.Warnings.ShouldContain(w => w.Contains("4 of 30 seconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Assess_LatePacerOnce_WarnsButIsNotABottleneck()
+    {
+        var seconds = Enumerable.Range(0, 30).Select(i => new GeneratorSecond(i, 10, null, i == 7 ? 120 : 1, 10)).ToList();
+
+        var health = GeneratorHealthAssessor.Assess(seconds);
+
+        health.Bottleneck.ShouldBeFalse();
+        health.MaxPacerLagMs.ShouldBe(120);
+        health.Warnings.ShouldContain(w => w.Contains("pacer", StringComparison.Ordinal));
+    }
+}
