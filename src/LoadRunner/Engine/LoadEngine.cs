@@ -239,22 +239,27 @@ public sealed class LoadEngine(TimeProvider time)
 
     private ScenarioProgress Progress(State st)
     {
-        var last = st.Last;
+        // A finished scenario shows its end, not its last second frozen.
+        var last = st.Finished ? null : st.Last;
         var elapsed = st.Last is null ? TimeSpan.Zero : TimeSpan.FromSeconds(st.Last.Second + 1);
+        var unit = st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users";
         string state = st.Finished ? (st.BreakingPoint is not null ? "broke" : "done")
             : st.Last is null ? "waiting"
             : st.Runner.StopRequested ? "draining" : "running";
+        string stage = st.BreakingPoint is { } bp
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"broke at {bp.OfferedAtFailure:0.#} {unit}")
+            : st.Finished ? "done" : st.Runner.Curve.StageNameAt(elapsed);
         return new ScenarioProgress(
             st.Spec.Name,
             state,
-            st.Runner.Curve.StageNameAt(elapsed),
-            Math.Round(st.Runner.Curve.ValueAt(elapsed), 1),
-            st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users",
+            stage,
+            st.Finished || st.Runner.StopRequested ? 0 : Math.Round(st.Runner.Curve.ValueAt(elapsed), 1),
+            unit,
             last?.Started ?? 0,
             last?.Outcomes.Completed ?? 0,
             last?.Outcomes.Errors ?? 0,
             last?.Outcomes.Dropped ?? 0,
-            st.LastP95,
+            last is null ? 0 : st.LastP95,
             st.Runner.InFlight,
             st.TotalRequests,
             st.TotalErrors);
