@@ -25,8 +25,28 @@ public static class ConstellationCli
     public static async Task<int> RunAsync(string[] args, CliContext context)
     {
         var root = Build(context);
-        var config = new InvocationConfiguration { Output = context.Out, Error = context.Error, ProcessTerminationTimeout = null };
-        return await root.Parse(args).InvokeAsync(config, context.Cancel).ConfigureAwait(false);
+        var config = new InvocationConfiguration
+        {
+            Output = context.Out,
+            Error = context.Error,
+            ProcessTerminationTimeout = null, // Program.cs handles SIGINT/SIGTERM: stop, drain, write the record
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return await root.Parse(args).InvokeAsync(config, context.Cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An unexpected failure is reported in one line; the stack trace only on request.
+            context.Error.WriteLine($"error: {e.Message}");
+            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CONSTELLATION_DEBUG")))
+            {
+                context.Error.WriteLine(e);
+            }
+
+            return ExitCodes.RuntimeError;
+        }
     }
 
     private static RootCommand Build(CliContext ctx)
@@ -44,6 +64,50 @@ public static class ConstellationCli
         return root;
     }
 
+    private static Option<int?> MetricsPortOption() => new("--metrics-port")
+    {
+        Description = "Serve live Prometheus metrics on http://127.0.0.1:PORT/metrics while the load runs.",
+    };
+
+    /// <summary>Combines the progress view and the live metrics into one per-second callback.</summary>
+    private static Action<EngineProgress>? Observers(ProgressView? view, Telemetry.LiveMetrics? metrics) => (view, metrics) switch
+    {
+        (null, null) => null,
+        (not null, null) => view.Update,
+        (null, not null) => metrics.Update,
+        _ => p =>
+        {
+            metrics!.Update(p);
+            view!.Update(p);
+        },
+    };
+
+    private static Telemetry.LiveMetrics? StartMetrics(CliContext ctx, int? port)
+    {
+        if (port is null)
+        {
+            return null;
+        }
+
+        if (port is < 1 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(port), port, "--metrics-port must be from 1 to 65535");
+        }
+
+        Telemetry.LiveMetrics metrics;
+        try
+        {
+            metrics = new Telemetry.LiveMetrics(port.Value);
+        }
+        catch (System.Net.HttpListenerException e)
+        {
+            throw new InvalidOperationException($"cannot serve metrics on 127.0.0.1:{port}: {e.Message}", e);
+        }
+
+        ctx.Error.WriteLine($"live metrics: http://127.0.0.1:{port}/metrics");
+        return metrics;
+    }
+
     private static Command RunCommand(CliContext ctx)
     {
         var plan = new Argument<FileInfo?>("plan")
@@ -54,7 +118,8 @@ public static class ConstellationCli
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for run outputs; each run gets <output>/<run-id>/.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
         var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output, only the summary." };
-        var cmd = new Command("run", "Run a plan and write run.json and summary.md.") { plan, output, runId, quiet };
+        var metricsPort = MetricsPortOption();
+        var cmd = new Command("run", "Run a plan and write run.json and summary.md.") { plan, output, runId, quiet, metricsPort };
         cmd.SetAction(async (pr, _) =>
         {
             var file = pr.GetValue(plan);
@@ -80,11 +145,12 @@ public static class ConstellationCli
             }
 
             var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
+            using var metrics = StartMetrics(ctx, pr.GetValue(metricsPort));
             var pipeline = new RunPipeline(ctx.Time, ctx.Error);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
                 new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId) },
-                view is null ? null : view.Update,
+                Observers(view, metrics),
                 ctx.Cancel,
                 ctx.Abort).ConfigureAwait(false);
             view?.Finish();
@@ -151,7 +217,8 @@ public static class ConstellationCli
         var maxInFlight = new Option<int>("--max-in-flight") { Description = "Open model: arrivals beyond this many in-flight requests are dropped.", DefaultValueFactory = _ => 1000 };
         var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
-        var cmd = new Command("load", "Ad-hoc load on one URL, like wrk or hey; prints a summary.") { url, rate, connections, duration, timeout, method, headers, body, maxInFlight, json, quiet };
+        var metricsPort = MetricsPortOption();
+        var cmd = new Command("load", "Ad-hoc load on one URL, like wrk or hey; prints a summary.") { url, rate, connections, duration, timeout, method, headers, body, maxInFlight, json, quiet, metricsPort };
         cmd.SetAction(async (pr, _) =>
         {
             var errors = new List<string>();
@@ -224,7 +291,8 @@ public static class ConstellationCli
             EngineResult result;
             try
             {
-                result = await new LoadEngine(ctx.Time).RunAsync([scenario], view is null ? null : view.Update, ctx.Cancel, ctx.Abort).ConfigureAwait(false);
+                using var metrics = StartMetrics(ctx, pr.GetValue(metricsPort));
+                result = await new LoadEngine(ctx.Time).RunAsync([scenario], Observers(view, metrics), ctx.Cancel, ctx.Abort).ConfigureAwait(false);
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or InvalidOperationException)
             {

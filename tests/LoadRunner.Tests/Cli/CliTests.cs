@@ -172,3 +172,49 @@ public sealed class CliTests : IAsyncLifetime
         record.Scenarios[0].Totals.Outcomes.ConnectionError.ShouldBe(10);
     }
 }
+
+public sealed class LiveMetricsCliTests : IAsyncLifetime
+{
+    private Support.TestTarget _target = null!;
+
+    public async ValueTask InitializeAsync() => _target = await Support.TestTarget.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _target.DisposeAsync();
+
+    [Fact]
+    public async Task Load_MetricsPort_ServesLiveCountersWhileRunning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        int port;
+        using (var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            l.Start();
+            port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        }
+
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var run = ConstellationCli.RunAsync(
+            ["load", _target.Url("ok").ToString(), "--rate", "50", "--duration", "4s", "-q", "--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            new CliContext(o, e, false, ct, CancellationToken.None));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        string scraped = string.Empty;
+        for (int i = 0; i < 60 && !scraped.Contains("constellation_requests_total{scenario=\"load\",result=\"ok\"}", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100, ct);
+            try
+            {
+                scraped = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"), ct);
+            }
+            catch (HttpRequestException)
+            {
+                // not up yet
+            }
+        }
+
+        (await run).ShouldBe(ExitCodes.Ok, e.ToString());
+        scraped.ShouldContain("constellation_requests_total{scenario=\"load\",result=\"ok\"}");
+        scraped.ShouldContain("constellation_offered_load{scenario=\"load\",unit=\"req/s\"} 50");
+        scraped.ShouldContain("constellation_generator_cpu_ratio");
+    }
+}
