@@ -5,7 +5,8 @@ namespace Constellation.Core.Results;
 /// <summary>Judges from its per-second health whether the load generator itself limited the run.</summary>
 public static class GeneratorHealthAssessor
 {
-    /// <summary>Generator CPU (share of all cores) above which a second counts as saturated. Default: 90.</summary>
+    /// <summary>Generator CPU (share of all cores) above which a second counts as saturated. Default: 90.
+    /// A run is flagged when at least 10% of its seconds after the first (and at least two) are saturated or late.</summary>
     public const double SaturatedCpuPercent = 90;
 
     /// <summary>Pacer lag above which a second counts as late. Default: 50 ms.</summary>
@@ -14,17 +15,20 @@ public static class GeneratorHealthAssessor
     public static GeneratorHealth Assess(IReadOnlyList<GeneratorSecond> seconds)
     {
         var warnings = new List<string>();
-        int saturated = seconds.Count(s => s.CpuPercent >= SaturatedCpuPercent);
-        int late = seconds.Count(s => s.PacerLagMaxMs >= LatePacerMs);
-        int limit = Math.Max(2, (int)Math.Ceiling(seconds.Count * 0.1));
+
+        // The first second carries start-up work (JIT, first connections), not the steady cost of the load.
+        var steady = seconds.Count > 1 ? seconds.Skip(1).ToList() : seconds;
+        int saturated = steady.Count(s => s.CpuPercent >= SaturatedCpuPercent);
+        int late = steady.Count(s => s.PacerLagMaxMs >= LatePacerMs);
+        int limit = Math.Max(2, (int)Math.Ceiling(steady.Count * 0.1));
         if (saturated > 0)
         {
-            warnings.Add(string.Create(CultureInfo.InvariantCulture, $"generator CPU was at or above {SaturatedCpuPercent:0}% of all cores in {saturated} of {seconds.Count} seconds"));
+            warnings.Add(string.Create(CultureInfo.InvariantCulture, $"generator CPU was at or above {SaturatedCpuPercent:0}% of all cores in {saturated} of {steady.Count} seconds"));
         }
 
         if (late > 0)
         {
-            warnings.Add(string.Create(CultureInfo.InvariantCulture, $"the pacer started requests {LatePacerMs:0} ms or more late in {late} of {seconds.Count} seconds (latency still counts from the intended time)"));
+            warnings.Add(string.Create(CultureInfo.InvariantCulture, $"the pacer started requests {LatePacerMs:0} ms or more late in {late} of {steady.Count} seconds (latency still counts from the intended time)"));
         }
 
         return new GeneratorHealth

@@ -13,6 +13,9 @@ public static class Histograms
     public const long HighestMicros = 3_600_000_000;
     public const int SignificantDigits = 3;
 
+    [ThreadStatic]
+    private static ByteBuffer? t_encodeBuffer;
+
     public static LongHistogram Create() => new(LowestMicros, HighestMicros, SignificantDigits);
 
     /// <summary>
@@ -28,7 +31,10 @@ public static class Histograms
     /// <summary>Compressed HdrHistogram V2 encoding, base64: the format other HdrHistogram ports read too.</summary>
     public static string Encode(HistogramBase histogram)
     {
-        var buffer = ByteBuffer.Allocate(histogram.GetNeededByteBufferCapacity());
+        // The scratch buffer is as large as the counts array (large-object heap): reuse it per thread.
+        int capacity = histogram.GetNeededByteBufferCapacity();
+        var buffer = t_encodeBuffer is { } reused && reused.Capacity() >= capacity ? reused : (t_encodeBuffer = ByteBuffer.Allocate(capacity));
+        buffer.Position = 0;
         int length = histogram.EncodeIntoCompressedByteBuffer(buffer);
         var bytes = new byte[length];
         buffer.Position = 0;
@@ -50,15 +56,18 @@ public static class Histograms
     }
 
     /// <summary>Adds histograms exactly (bucket by bucket).</summary>
-    public static LongHistogram Merge(IEnumerable<HistogramBase> histograms)
+    public static LongHistogram Merge(IEnumerable<HistogramBase> histograms) => MergeInto(Create(), histograms);
+
+    /// <summary>Overwrites <paramref name="target"/> with the exact sum of the histograms.</summary>
+    public static LongHistogram MergeInto(LongHistogram target, IEnumerable<HistogramBase> histograms)
     {
-        var result = Create();
+        target.Reset();
         foreach (var h in histograms)
         {
-            result.Add(h);
+            target.Add(h);
         }
 
-        return result;
+        return target;
     }
 
     /// <summary>Summarises a histogram of microseconds in milliseconds.</summary>

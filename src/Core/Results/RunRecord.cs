@@ -10,7 +10,7 @@ public sealed record RunRecord
     public required string RunId { get; init; }
     public required string PlanName { get; init; }
 
-    /// <summary>completed, stopped (ramp-to-fail ended a scenario early), cancelled or failed.</summary>
+    /// <summary>completed (also when ramp-to-fail stopped a scenario: see its endReason), cancelled or failed.</summary>
     public required RunStatus Status { get; init; }
 
     public required RunEnvironment Environment { get; init; }

@@ -160,7 +160,7 @@ public sealed class LoadEngine(TimeProvider time)
 
     private void Sample(State st, int second, long now)
     {
-        var interval = st.Runner.Recorder.TakeInterval();
+        var interval = st.Runner.Recorder.TakeInterval(st.NextLatencyBuffer(), st.ServiceTimeBuffer);
         var curve = st.Runner.Curve;
         var from = TimeSpan.FromSeconds(second);
         double offered = st.Spec.Load.Model == LoadModel.Open
@@ -218,7 +218,7 @@ public sealed class LoadEngine(TimeProvider time)
                 Completed: recent.Sum(r => r.Sample.Outcomes.Completed),
                 Errors: recent.Sum(r => r.Sample.Outcomes.Errors),
                 Dropped: recent.Sum(r => r.Sample.Outcomes.Dropped),
-                Latency: condition.Metric is StopMetric.Percentile or StopMetric.Mean ? Histograms.Merge(recent.Select(r => (HdrHistogram.HistogramBase)r.Latency)) : null);
+                Latency: condition.Metric is StopMetric.Percentile or StopMetric.Mean ? Histograms.MergeInto(st.WindowBuffer, recent.Select(r => (HdrHistogram.HistogramBase)r.Latency)) : null);
             if (condition.Observe(stats) is { } observed && condition.Holds(observed))
             {
                 var elapsed = TimeSpan.FromSeconds(second + 1);
@@ -292,13 +292,32 @@ public sealed class LoadEngine(TimeProvider time)
         public ScenarioSpec Spec => Resolved.Spec;
         public ScenarioRunner Runner { get; } = runner;
         public int StartSecond { get; } = StartSecond(resolved.Spec);
-        public int MaxWindow { get; } = resolved.Spec.StopWhen.Count == 0 ? 0 : (int)resolved.Spec.StopWhen.Max(c => c.Window.TotalSeconds);
+        public int MaxWindow { get; } = LongestWindow(resolved.Spec);
         public long StartTimestamp { get; set; }
         public long? EndTimestamp { get; set; }
         public Task? Task { get; set; }
         public bool Finished { get; set; }
         public List<SecondSample> Samples { get; } = [];
         public Queue<(SecondSample Sample, HdrHistogram.LongHistogram Latency)> Window { get; } = new();
+
+        /// <summary>One more latency buffer than the window holds, reused in turn: the one handed out is never in the window.</summary>
+        private HdrHistogram.LongHistogram[] LatencyBuffers { get; } = [.. Enumerable.Range(0, LongestWindow(resolved.Spec) + 1).Select(_ => Histograms.Create())];
+
+        private int _nextBuffer;
+
+        public HdrHistogram.LongHistogram ServiceTimeBuffer { get; } = Histograms.Create();
+
+        /// <summary>Where a stop condition's window is merged, reused every second.</summary>
+        public HdrHistogram.LongHistogram WindowBuffer { get; } = Histograms.Create();
+
+        private static int LongestWindow(ScenarioSpec spec) => spec.StopWhen.Count == 0 ? 0 : (int)spec.StopWhen.Max(c => c.Window.TotalSeconds);
+
+        public HdrHistogram.LongHistogram NextLatencyBuffer()
+        {
+            var buffer = LatencyBuffers[_nextBuffer];
+            _nextBuffer = (_nextBuffer + 1) % LatencyBuffers.Length;
+            return buffer;
+        }
         public SecondSample? Last { get; set; }
         public double LastP95 { get; set; }
         public long TotalRequests { get; set; }

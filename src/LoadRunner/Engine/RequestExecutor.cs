@@ -62,6 +62,7 @@ public sealed class RequestExecutor
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
             {
                 bool timedOut = connection?.TimedOut ?? false;
+                bool responseStarted = connection?.ResponseStarted ?? false;
                 if (e is OperationCanceledException && !abort.IsCancellationRequested)
                 {
                     timedOut = true; // connect timeout
@@ -72,8 +73,10 @@ public sealed class RequestExecutor
                     Close(connection);
                 }
 
-                // A kept-alive connection the server closed while idle: retry once on a fresh one, as browsers do.
-                if (reused && attempt == 0 && !timedOut && !abort.IsCancellationRequested)
+                // A kept-alive connection the server closed while idle: retry once on a fresh one, as browsers
+                // do — but only if no byte of a response came back, so a request is never sent twice after the
+                // server began to answer it.
+                if (reused && attempt == 0 && !timedOut && !responseStarted && !abort.IsCancellationRequested)
                 {
                     connection = null;
                     continue;

@@ -15,8 +15,6 @@ public sealed class ScenarioRecorder
     private readonly long[] _counts = new long[8 * 8]; // one cache line per outcome slot
     private long _bytes;
     private long _started;
-    private HistogramBase? _latencySpare;
-    private HistogramBase? _serviceSpare;
 
     private const int DroppedSlot = 6;
 
@@ -35,11 +33,15 @@ public sealed class ScenarioRecorder
         }
     }
 
-    /// <summary>Takes everything recorded since the last call. Only one thread may call this.</summary>
-    public Interval TakeInterval()
+    /// <summary>
+    /// Moves everything recorded since the last call into the given histograms (overwriting them) and returns
+    /// the counts. Only one thread may call this. Reusing the targets keeps the sampler from allocating two
+    /// large histograms every second.
+    /// </summary>
+    public Interval TakeInterval(LongHistogram latencyInto, LongHistogram serviceTimeInto)
     {
-        var latency = _latency.GetIntervalHistogram(_latencySpare);
-        var service = _service.GetIntervalHistogram(_serviceSpare);
+        _latency.GetIntervalHistogramInto(latencyInto);
+        _service.GetIntervalHistogramInto(serviceTimeInto);
         var counts = new OutcomeCounts
         {
             Status2xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status2xx * 8], 0),
@@ -50,22 +52,7 @@ public sealed class ScenarioRecorder
             ConnectionError = Interlocked.Exchange(ref _counts[(int)Outcome.ConnectionError * 8], 0),
             Dropped = Interlocked.Exchange(ref _counts[DroppedSlot * 8], 0),
         };
-        var interval = new Interval(
-            Latency: Copy(latency),
-            ServiceTime: Copy(service),
-            Counts: counts,
-            Bytes: Interlocked.Exchange(ref _bytes, 0),
-            Started: Interlocked.Exchange(ref _started, 0));
-        _latencySpare = latency;
-        _serviceSpare = service;
-        return interval;
-    }
-
-    private static LongHistogram Copy(HistogramBase h)
-    {
-        var copy = Histograms.Create();
-        copy.Add(h);
-        return copy;
+        return new Interval(latencyInto, serviceTimeInto, counts, Interlocked.Exchange(ref _bytes, 0), Interlocked.Exchange(ref _started, 0));
     }
 
     /// <summary>One interval's worth of recording.</summary>

@@ -36,6 +36,9 @@ public sealed class Http1Connection : IDisposable
     /// <summary>True once the server asked to close, or an exchange failed: do not reuse.</summary>
     public bool IsBroken { get; private set; }
 
+    /// <summary>True once any byte of the current exchange's response arrived: such a request is not retried.</summary>
+    public bool ResponseStarted { get; private set; }
+
     /// <summary>Requests completed on this connection: 0 means fresh.</summary>
     public int Exchanges { get; private set; }
 
@@ -74,6 +77,7 @@ public sealed class Http1Connection : IDisposable
     public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct)
     {
         var request = endpoint.RequestBytes;
+        ResponseStarted = false;
         if (_tls is null)
         {
             int sent = 0;
@@ -244,6 +248,7 @@ public sealed class Http1Connection : IDisposable
             ? await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct).ConfigureAwait(false)
             : await _tls.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false);
         _end += n;
+        ResponseStarted |= n > 0;
         return n;
     }
 

@@ -19,12 +19,20 @@ public sealed class GeneratorHealthAssessorTests
     [Fact]
     public void Assess_SaturatedCpuInMoreThanATenthOfSeconds_IsABottleneck()
     {
-        var seconds = Enumerable.Range(0, 30).Select(i => new GeneratorSecond(i, i < 4 ? 97 : 30, 100, 1, 10)).ToList();
+        var seconds = Enumerable.Range(0, 30).Select(i => new GeneratorSecond(i, i is >= 1 and <= 4 ? 97 : 30, 100, 1, 10)).ToList();
 
         var health = GeneratorHealthAssessor.Assess(seconds);
 
         health.Bottleneck.ShouldBeTrue();
-        health.Warnings.ShouldContain(w => w.Contains("4 of 30 seconds", StringComparison.Ordinal));
+        health.Warnings.ShouldContain(w => w.Contains("4 of 29 seconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Assess_BusyFirstSecondOnly_IsStartUpNotABottleneck()
+    {
+        var seconds = Enumerable.Range(0, 3).Select(i => new GeneratorSecond(i, i == 0 ? 99 : 20, null, i == 0 ? 80 : 1, 10)).ToList();
+
+        GeneratorHealthAssessor.Assess(seconds).Bottleneck.ShouldBeFalse();
     }
 
     [Fact]

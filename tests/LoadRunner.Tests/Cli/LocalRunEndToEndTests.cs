@@ -58,18 +58,21 @@ public sealed class LocalRunEndToEndTests : IDisposable
             await Should.ThrowAsync<HttpRequestException>(() => http.GetAsync(new Uri(new Uri(url), "/health/live"), TestContext.Current.CancellationToken));
         }
 
-        Process.GetProcesses().Where(p => SafeCommandLine(p).Contains(_dir, StringComparison.Ordinal)).ShouldBeEmpty();
+        var pids = System.Text.RegularExpressions.Regex.Matches(e.ToString(), @"started \w+ \(\w+\) pid (\d+)").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        pids.Count.ShouldBe(2);
+        pids.ShouldAllBe(pid => !IsRunning(pid));
     }
 
-    private static string SafeCommandLine(Process p)
+    private static bool IsRunning(int pid)
     {
         try
         {
-            return File.ReadAllText($"/proc/{p.Id}/cmdline");
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (ArgumentException)
         {
-            return string.Empty;
+            return false;
         }
     }
 }

@@ -25,10 +25,15 @@ public sealed class TestTarget : IAsyncDisposable
 
     public Uri Url(string pathAndQuery) => new(BaseUrl, pathAndQuery);
 
-    public static async Task<TestTarget> StartAsync()
+    public static async Task<TestTarget> StartAsync(TimeSpan? keepAliveTimeout = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (keepAliveTimeout is { } keepAlive)
+        {
+            builder.WebHost.ConfigureKestrel(o => o.Limits.KeepAliveTimeout = keepAlive);
+        }
+
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var target = new TestTarget(app);
