@@ -140,11 +140,11 @@ public sealed class LoadEngine(TimeProvider time)
                     continue;
                 }
 
+                // Read completion before sampling: a runner completes only after its last request was
+                // recorded, so a sample taken after seeing it complete holds everything.
+                bool completed = st.Task!.IsCompleted;
                 Sample(st, tick - 1 - st.StartSecond, now);
-                if (st.Task!.IsCompleted)
-                {
-                    st.Finished = true;
-                }
+                st.Finished = completed;
             }
 
             generator.Add(new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight));

@@ -42,7 +42,11 @@ public sealed class RequestExecutor
             {
                 if (connection is null || connection.IsBroken)
                 {
-                    connection?.Dispose();
+                    if (connection is not null)
+                    {
+                        Close(connection);
+                    }
+
                     connection = null;
                     connection = await ConnectAsync(sendTs, abort).ConfigureAwait(false);
                 }

@@ -11,7 +11,7 @@ public sealed class TimeoutWatchdog : IDisposable
 {
     public static readonly TimeSpan Period = TimeSpan.FromMilliseconds(20);
 
-    private readonly List<Http1Connection> _connections = [];
+    private readonly HashSet<Http1Connection> _connections = [];
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
