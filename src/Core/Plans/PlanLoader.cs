@@ -1,5 +1,6 @@
 using System.Globalization;
 using Constellation.Core.Load;
+using Constellation.Core.Text;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -19,7 +20,7 @@ public static class PlanLoader
 
     public const int MaxUsers = 100_000;
     public const double MaxRate = 1_000_000;
-    public static readonly TimeSpan MaxSpinTimeout = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromMinutes(10);
 
     private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     private static readonly string[] Roles = ["spin", "webapp"];
@@ -130,7 +131,7 @@ public static class PlanLoader
                     var readyTimeout = l.Duration("readyTimeout");
                     if (readyTimeout is { } rt && rt <= TimeSpan.Zero)
                     {
-                        errors.Add(l.Child("readyTimeout"), $"must be > 0, got {rt}", l.Get("readyTimeout"));
+                        errors.Add(l.Child("readyTimeout"), $"must be > 0, got {Durations.Format(rt)}", l.Get("readyTimeout"));
                     }
 
                     launch = new LaunchSpec
@@ -198,7 +199,7 @@ public static class PlanLoader
             var startAfter = s.Duration("startAfter") ?? TimeSpan.Zero;
             if (startAfter < TimeSpan.Zero)
             {
-                errors.Add(s.Child("startAfter"), $"must be >= 0, got {startAfter}", s.Get("startAfter"));
+                errors.Add(s.Child("startAfter"), $"must be >= 0, got {Durations.Format(startAfter)}", s.Get("startAfter"));
             }
 
             var request = ReadRequest(s, errors);
@@ -267,9 +268,9 @@ public static class PlanLoader
         }
 
         var timeout = r.Duration("timeout") ?? TimeSpan.FromSeconds(10);
-        if (timeout <= TimeSpan.Zero || timeout > MaxSpinTimeout)
+        if (timeout <= TimeSpan.Zero || timeout > MaxRequestTimeout)
         {
-            errors.Add(r.Child("timeout"), $"must be > 0 and at most {MaxSpinTimeout.TotalMinutes:0}m, got {timeout}", r.Get("timeout"));
+            errors.Add(r.Child("timeout"), $"must be > 0 and at most {MaxRequestTimeout.TotalMinutes:0}m, got {Durations.Format(timeout)}", r.Get("timeout"));
         }
 
         var headers = r.StringMap("headers");
@@ -451,7 +452,7 @@ public static class PlanLoader
         var think = l.Duration("thinkTime");
         if (think is { } th && th < TimeSpan.Zero)
         {
-            errors.Add(l.Child("thinkTime"), $"must be >= 0, got {th}", l.Get("thinkTime"));
+            errors.Add(l.Child("thinkTime"), $"must be >= 0, got {Durations.Format(th)}", l.Get("thinkTime"));
         }
 
         l.RejectUnknown();
@@ -459,7 +460,7 @@ public static class PlanLoader
         var total = segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
         if (total > MaxScenarioDuration)
         {
-            errors.Add(l.Path, $"runs for {total}, longer than the limit of {MaxScenarioDuration.TotalHours:0}h", l.Node);
+            errors.Add(l.Path, $"runs for {Durations.Format(total)}, longer than the limit of {MaxScenarioDuration.TotalHours:0}h", l.Node);
         }
 
         var peak = segments.Count == 0 ? 0 : segments.Max(s => Math.Max(s.From, s.To));

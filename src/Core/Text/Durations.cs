@@ -57,6 +57,11 @@ public static class Durations
             return "-" + Format(-value);
         }
 
+        if (value == TimeSpan.Zero)
+        {
+            return "0s";
+        }
+
         if (value < TimeSpan.FromMilliseconds(1))
         {
             return string.Create(CultureInfo.InvariantCulture, $"{value.TotalMicroseconds:0}us");

@@ -240,7 +240,7 @@ public static class ConstellationCli
             }
 
             var durText = pr.GetValue(duration)!;
-            if (double.TryParse(durText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var secs))
+            if (double.TryParse(durText, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double _))
             {
                 durText += "s";
             }
@@ -272,7 +272,7 @@ public static class ConstellationCli
             var loaded = planYaml is null ? null : PlanLoader.Parse(planYaml);
             if (loaded is { IsValid: false })
             {
-                errors.AddRange(loaded.Errors.Select(e => e.Message.Contains("timeout", StringComparison.Ordinal) || e.Path.Contains("timeout", StringComparison.Ordinal) ? $"--timeout: {e.Message}" : e.ToString()));
+                errors.AddRange(loaded.Errors.Select(e => $"{OptionFor(e.Path)}: {e.Message}"));
             }
 
             if (errors.Count > 0)
@@ -311,6 +311,24 @@ public static class ConstellationCli
             return result.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>Names the option behind a path of the ad-hoc plan, so its errors speak of what the user typed.</summary>
+    private static string OptionFor(string planPath)
+    {
+        var key = planPath.StartsWith("scenarios[0].", StringComparison.Ordinal) ? planPath["scenarios[0].".Length..] : planPath;
+        return key switch
+        {
+            "request.timeout" => "--timeout",
+            "request.method" => "--method",
+            "request.path" => "url",
+            "load.rate" => "--rate",
+            "load.users" => "--connections",
+            "load.maxInFlight" => "--max-in-flight",
+            "load.duration" or "load" => "--duration",
+            _ when key.StartsWith("request.headers", StringComparison.Ordinal) => "--header",
+            _ => planPath,
+        };
     }
 
     /// <summary>The ad-hoc command is a one-scenario plan, so it is validated and run exactly like a file.</summary>

@@ -26,6 +26,7 @@ public sealed class DurationsTests
     public void TryParse_WithoutValidUnit_Fails(string? text) => Durations.TryParse(text, out _).ShouldBeFalse();
 
     [Theory]
+    [InlineData(0, "0s")]
     [InlineData(0.5, "500us")]
     [InlineData(850, "850ms")]
     [InlineData(12_500, "12.5s")]
