@@ -61,6 +61,7 @@ public static class ConstellationCli
         root.Subcommands.Add(RunCommand(ctx));
         root.Subcommands.Add(ValidateCommand(ctx));
         root.Subcommands.Add(LoadCommand(ctx));
+        root.Subcommands.Add(ReportCommand(ctx));
         return root;
     }
 
@@ -159,12 +160,52 @@ public static class ConstellationCli
             ctx.Out.WriteLine();
             ctx.Out.WriteLine($"run.json:   {Path.Combine(outcome.Directory, "run.json")}");
             ctx.Out.WriteLine($"summary.md: {Path.Combine(outcome.Directory, "summary.md")}");
+            ctx.Out.WriteLine($"report:     {Path.Combine(outcome.Directory, "index.html")}");
             return record.Status switch
             {
                 RunStatus.Completed => ExitCodes.Ok,
                 RunStatus.Cancelled => ExitCodes.Interrupted,
                 _ => ExitCodes.RuntimeError,
             };
+        });
+        return cmd;
+    }
+
+    private static Command ReportCommand(CliContext ctx)
+    {
+        var source = new Argument<string>("run") { Description = "A run.json, or the run folder that holds it." };
+        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Where to write summary.md and index.html; default: next to run.json." };
+        var cmd = new Command("report", "Render summary.md and index.html again from a run.json alone.") { source, output };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var path = pr.GetValue(source)!;
+            var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
+            if (!File.Exists(json))
+            {
+                ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
+                return ExitCodes.InvalidInput;
+            }
+
+            RunRecord record;
+            try
+            {
+                record = await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is JsonException or InvalidDataException)
+            {
+                ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var dir = pr.GetValue(output)?.FullName ?? Path.GetDirectoryName(Path.GetFullPath(json))!;
+            var writers = new Reports.Writers.CompositeReportWriter([new Reports.Writers.SummaryMarkdownWriter(), new Reports.Writers.HtmlReportWriter()]);
+            var failures = await writers.WriteAsync(record, dir, ctx.Error, ct).ConfigureAwait(false);
+            foreach (var w in writers.Writers)
+            {
+                ctx.Out.WriteLine(Path.Combine(dir, w.FileName));
+            }
+
+            return failures.Count == 0 ? ExitCodes.Ok : ExitCodes.RuntimeError;
         });
         return cmd;
     }

@@ -21,7 +21,7 @@ public sealed record RunOptions
 public sealed record RunOutcome(RunRecord Record, string Directory);
 
 /// <summary>
-/// One run end to end: launch local targets, drive the engine, write run.json and summary.md, stop the
+/// One run end to end: launch local targets, drive the engine, write run.json, summary.md and index.html, stop the
 /// children. The CLI, and later the service's jobs, all go through here.
 /// </summary>
 public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
@@ -75,8 +75,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             }
         }
 
-        await RunRecordJson.WriteAsync(record, Path.Combine(dir, "run.json"), CancellationToken.None).ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(dir, "summary.md"), SummaryMarkdown.Render(record), CancellationToken.None).ConfigureAwait(false);
+        await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, log, CancellationToken.None).ConfigureAwait(false);
         return new RunOutcome(record, dir);
     }
 

@@ -149,7 +149,45 @@ public sealed class CliTests : IAsyncLifetime
         record.Scenarios[0].Totals.Requests.ShouldBe(100);
         RunRecordJson.Serialize(record).ShouldBe(json);
         File.Exists(Path.Combine(_dir, "r1", "summary.md")).ShouldBeTrue();
+        File.ReadAllText(Path.Combine(_dir, "r1", "index.html")).ShouldContain("<td>steady</td>");
         err.ShouldContain("steady [");
+    }
+
+    [Fact]
+    public async Task Report_FromRunJsonAlone_RendersTheSameOutputsAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var plan = WritePlan($$"""
+            name: rerender
+            targets:
+              web: { baseUrl: "{{_target.BaseUrl}}" }
+            scenarios:
+              - { name: steady, target: web, request: { path: /ok }, load: { model: open, rate: 20, duration: 1s } }
+            """);
+        await Cli("run", plan, "--output", _dir, "--run-id", "r3", "-q");
+        var runDir = Path.Combine(_dir, "r3");
+        var summary = await File.ReadAllTextAsync(Path.Combine(runDir, "summary.md"), ct);
+        var html = await File.ReadAllTextAsync(Path.Combine(runDir, "index.html"), ct);
+        File.Delete(Path.Combine(runDir, "summary.md"));
+        File.Delete(Path.Combine(runDir, "index.html"));
+
+        var (code, output, _) = await Cli("report", Path.Combine(runDir, "run.json"));
+
+        code.ShouldBe(ExitCodes.Ok);
+        output.ShouldContain(Path.Combine(runDir, "index.html"));
+        (await File.ReadAllTextAsync(Path.Combine(runDir, "summary.md"), ct)).ShouldBe(summary);
+        (await File.ReadAllTextAsync(Path.Combine(runDir, "index.html"), ct)).ShouldBe(html);
+    }
+
+    [Fact]
+    public async Task Report_NotARunRecord_Exits2()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir, "run.json"), "{ not json", TestContext.Current.CancellationToken);
+
+        var (code, _, err) = await Cli("report", _dir);
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("is not a readable run record");
     }
 
     [Fact]

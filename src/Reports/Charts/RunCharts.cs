@@ -1,0 +1,164 @@
+using System.Globalization;
+using Constellation.Core.Results;
+using ScottPlot;
+
+namespace Constellation.Reports.Charts;
+
+/// <summary>
+/// Draws a run's charts as SVG with ScottPlot: load (offered vs achieved, errors, dropped), latency over time,
+/// and the latency percentile spectrum. Colours come from a colour-blind-safe palette; text uses the shipped
+/// DejaVu Sans, since ScottPlot draws no text at all when it finds no font.
+/// </summary>
+public static class RunCharts
+{
+    public const string FontName = "DejaVu Sans";
+    public const int Width = 900;
+    public const int Height = 380;
+
+    private static readonly Lock FontLock = new();
+    private static bool _fontRegistered;
+    private static readonly IPalette Palette = new ScottPlot.Palettes.ColorblindFriendly();
+
+    /// <summary>Offered load, achieved ok/s, errors and dropped per second, with the breaking point marked.</summary>
+    public static string LoadChart(ScenarioResult s)
+    {
+        var plot = NewPlot($"{s.Name}: load", "seconds since start", s.Model == "open" ? "requests/s" : "requests/s (users: offered)");
+        double[] xs = [.. s.Seconds.Select(x => (double)x.Second)];
+        Line(plot, xs, [.. s.Seconds.Select(x => x.Offered)], s.Model == "open" ? "offered (planned)" : "users (planned)", 0, dashed: true);
+        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Ok)], "ok/s (2xx, 3xx)", 1);
+        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Errors)], "errors/s", 5);
+        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Dropped)], "dropped/s", 3);
+        MarkBreakingPoint(plot, s);
+        TimeAxis(plot, s);
+        plot.Axes.SetLimitsY(0, Math.Max(1, s.Seconds.Select(x => Math.Max(x.Offered, x.Outcomes.Completed + x.Outcomes.Dropped)).DefaultIfEmpty(1).Max() * 1.1));
+        return Render(plot);
+    }
+
+    /// <summary>p50, p95, p99 and max latency per second; service time p99 dashed for comparison.</summary>
+    public static string LatencyChart(ScenarioResult s)
+    {
+        var plot = NewPlot($"{s.Name}: latency", "seconds since start", "milliseconds");
+        var seconds = s.Seconds.Where(x => x.Latency.Count > 0).ToList();
+        double[] xs = [.. seconds.Select(x => (double)x.Second)];
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P50Ms)], "p50", 1);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P95Ms)], "p95", 2);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P99Ms)], "p99", 3);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.MaxMs)], "max", 5);
+        if (s.Model == "open")
+        {
+            Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 6, dashed: true);
+        }
+
+        MarkBreakingPoint(plot, s);
+        TimeAxis(plot, s);
+        plot.Axes.SetLimitsY(0, Math.Max(1, seconds.Select(x => x.Latency.MaxMs).DefaultIfEmpty(1).Max() * 1.1));
+        return Render(plot);
+    }
+
+    /// <summary>The HdrHistogram percentile spectrum of the whole scenario: x is 50%, 90%, 99%, 99.9%… on a "nines" scale.</summary>
+    public static string PercentileChart(ScenarioResult s)
+    {
+        var plot = NewPlot($"{s.Name}: latency by percentile", "percentile", "milliseconds");
+        var points = PercentileSpectrum(s.Totals.LatencyHistogram);
+        Line(plot, [.. points.Select(p => p.Nines)], [.. points.Select(p => p.Ms)], "latency", 1);
+        if (s.Model == "open")
+        {
+            var service = PercentileSpectrum(s.Totals.ServiceTimeHistogram);
+            Line(plot, [.. service.Select(p => p.Nines)], [.. service.Select(p => p.Ms)], "service time", 6, dashed: true);
+        }
+
+        double[] ticks = [0, 1, 2, 3, 4, 5];
+        string[] labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks, labels);
+        plot.Axes.SetLimitsX(0, Math.Max(2, points.Select(p => p.Nines).DefaultIfEmpty(2).Max()));
+        return Render(plot);
+    }
+
+    /// <summary>(percentile expressed as "nines" = −log10(1 − p), milliseconds) pairs.</summary>
+    internal static IReadOnlyList<(double Nines, double Ms)> PercentileSpectrum(string? encoded)
+    {
+        if (encoded is null)
+        {
+            return [];
+        }
+
+        var h = Histograms.Decode(encoded);
+        if (h.TotalCount == 0)
+        {
+            return [];
+        }
+
+        var result = new List<(double, double)>();
+        double maxNines = Math.Min(5, Math.Log10(h.TotalCount));
+        for (double n = 0; n <= maxNines + 1e-9; n += 0.05)
+        {
+            double p = (1 - Math.Pow(10, -n)) * 100;
+            result.Add((n, h.GetValueAtPercentile(p) / 1000.0));
+        }
+
+        return result;
+    }
+
+    private static Plot NewPlot(string title, string xLabel, string yLabel)
+    {
+        EnsureFont();
+        var plot = new Plot();
+        plot.Font.Set(FontName);
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return plot;
+    }
+
+    private static void Line(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false)
+    {
+        if (xs.Length == 0)
+        {
+            return;
+        }
+
+        var line = plot.Add.ScatterLine(xs, ys, Palette.GetColor(colour));
+        line.LegendText = label;
+        line.LineWidth = 2;
+        if (dashed)
+        {
+            line.LinePattern = LinePattern.Dashed;
+        }
+    }
+
+    private static void MarkBreakingPoint(Plot plot, ScenarioResult s)
+    {
+        if (s.BreakingPoint is { } bp)
+        {
+            var v = plot.Add.VerticalLine(bp.ElapsedSeconds - 1, 2, Colors.Black, LinePattern.Dotted);
+            v.LegendText = string.Create(CultureInfo.InvariantCulture, $"broke: {bp.Condition} at {bp.OfferedAtFailure:0.#} {bp.Unit}");
+        }
+    }
+
+    private static void TimeAxis(Plot plot, ScenarioResult s) =>
+        plot.Axes.SetLimitsX(0, Math.Max(1, s.Seconds.Count == 0 ? 1 : s.Seconds[^1].Second + 1));
+
+    private static string Render(Plot plot) => plot.GetSvgXml(Width, Height);
+
+    private static void EnsureFont()
+    {
+        lock (FontLock)
+        {
+            if (_fontRegistered)
+            {
+                return;
+            }
+
+            var path = Path.Combine(AppContext.BaseDirectory, "Fonts", "DejaVuSans.ttf");
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"the report font is missing: {path}", path);
+            }
+
+            Fonts.AddFontFile(FontName, path);
+            Fonts.Default = FontName;
+            _fontRegistered = true;
+        }
+    }
+}

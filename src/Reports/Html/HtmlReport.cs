@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Constellation.Core.Results;
+using Constellation.Core.Text;
+using Constellation.Reports.Charts;
+
+namespace Constellation.Reports.Html;
+
+/// <summary>
+/// Renders one self-contained HTML file from a run record: inline CSS and SVG charts, no scripts and no
+/// external fetches, so it opens from disk, a CI artifact or a presigned link, offline. Every string that
+/// comes from the plan or the environment is HTML-escaped.
+/// </summary>
+public static partial class HtmlReport
+{
+    public static string Render(RunRecord run)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var env = run.Environment;
+        var sb = new StringBuilder(64 * 1024);
+        sb.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        sb.Append(inv, $"<title>Constellation — {E(run.PlanName)} — {E(run.RunId)}</title>\n");
+        sb.Append("<style>\n").Append(Css).Append("</style>\n</head>\n<body>\n");
+        sb.Append(inv, $"<header><h1>{E(run.PlanName)}</h1><p class=\"status status-{run.Status.ToString().ToLowerInvariant()}\">{E(StatusText(run))}</p>\n");
+        sb.Append("<dl class=\"facts\">");
+        Fact(sb, "run", run.RunId);
+        Fact(sb, "started (UTC)", env.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", inv));
+        Fact(sb, "duration", Durations.Format(env.EndedUtc - env.StartedUtc));
+        Fact(sb, "generator", $"constellation {env.ToolVersion}, {env.Cores} cores");
+        sb.Append("</dl>\n");
+        if (run.Error is not null)
+        {
+            sb.Append(inv, $"<p class=\"error\">Error: {E(run.Error)}</p>\n");
+        }
+
+        foreach (var s in run.Scenarios.Where(s => s.BreakingPoint is not null))
+        {
+            var b = s.BreakingPoint!;
+            sb.Append(inv, $"<p class=\"breaking\"><strong>{E(s.Name)}</strong> broke after {b.ElapsedSeconds:0.#} s: <code>{E(b.Condition)}</code> (observed {E(b.Observed)}) at {b.OfferedAtFailure:0.#} {E(b.Unit)} offered. Last healthy: {b.LastHealthyOffered:0.#} {E(b.Unit)} ({E(b.LastHealthyStage)}); peak {b.PeakOkPerSecond} ok/s.</p>\n");
+        }
+
+        sb.Append("</header>\n<main>\n<section><h2>Scenarios</h2>\n<div class=\"scroll\"><table>\n");
+        sb.Append("<thead><tr><th>scenario</th><th>model</th><th>requests</th><th>rate /s</th><th>errors</th><th>dropped</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>end</th></tr></thead>\n<tbody>\n");
+        foreach (var s in run.Scenarios)
+        {
+            var t = s.Totals;
+            var l = t.Latency;
+            sb.Append(inv, $"<tr><td>{E(s.Name)}</td><td>{E(s.Model)}</td><td>{t.Requests}</td><td>{t.Rps:0.0}</td><td>{t.ErrorRate * 100:0.##}%</td><td>{t.Outcomes.Dropped}</td><td>{Ms(l.P50Ms)}</td><td>{Ms(l.P95Ms)}</td><td>{Ms(l.P99Ms)}</td><td>{Ms(l.MaxMs)}</td><td>{E(s.EndReason)}</td></tr>\n");
+        }
+
+        sb.Append("</tbody></table></div></section>\n");
+        foreach (var s in run.Scenarios)
+        {
+            sb.Append(inv, $"<section class=\"charts\"><h2>{E(s.Name)} <small>{E(s.Url)}</small></h2>\n");
+            Figure(sb, RunCharts.LoadChart(s), $"Load of {s.Name}: offered and achieved requests per second, errors and dropped");
+            Figure(sb, RunCharts.LatencyChart(s), $"Latency of {s.Name} per second: p50, p95, p99 and max");
+            Figure(sb, RunCharts.PercentileChart(s), $"Latency of {s.Name} by percentile");
+            var o = s.Totals.Outcomes;
+            sb.Append(inv, $"<p class=\"outcomes\">2xx {o.Status2xx} · 3xx {o.Status3xx} · 4xx {o.Status4xx} · 5xx {o.Status5xx} · timeout {o.Timeout} · connection error {o.ConnectionError} · dropped {o.Dropped}</p>\n</section>\n");
+        }
+
+        var g = run.Generator;
+        sb.Append(inv, $"<section><h2>Generator</h2><p>Max CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms.{(g.Bottleneck ? " <strong class=\"error\">The generator was a bottleneck: treat the result with care.</strong>" : string.Empty)}</p>\n");
+        if (g.Warnings.Count > 0)
+        {
+            sb.Append("<ul>");
+            foreach (var w in g.Warnings)
+            {
+                sb.Append(inv, $"<li>{E(w)}</li>");
+            }
+
+            sb.Append("</ul>\n");
+        }
+
+        sb.Append("</section>\n<section><h2>Environment</h2><dl class=\"facts\">");
+        Fact(sb, "machine", env.Machine);
+        Fact(sb, "OS", env.Os);
+        Fact(sb, "runtime", env.Runtime);
+        foreach (var (name, url) in env.Targets)
+        {
+            Fact(sb, $"target {name}", url);
+        }
+
+        sb.Append("</dl></section>\n");
+        if (run.PlanText is not null)
+        {
+            sb.Append(inv, $"<section><h2>Plan as run</h2><pre>{E(run.PlanText)}</pre></section>\n");
+        }
+
+        sb.Append(inv, $"</main>\n<footer>run.json schema {run.SchemaVersion} · rendered by constellation</footer>\n</body>\n</html>\n");
+        return sb.ToString();
+    }
+
+    private static string StatusText(RunRecord run) => run.Status switch
+    {
+        RunStatus.Completed when run.Scenarios.Any(s => s.BreakingPoint is not null) => "completed — breaking point found",
+        RunStatus.Completed => "completed",
+        RunStatus.Cancelled => "cancelled — partial results",
+        _ => "failed",
+    };
+
+    private static void Fact(StringBuilder sb, string name, string value) =>
+        sb.Append("<div><dt>").Append(E(name)).Append("</dt><dd>").Append(E(value)).Append("</dd></div>");
+
+    private static void Figure(StringBuilder sb, string svg, string caption)
+    {
+        // Inline SVG: drop the XML prolog, label it for screen readers.
+        int start = svg.IndexOf("<svg", StringComparison.Ordinal);
+        var body = start > 0 ? svg[start..] : svg;
+
+        // Skia numbers clip paths from a process-wide counter: renumber them per figure so the same record
+        // always renders the same bytes, and ids stay unique within the page.
+        int figure = CountFigures(sb);
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        body = ClipId().Replace(body, m =>
+        {
+            if (!ids.TryGetValue(m.Groups[1].Value, out var n))
+            {
+                ids[m.Groups[1].Value] = n = ids.Count;
+            }
+
+            return string.Create(CultureInfo.InvariantCulture, $"f{figure}c{n}");
+        });
+        body = body.Replace("<svg ", $"<svg role=\"img\" aria-label=\"{E(caption)}\" ", StringComparison.Ordinal);
+        sb.Append("<figure>").Append(body).Append("<figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
+    }
+
+    private static int CountFigures(StringBuilder sb)
+    {
+        int count = 0;
+        foreach (var chunk in sb.GetChunks())
+        {
+            var span = chunk.Span;
+            int i;
+            while ((i = span.IndexOf("<figure>".AsSpan(), StringComparison.Ordinal)) >= 0)
+            {
+                count++;
+                span = span[(i + 8)..];
+            }
+        }
+
+        return count;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bcl_([0-9a-fA-F]+)\b")]
+    private static partial System.Text.RegularExpressions.Regex ClipId();
+
+    private static string Ms(double ms) => Durations.Format(TimeSpan.FromMilliseconds(ms));
+
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+
+    private const string Css = """
+        :root { font-family: "DejaVu Sans", system-ui, sans-serif; color: #1b1b1b; background: #fff; }
+        body { margin: 0 auto; max-width: 960px; padding: 1rem; line-height: 1.4; }
+        h1 { margin: 0 0 .25rem; font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+        h2 small { font-weight: normal; color: #555; font-size: .8rem; word-break: break-all; }
+        .status { display: inline-block; padding: .2rem .6rem; border-radius: .3rem; font-weight: bold; }
+        .status-completed { background: #dff0d8; } .status-cancelled { background: #fcf8e3; } .status-failed { background: #f2dede; }
+        .facts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .75rem 0; }
+        .facts dt { font-size: .75rem; color: #555; } .facts dd { margin: 0; word-break: break-all; }
+        .breaking { border-left: 4px solid #d55e00; padding-left: .6rem; }
+        .error { color: #a00; }
+        .scroll { overflow-x: auto; }
+        table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+        th, td { padding: .3rem .5rem; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+        th:first-child, td:first-child { text-align: left; }
+        figure { margin: 1rem 0; } figure svg { width: 100%; height: auto; display: block; }
+        figcaption { font-size: .8rem; color: #555; }
+        pre { background: #f6f6f6; padding: .75rem; overflow-x: auto; font-size: .8rem; }
+        footer { margin-top: 2rem; font-size: .75rem; color: #777; }
+
+        """;
+}

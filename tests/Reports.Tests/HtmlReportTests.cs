@@ -1,0 +1,99 @@
+using System.Text.RegularExpressions;
+using Constellation.Core.Results;
+using Constellation.Reports.Html;
+using Constellation.Reports.Writers;
+
+namespace Constellation.Reports.Tests;
+
+public sealed partial class HtmlReportTests
+{
+    [Fact]
+    public void Render_IsOneSelfContainedFileWithNoFetches()
+    {
+        var html = HtmlReport.Render(TestRuns.Sample());
+
+        html.ShouldStartWith("<!doctype html>");
+        html.ShouldNotContain("<script", Case.Insensitive);
+        html.ShouldNotContain("<link", Case.Insensitive);
+        html.ShouldNotContain("@import", Case.Insensitive);
+        ExternalReference().IsMatch(html).ShouldBeFalse();
+        Regex.Matches(html, "<svg ").Count.ShouldBe(3);
+    }
+
+    [Fact]
+    public void Render_ShowsVerdictFactsBreakingPointAndScenarioTable()
+    {
+        var html = HtmlReport.Render(TestRuns.Sample());
+
+        html.ShouldContain("completed — breaking point found");
+        html.ShouldContain("2026-11-25 02:00:00");
+        html.ShouldContain("<code>error_rate &gt; 5% over 3s</code>");
+        html.ShouldContain("Last healthy: 90 req/s (ramp)");
+        html.ShouldContain("<td>spin-ramp</td><td>open</td>");
+        html.ShouldContain("<h2>Plan as run</h2><pre>name: nightly");
+    }
+
+    [Fact]
+    public void Render_EscapesEveryStringFromThePlan()
+    {
+        var run = TestRuns.Sample(planName: "<script>alert(1)</script>", scenarioName: "a&b<i>", planText: "name: \"</pre><img src=x onerror=alert(1)>\"\n");
+
+        var html = HtmlReport.Render(run);
+
+        html.ShouldNotContain("<script>alert(1)</script>");
+        html.ShouldContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+        html.ShouldNotContain("<i>");
+        html.ShouldContain("a&amp;b&lt;i&gt;");
+        html.ShouldNotContain("<img");
+    }
+
+    [Fact]
+    public async Task CompositeWriter_OneWriterFails_TheOthersStillWrite()
+    {
+        var dir = Directory.CreateTempSubdirectory("constellation-reports-").FullName;
+        try
+        {
+            var log = new StringWriter();
+            var writer = new CompositeReportWriter([new Failing(), new RunJsonWriter(), new HtmlReportWriter()]);
+
+            var failures = await writer.WriteAsync(TestRuns.Sample(), dir, log, TestContext.Current.CancellationToken);
+
+            failures.ShouldHaveSingleItem().ShouldContain("could not write broken.txt: disk on fire");
+            log.ToString().ShouldContain("warning: could not write broken.txt");
+            File.Exists(Path.Combine(dir, "run.json")).ShouldBeTrue();
+            File.Exists(Path.Combine(dir, "index.html")).ShouldBeTrue();
+            (await RunRecordJson.ReadAsync(Path.Combine(dir, "run.json"), TestContext.Current.CancellationToken)).RunId.ShouldBe(TestRuns.Sample().RunId);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private sealed class Failing : IReportWriter
+    {
+        public string FileName => "broken.txt";
+
+        public Task WriteAsync(RunRecord record, string directory, CancellationToken ct) => throw new IOException("disk on fire");
+    }
+
+    [GeneratedRegex("(src|href)\\s*=\\s*[\"']?(https?:)?//", RegexOptions.IgnoreCase)]
+    private static partial Regex ExternalReference();
+}
+
+public sealed class HtmlReportDeterminismTests
+{
+    [Fact]
+    public void Render_SameRecordTwiceInOneProcess_IsByteForByteTheSame()
+    {
+        var run = TestRuns.Sample();
+
+        var first = HtmlReport.Render(run);
+        var second = HtmlReport.Render(run);
+
+        second.ShouldBe(first);
+        var ids = Regex.Matches(first, "clipPath id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+        ids.ShouldNotBeEmpty();
+        ids.Distinct().Count().ShouldBe(ids.Count);
+    }
+}
