@@ -174,8 +174,8 @@ public static class ConstellationCli
     private static Command ReportCommand(CliContext ctx)
     {
         var source = new Argument<string>("run") { Description = "A run.json, or the run folder that holds it." };
-        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Where to write summary.md and index.html; default: next to run.json." };
-        var cmd = new Command("report", "Render summary.md and index.html again from a run.json alone.") { source, output };
+        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Where to write the outputs; default: next to run.json." };
+        var cmd = new Command("report", "Render summary.md, junit.xml and index.html again from a run.json alone.") { source, output };
         cmd.SetAction(async (pr, ct) =>
         {
             var path = pr.GetValue(source)!;
@@ -198,7 +198,7 @@ public static class ConstellationCli
             }
 
             var dir = pr.GetValue(output)?.FullName ?? Path.GetDirectoryName(Path.GetFullPath(json))!;
-            var writers = new Reports.Writers.CompositeReportWriter([new Reports.Writers.SummaryMarkdownWriter(), new Reports.Writers.HtmlReportWriter()]);
+            var writers = Reports.Writers.CompositeReportWriter.Renderers;
             var failures = await writers.WriteAsync(record, dir, ctx.Error, ct).ConfigureAwait(false);
             foreach (var w in writers.Writers)
             {

@@ -30,6 +30,15 @@ public sealed class SummaryMarkdownWriter : IReportWriter
         File.WriteAllTextAsync(Path.Combine(directory, FileName), SummaryMarkdown.Render(record), ct);
 }
 
+/// <summary>junit.xml, for CI test reporters.</summary>
+public sealed class JUnitWriter : IReportWriter
+{
+    public string FileName => "junit.xml";
+
+    public Task WriteAsync(RunRecord record, string directory, CancellationToken ct) =>
+        File.WriteAllTextAsync(Path.Combine(directory, FileName), JUnit.JUnitReport.Render(record), ct);
+}
+
 /// <summary>index.html, the self-contained report.</summary>
 public sealed class HtmlReportWriter : IReportWriter
 {
@@ -45,8 +54,11 @@ public sealed class HtmlReportWriter : IReportWriter
 /// </summary>
 public sealed class CompositeReportWriter(IReadOnlyList<IReportWriter> writers)
 {
-    /// <summary>run.json, summary.md and index.html.</summary>
-    public static CompositeReportWriter Default { get; } = new([new RunJsonWriter(), new SummaryMarkdownWriter(), new HtmlReportWriter()]);
+    /// <summary>run.json, summary.md, junit.xml and index.html.</summary>
+    public static CompositeReportWriter Default { get; } = new([new RunJsonWriter(), new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
+
+    /// <summary>Everything rendered from run.json (for `constellation report`).</summary>
+    public static CompositeReportWriter Renderers { get; } = new([new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
 
     public IReadOnlyList<IReportWriter> Writers => writers;
 

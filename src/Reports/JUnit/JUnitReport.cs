@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+using Constellation.Core.Results;
+
+namespace Constellation.Reports.JUnit;
+
+/// <summary>
+/// Renders junit.xml for CI test reporters (Jenkins, GitHub Actions, GitLab): one test suite per run, one
+/// test case per scenario. A scenario passes when it ran to its end or was stopped by its own ramp-to-fail
+/// condition (finding the breaking point is the point of such a scenario); it is an error when the run was
+/// cancelled or failed. Thresholds (the CI gate) add their own test cases.
+/// </summary>
+public static class JUnitReport
+{
+    public static string Render(RunRecord run)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var duration = (run.Environment.EndedUtc - run.Environment.StartedUtc).TotalSeconds;
+        var cases = new List<XElement>();
+        int errors = 0;
+        foreach (var s in run.Scenarios)
+        {
+            var t = s.Totals;
+            var l = t.Latency;
+            var testCase = new XElement(
+                "testcase",
+                new XAttribute("classname", $"{run.PlanName}.scenarios"),
+                new XAttribute("name", s.Name),
+                new XAttribute("time", s.DurationSeconds.ToString("0.###", inv)));
+            if (s.EndReason == "cancelled")
+            {
+                errors++;
+                testCase.Add(new XElement("error", new XAttribute("message", "the run was cancelled before this scenario ended"), new XAttribute("type", "cancelled")));
+            }
+
+            var text = string.Create(inv, $"requests {t.Requests}, {t.Rps:0.0}/s, errors {t.ErrorRate * 100:0.##}%, dropped {t.Outcomes.Dropped}, p50 {l.P50Ms:0.###} ms, p95 {l.P95Ms:0.###} ms, p99 {l.P99Ms:0.###} ms, max {l.MaxMs:0.###} ms, end {s.EndReason}");
+            if (s.BreakingPoint is { } b)
+            {
+                text += string.Create(inv, $"\nbreaking point: {b.Condition} (observed {b.Observed}) at {b.OfferedAtFailure:0.#} {b.Unit}; last healthy {b.LastHealthyOffered:0.#} {b.Unit} ({b.LastHealthyStage})");
+            }
+
+            testCase.Add(new XElement("system-out", text));
+            cases.Add(testCase);
+        }
+
+        if (run.Status == RunStatus.Failed)
+        {
+            errors++;
+            cases.Add(new XElement(
+                "testcase",
+                new XAttribute("classname", $"{run.PlanName}.run"),
+                new XAttribute("name", "run"),
+                new XAttribute("time", duration.ToString("0.###", inv)),
+                new XElement("error", new XAttribute("message", run.Error ?? "the run failed"), new XAttribute("type", "failed"))));
+        }
+
+        var suite = new XElement(
+            "testsuite",
+            new XAttribute("name", run.PlanName),
+            new XAttribute("tests", cases.Count),
+            new XAttribute("failures", 0),
+            new XAttribute("errors", errors),
+            new XAttribute("skipped", 0),
+            new XAttribute("time", duration.ToString("0.###", inv)),
+            new XAttribute("timestamp", run.Environment.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", inv)),
+            new XElement("properties", new XElement("property", new XAttribute("name", "runId"), new XAttribute("value", run.RunId))),
+            cases);
+        var doc = new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement(
+            "testsuites",
+            new XAttribute("name", "constellation"),
+            new XAttribute("tests", cases.Count),
+            new XAttribute("failures", 0),
+            new XAttribute("errors", errors),
+            new XAttribute("time", duration.ToString("0.###", inv)),
+            suite));
+        using var writer = new Utf8StringWriter();
+        using (var xml = XmlWriter.Create(writer, new XmlWriterSettings { Indent = true, NewLineChars = "\n" }))
+        {
+            doc.Save(xml);
+        }
+
+        return writer.ToString() + "\n";
+    }
+
+    private sealed class Utf8StringWriter : StringWriter
+    {
+        public Utf8StringWriter()
+            : base(CultureInfo.InvariantCulture)
+        {
+        }
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+    }
+}
