@@ -1,3 +1,4 @@
+using Constellation.Tests;
 using System.Xml.Linq;
 using Constellation.Core.Results;
 using Constellation.Reports.JUnit;

@@ -1,3 +1,4 @@
+using Constellation.Tests;
 using Constellation.Core.Results;
 
 namespace Constellation.Core.Tests.Results;

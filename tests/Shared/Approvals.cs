@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Constellation.Core.Tests;
+namespace Constellation.Tests;
 
 /// <summary>
 /// Snapshot testing without Verify (not served here): compares text with Approved/NAME.approved.txt next to
