@@ -233,11 +233,12 @@ public sealed class LiveMetricsCliTests : IAsyncLifetime
         var o = new StringWriter();
         var e = new StringWriter();
         var run = ConstellationCli.RunAsync(
-            ["load", _target.Url("ok").ToString(), "--rate", "50", "--duration", "4s", "-q", "--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            ["load", _target.Url("ok").ToString(), "--rate", "50", "--duration", "6s", "-q", "--metrics-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             new CliContext(o, e, false, ct, CancellationToken.None));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         string scraped = string.Empty;
-        for (int i = 0; i < 60 && !scraped.Contains("constellation_requests_total{scenario=\"load\",result=\"ok\"}", StringComparison.Ordinal); i++)
+        const string Offered = "constellation_offered_load{scenario=\"load\",unit=\"req/s\"} 50";
+        for (int i = 0; i < 60 && !scraped.Contains(Offered, StringComparison.Ordinal); i++)
         {
             await Task.Delay(100, ct);
             try
@@ -252,7 +253,7 @@ public sealed class LiveMetricsCliTests : IAsyncLifetime
 
         (await run).ShouldBe(ExitCodes.Ok, e.ToString());
         scraped.ShouldContain("constellation_requests_total{scenario=\"load\",result=\"ok\"}");
-        scraped.ShouldContain("constellation_offered_load{scenario=\"load\",unit=\"req/s\"} 50");
+        scraped.ShouldContain(Offered);
         scraped.ShouldContain("constellation_generator_cpu_ratio");
     }
 }

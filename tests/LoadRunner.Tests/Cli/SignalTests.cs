@@ -52,9 +52,9 @@ public sealed partial class SignalTests : IDisposable
         };
         process.BeginErrorReadLine();
 
-        await sawProgress.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        await sawProgress.Task.WaitAsync(TimeSpan.FromSeconds(120), ct);
         Kill(process.Id, 15).ShouldBe(0);
-        await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         process.ExitCode.ShouldBe(ExitCodes.Interrupted, stderr.ToString());
         (await stdout).ShouldContain("Status: **cancelled**");
