@@ -43,3 +43,29 @@ public sealed class RunChartsTests
         RunCharts.LatencyChart(s).ShouldContain("<svg");
     }
 }
+
+public sealed class DownsampleTests
+{
+    [Fact]
+    public void Downsample_LongSeries_KeepsSpikesForLatencyAndMeansForRates()
+    {
+        double[] xs = [.. Enumerable.Range(0, 3600).Select(i => (double)i)];
+        double[] ys = [.. Enumerable.Range(0, 3600).Select(i => i == 1234 ? 5000.0 : 10.0)];
+
+        var (mx, my) = RunCharts.Downsample(xs, ys, 720, keepMax: true);
+        var (_, mean) = RunCharts.Downsample(xs, ys, 720, keepMax: false);
+
+        mx.Length.ShouldBeLessThanOrEqualTo(720);
+        my.Max().ShouldBe(5000);
+        mean.Max().ShouldBe((5000 + (4 * 10.0)) / 5, 1e-9);
+        mx[0].ShouldBe(0);
+    }
+
+    [Fact]
+    public void Downsample_ShortSeries_IsUnchanged()
+    {
+        double[] xs = [0, 1, 2];
+
+        RunCharts.Downsample(xs, [5, 6, 7], 720, keepMax: true).Ys.ShouldBe([5.0, 6.0, 7.0]);
+    }
+}

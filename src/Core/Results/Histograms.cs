@@ -1,4 +1,7 @@
 using HdrHistogram;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using HdrHistogram.Encoding;
 using HdrHistogram.Utilities;
 
 namespace Constellation.Core.Results;
@@ -13,9 +16,6 @@ public static class Histograms
     public const long HighestMicros = 3_600_000_000;
     public const int SignificantDigits = 3;
 
-    [ThreadStatic]
-    private static ByteBuffer? t_encodeBuffer;
-
     public static LongHistogram Create() => new(LowestMicros, HighestMicros, SignificantDigits);
 
     /// <summary>
@@ -28,28 +28,61 @@ public static class Histograms
     public static void RecordClamped(this HistogramBase histogram, long micros) =>
         histogram.RecordValue(Math.Clamp(micros, LowestMicros, HighestMicros));
 
-    /// <summary>Compressed HdrHistogram V2 encoding, base64: the format other HdrHistogram ports read too.</summary>
+    /// <summary>The cookie of the standard compressed V2 encoding (what Java, Go and JS HdrHistogram read).</summary>
+    private const int CompressedV2Cookie = 0x1c849314;
+
+    /// <summary>
+    /// The standard compressed HdrHistogram V2 encoding, base64: [cookie][length][zlib(V2 encoding)].
+    /// The compression is done here rather than by HdrHistogram.NET 2.5, whose decoder reads its inflated
+    /// payload with a single Stream.Read and fails on larger histograms since .NET 6 made
+    /// DeflateStream reads partial (dotnet/runtime breaking change "partial reads").
+    /// </summary>
     public static string Encode(HistogramBase histogram)
     {
-        // The scratch buffer is as large as the counts array (large-object heap): reuse it per thread.
-        int capacity = histogram.GetNeededByteBufferCapacity();
-        var buffer = t_encodeBuffer is { } reused && reused.Capacity() >= capacity ? reused : (t_encodeBuffer = ByteBuffer.Allocate(capacity));
-        buffer.Position = 0;
-        int length = histogram.EncodeIntoCompressedByteBuffer(buffer);
-        var bytes = new byte[length];
-        buffer.Position = 0;
-        for (int i = 0; i < length; i++)
+        var raw = ByteBuffer.Allocate(histogram.GetNeededByteBufferCapacity());
+        int rawLength = histogram.Encode(raw, HistogramEncoderV2.Instance);
+        var uncompressed = new byte[rawLength];
+        raw.Position = 0;
+        for (int i = 0; i < rawLength; i++)
         {
-            bytes[i] = buffer.Get();
+            uncompressed[i] = raw.Get();
         }
 
-        return Convert.ToBase64String(bytes);
+        using var output = new MemoryStream(rawLength / 4 + 64);
+        Span<byte> header = stackalloc byte[8];
+        output.Write(header); // filled in below
+        using (var zlib = new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            zlib.Write(uncompressed);
+        }
+
+        var bytes = output.GetBuffer();
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(0, 4), CompressedV2Cookie);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4, 4), (int)output.Length - 8);
+        return Convert.ToBase64String(bytes, 0, (int)output.Length);
     }
 
     public static LongHistogram Decode(string base64)
     {
         var bytes = Convert.FromBase64String(base64);
-        var decoded = HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(bytes), 0);
+        if (bytes.Length < 8 || BinaryPrimitives.ReadInt32BigEndian(bytes) != CompressedV2Cookie)
+        {
+            throw new InvalidDataException("not a compressed V2 HdrHistogram");
+        }
+
+        int length = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4));
+        if (length < 0 || length > bytes.Length - 8)
+        {
+            throw new InvalidDataException("truncated HdrHistogram payload");
+        }
+
+        using var inflated = new MemoryStream();
+        using (var zlib = new ZLibStream(new MemoryStream(bytes, 8, length), CompressionMode.Decompress))
+        {
+            zlib.CopyTo(inflated); // reads until the end, however the stream splits its reads
+        }
+
+        var decoded = HistogramEncoding.DecodeFromByteBuffer(ByteBuffer.Allocate(inflated.ToArray()), 0, null);
         var result = Create();
         result.Add(decoded);
         return result;

@@ -40,13 +40,13 @@ public static class RunCharts
         var plot = NewPlot($"{s.Name}: latency", "seconds since start", "milliseconds");
         var seconds = s.Seconds.Where(x => x.Latency.Count > 0).ToList();
         double[] xs = [.. seconds.Select(x => (double)x.Second)];
-        Line(plot, xs, [.. seconds.Select(x => x.Latency.P50Ms)], "p50", 1);
-        Line(plot, xs, [.. seconds.Select(x => x.Latency.P95Ms)], "p95", 2);
-        Line(plot, xs, [.. seconds.Select(x => x.Latency.P99Ms)], "p99", 3);
-        Line(plot, xs, [.. seconds.Select(x => x.Latency.MaxMs)], "max", 5);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P50Ms)], "p50", 1, keepMax: true);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P95Ms)], "p95", 2, keepMax: true);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.P99Ms)], "p99", 3, keepMax: true);
+        Line(plot, xs, [.. seconds.Select(x => x.Latency.MaxMs)], "max", 5, keepMax: true);
         if (s.Model == "open")
         {
-            Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 6, dashed: true);
+            Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 6, dashed: true, keepMax: true);
         }
 
         MarkBreakingPoint(plot, s);
@@ -111,12 +111,50 @@ public static class RunCharts
         return plot;
     }
 
-    private static void Line(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false)
+    /// <summary>Most points one line gets: about one per pixel column; longer series are bucketed.</summary>
+    public const int MaxPointsPerLine = 720;
+
+    /// <summary>
+    /// Buckets a long series to at most <paramref name="maxPoints"/> points, so an hour-long run draws as fast
+    /// and as small as a minute-long one. Latency keeps each bucket's maximum (a spike never disappears),
+    /// rates keep the mean.
+    /// </summary>
+    internal static (double[] Xs, double[] Ys) Downsample(double[] xs, double[] ys, int maxPoints, bool keepMax)
+    {
+        if (xs.Length <= maxPoints)
+        {
+            return (xs, ys);
+        }
+
+        int size = (int)Math.Ceiling(xs.Length / (double)maxPoints);
+        int n = (xs.Length + size - 1) / size;
+        var outX = new double[n];
+        var outY = new double[n];
+        for (int b = 0; b < n; b++)
+        {
+            int from = b * size;
+            int to = Math.Min(xs.Length, from + size);
+            double agg = keepMax ? double.MinValue : 0;
+            for (int i = from; i < to; i++)
+            {
+                agg = keepMax ? Math.Max(agg, ys[i]) : agg + ys[i];
+            }
+
+            outX[b] = xs[from];
+            outY[b] = keepMax ? agg : agg / (to - from);
+        }
+
+        return (outX, outY);
+    }
+
+    private static void Line(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false, bool keepMax = false)
     {
         if (xs.Length == 0)
         {
             return;
         }
+
+        (xs, ys) = Downsample(xs, ys, MaxPointsPerLine, keepMax);
 
         var line = plot.Add.ScatterLine(xs, ys, Palette.GetColor(colour));
         line.LegendText = label;

@@ -56,3 +56,25 @@ public sealed class HistogramsTests
         h.TotalCount.ShouldBe(2);
     }
 }
+
+public sealed class HistogramEncodingTests
+{
+    [Fact]
+    public void Encode_LargeAfterSmall_BothDecode()
+    {
+        var random = new Random(1);
+        var small = Histograms.Create();
+        small.RecordValue(1000);
+        var large = Histograms.Create();
+        for (int i = 0; i < 1_000_000; i++)
+        {
+            large.RecordValue(1000 + (long)(random.NextDouble() * random.NextDouble() * 200_000));
+        }
+
+        var a = Histograms.Encode(small);
+        var b = Histograms.Encode(large);
+
+        Histograms.Decode(a).TotalCount.ShouldBe(1);
+        Histograms.Decode(b).TotalCount.ShouldBe(1_000_000);
+    }
+}
