@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does and ends with one line:
 #   tests: N passed, N failed, N skipped
-# Installs what the tests need when it is missing (nothing beyond the .NET SDK so far: every target the
-# tests use — Kestrel servers, SpinService processes — runs in-process or is started by the tests on loopback).
+# Installs what the tests need when it is missing (Debian's chromium for the report's browser test, python3
+# to read the result files). Every target the tests load — Kestrel servers, SpinService processes — runs
+# in-process or is started by the tests on loopback.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "test.sh: $* missing and not root: the tests that need it are skipped" >&2
+    return 0
+  fi
+  if [ $apt_updated = 0 ]; then apt-get update -q >/dev/null; apt_updated=1; fi
+  echo "test.sh: installing $*" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "test.sh: the .NET SDK (dotnet) is not on PATH" >&2
   exit 1
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "test.sh: installing python3 (reads the test result files)" >&2
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 >/dev/null
-fi
+command -v python3 >/dev/null 2>&1 || apt_install python3
+[ -x /usr/bin/chromium ] || apt_install chromium
 
 results="$root/artifacts/test-results"
 rm -rf "$results"

@@ -123,7 +123,8 @@ public static partial class HtmlReport
 
             return string.Create(CultureInfo.InvariantCulture, $"f{figure}c{n}");
         });
-        body = body.Replace("<svg ", $"<svg role=\"img\" aria-label=\"{E(caption)}\" ", StringComparison.Ordinal);
+        // A viewBox makes the chart scale down with the page (phone widths) instead of being cropped.
+        body = body.Replace("<svg ", string.Create(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {RunCharts.Width} {RunCharts.Height}\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"{E(caption)}\" "), StringComparison.Ordinal);
         sb.Append("<figure>").Append(body).Append("<figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
     }
 
