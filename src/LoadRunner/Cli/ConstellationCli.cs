@@ -62,6 +62,7 @@ public static class ConstellationCli
         root.Subcommands.Add(ValidateCommand(ctx));
         root.Subcommands.Add(LoadCommand(ctx));
         root.Subcommands.Add(ReportCommand(ctx));
+        root.Subcommands.Add(RunsCommand(ctx));
         return root;
     }
 
@@ -208,6 +209,35 @@ public static class ConstellationCli
             return failures.Count == 0 ? ExitCodes.Ok : ExitCodes.RuntimeError;
         });
         return cmd;
+    }
+
+    private static Command RunsCommand(CliContext ctx)
+    {
+        var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        var plan = new Option<string?>("--plan") { Description = "Only runs of this plan." };
+        var limit = new Option<int>("--limit", "-n") { Description = "At most this many runs, newest first.", DefaultValueFactory = _ => 20 };
+        var list = new Command("list", "List past runs newest first with their key numbers (the runs index, in the terminal).") { folder, plan, limit };
+        list.SetAction(async (pr, ct) =>
+        {
+            var runs = await Reports.History.RunHistory.LoadAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false);
+            var p = pr.GetValue(plan);
+            var shown = runs.Where(r => p is null || r.PlanName == p).Take(Math.Max(1, pr.GetValue(limit))).ToList();
+            if (shown.Count == 0)
+            {
+                ctx.Error.WriteLine($"no runs in {pr.GetValue(folder)!.FullName}{(p is null ? string.Empty : $" for plan '{p}'")}");
+                return ExitCodes.Ok;
+            }
+
+            ctx.Out.Write(Reports.History.RunsIndexPage.RenderText(shown));
+            return ExitCodes.Ok;
+        });
+        var index = new Command("index", "Write the runs index (index.html with trends) at the root of the runs folder.") { folder };
+        index.SetAction(async (pr, ct) =>
+        {
+            ctx.Out.WriteLine(await Reports.History.RunsIndexWriter.WriteAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false));
+            return ExitCodes.Ok;
+        });
+        return new Command("runs", "Past runs: list them, or write the runs index.") { list, index };
     }
 
     private static Command ValidateCommand(CliContext ctx)

@@ -76,6 +76,15 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         }
 
         await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, log, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Reports.History.RunsIndexWriter.WriteAsync(Path.GetDirectoryName(dir)!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"warning: could not update the runs index: {e.Message}");
+        }
+
         return new RunOutcome(record, dir);
     }
 

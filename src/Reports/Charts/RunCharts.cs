@@ -101,15 +101,23 @@ public static class RunCharts
 
     private static Plot NewPlot(string title, string xLabel, string yLabel)
     {
-        EnsureFont();
         var plot = new Plot();
+        Style(plot, title, xLabel, yLabel);
+        return plot;
+    }
+
+    /// <summary>The house style: shipped font, title, axis labels, legend top left.</summary>
+    internal static void Style(Plot plot, string title, string xLabel, string yLabel)
+    {
+        EnsureFont();
         plot.Font.Set(FontName);
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.UpperLeft);
-        return plot;
     }
+
+    internal static void AddLine(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false) => Line(plot, xs, ys, label, colour, dashed);
 
     /// <summary>Most points one line gets: about one per pixel column; longer series are bucketed.</summary>
     public const int MaxPointsPerLine = 720;

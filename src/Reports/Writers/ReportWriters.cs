@@ -39,6 +39,18 @@ public sealed class JUnitWriter : IReportWriter
         File.WriteAllTextAsync(Path.Combine(directory, FileName), JUnit.JUnitReport.Render(record), ct);
 }
 
+/// <summary>run-summary.json: the key numbers the runs index and trends read without parsing run.json.</summary>
+public sealed class RunSummaryWriter : IReportWriter
+{
+    public string FileName => History.RunSummary.FileName;
+
+    public async Task WriteAsync(RunRecord record, string directory, CancellationToken ct)
+    {
+        await using var stream = File.Create(Path.Combine(directory, FileName));
+        await System.Text.Json.JsonSerializer.SerializeAsync(stream, History.RunSummary.From(record), RunRecordJson.Options, ct).ConfigureAwait(false);
+    }
+}
+
 /// <summary>index.html, the self-contained report.</summary>
 public sealed class HtmlReportWriter : IReportWriter
 {
@@ -54,11 +66,11 @@ public sealed class HtmlReportWriter : IReportWriter
 /// </summary>
 public sealed class CompositeReportWriter(IReadOnlyList<IReportWriter> writers)
 {
-    /// <summary>run.json, summary.md, junit.xml and index.html.</summary>
-    public static CompositeReportWriter Default { get; } = new([new RunJsonWriter(), new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
+    /// <summary>run.json, run-summary.json, summary.md, junit.xml and index.html.</summary>
+    public static CompositeReportWriter Default { get; } = new([new RunJsonWriter(), new RunSummaryWriter(), new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
 
     /// <summary>Everything rendered from run.json (for `constellation report`).</summary>
-    public static CompositeReportWriter Renderers { get; } = new([new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
+    public static CompositeReportWriter Renderers { get; } = new([new RunSummaryWriter(), new SummaryMarkdownWriter(), new JUnitWriter(), new HtmlReportWriter()]);
 
     public IReadOnlyList<IReportWriter> Writers => writers;
 

@@ -150,7 +150,13 @@ public sealed class CliTests : IAsyncLifetime
         RunRecordJson.Serialize(record).ShouldBe(json);
         File.Exists(Path.Combine(_dir, "r1", "summary.md")).ShouldBeTrue();
         File.ReadAllText(Path.Combine(_dir, "r1", "index.html")).ShouldContain("<td>steady</td>");
+        File.ReadAllText(Path.Combine(_dir, "index.html")).ShouldContain("<a href=\"r1/index.html\">r1</a>");
         err.ShouldContain("steady [");
+
+        var (listCode, list, _) = await Cli("runs", "list", "-o", _dir);
+        listCode.ShouldBe(ExitCodes.Ok);
+        list.ShouldContain("completed  cli run");
+        list.ShouldMatch(@"steady \d+\.\d/s 0% p95 ");
     }
 
     [Fact]

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Constellation.Core.Results;
+
+namespace Constellation.Reports.History;
+
+/// <summary>The few numbers of a run that history and trends need (run-summary.json, next to run.json).</summary>
+public sealed record RunSummary
+{
+    public const string FileName = "run-summary.json";
+
+    public required string RunId { get; init; }
+    public required string PlanName { get; init; }
+    public required RunStatus Status { get; init; }
+    public required DateTimeOffset StartedUtc { get; init; }
+    public required double DurationSeconds { get; init; }
+    public required IReadOnlyList<ScenarioSummary> Scenarios { get; init; }
+
+    public static RunSummary From(RunRecord run) => new()
+    {
+        RunId = run.RunId,
+        PlanName = run.PlanName,
+        Status = run.Status,
+        StartedUtc = run.Environment.StartedUtc,
+        DurationSeconds = Math.Round((run.Environment.EndedUtc - run.Environment.StartedUtc).TotalSeconds, 3),
+        Scenarios = [.. run.Scenarios.Select(s => new ScenarioSummary(
+            s.Name,
+            s.Totals.Requests,
+            s.Totals.Rps,
+            s.Totals.ErrorRate,
+            s.Totals.Latency.P95Ms,
+            s.Totals.Latency.P99Ms,
+            s.BreakingPoint?.OfferedAtFailure,
+            s.BreakingPoint?.LastHealthyOffered,
+            s.BreakingPoint?.Unit))],
+    };
+
+    public static async Task<RunSummary?> TryReadAsync(string runDirectory, CancellationToken ct)
+    {
+        try
+        {
+            var path = Path.Combine(runDirectory, FileName);
+            if (File.Exists(path))
+            {
+                await using var stream = File.OpenRead(path);
+                return await JsonSerializer.DeserializeAsync<RunSummary>(stream, RunRecordJson.Options, ct).ConfigureAwait(false);
+            }
+
+            var record = Path.Combine(runDirectory, "run.json");
+            return File.Exists(record) ? From(await RunRecordJson.ReadAsync(record, ct).ConfigureAwait(false)) : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or IOException)
+        {
+            return null; // a half-written or foreign folder is not a run
+        }
+    }
+}
+
+/// <summary>A scenario's key numbers in a run summary.</summary>
+public sealed record ScenarioSummary(
+    string Name,
+    long Requests,
+    double Rps,
+    double ErrorRate,
+    double P95Ms,
+    double P99Ms,
+    double? BrokeAt,
+    double? LastHealthy,
+    string? Unit);

@@ -1,0 +1,68 @@
+using Constellation.Core.Results;
+using Constellation.Reports.History;
+using Constellation.Reports.Writers;
+
+namespace Constellation.Reports.Tests;
+
+public sealed class RunHistoryTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("constellation-history-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private async Task WriteRun(string id, int hoursLater, string plan = "nightly")
+    {
+        var run = TestRuns.Sample(planName: plan) with { RunId = id };
+        run = run with { Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddHours(hoursLater), EndedUtc = run.Environment.EndedUtc.AddHours(hoursLater) } };
+        await CompositeReportWriter.Default.WriteAsync(run, Path.Combine(_root, id), TextWriter.Null, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task LoadAsync_ListsRunsNewestFirst_AndIgnoresFoldersThatAreNotRuns()
+    {
+        await WriteRun("run-a", 0);
+        await WriteRun("run-c", 48);
+        await WriteRun("run-b", 24);
+        Directory.CreateDirectory(Path.Combine(_root, "logs"));
+        await File.WriteAllTextAsync(Path.Combine(_root, "logs", "run.json"), "garbage", TestContext.Current.CancellationToken);
+
+        var runs = await RunHistory.LoadAsync(_root, TestContext.Current.CancellationToken);
+
+        runs.Select(r => r.RunId).ShouldBe(["run-c", "run-b", "run-a"]);
+        runs[0].Scenarios[0].BrokeAt.ShouldBe(105);
+    }
+
+    [Fact]
+    public async Task RunsIndex_HasARowPerRunLinkingItsReport_AndATrendPerPlanWithHistory()
+    {
+        await WriteRun("run-a", 0);
+        await WriteRun("run-b", 24);
+        await WriteRun("other-1", 1, plan: "<b>other</b>");
+
+        var path = await RunsIndexWriter.WriteAsync(_root, TestContext.Current.CancellationToken);
+        var html = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
+
+        html.ShouldContain("<a href=\"run-b/index.html\">run-b</a>");
+        html.IndexOf("run-b", StringComparison.Ordinal).ShouldBeLessThan(html.IndexOf("run-a", StringComparison.Ordinal));
+        html.ShouldContain("<h2>Trend: nightly</h2>");
+        html.ShouldNotContain("Trend: &lt;b&gt;other"); // one run is no trend
+        html.ShouldContain("&lt;b&gt;other&lt;/b&gt;");
+        html.ShouldContain("spin-ramp p95 (ms)");
+        html.ShouldNotContain("<script", Case.Insensitive);
+    }
+
+    [Fact]
+    public async Task RenderText_IsOneLinePerRun()
+    {
+        await WriteRun("run-a", 0);
+        await WriteRun("run-b", 24);
+
+        var text = RunsIndexPage.RenderText(await RunHistory.LoadAsync(_root, TestContext.Current.CancellationToken));
+
+        var lines = text.TrimEnd().Split('\n');
+        lines.Length.ShouldBe(3);
+        lines[1].ShouldStartWith("2026-11-26 02:00:00  completed  nightly");
+        lines[1].ShouldContain("spin-ramp 59.1/s 2.71% p95");
+        lines[1].ShouldContain("broke at 105 req/s");
+    }
+}
