@@ -1,3 +1,4 @@
+using Constellation.Tests;
 using Constellation.Reports.Html;
 using Microsoft.Playwright;
 

@@ -1,3 +1,4 @@
+using Constellation.Tests;
 using System.Text.RegularExpressions;
 using Constellation.Core.Results;
 using Constellation.Reports.Html;

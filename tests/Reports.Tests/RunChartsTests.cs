@@ -1,3 +1,4 @@
+using Constellation.Tests;
 using Constellation.Reports.Charts;
 
 namespace Constellation.Reports.Tests;

@@ -8,7 +8,7 @@ public sealed class RunRecordJsonTests
     [Fact]
     public void SerializeDeserialize_RoundTripsExactly()
     {
-        var record = TestRecords.Sample();
+        var record = TestRuns.Sample();
 
         var json = RunRecordJson.Serialize(record);
         var back = RunRecordJson.Deserialize(json);
@@ -22,14 +22,23 @@ public sealed class RunRecordJsonTests
     [Fact]
     public void Deserialize_NewerSchema_IsRefusedWithAClearMessage()
     {
-        var json = RunRecordJson.Serialize(TestRecords.Sample() with { SchemaVersion = 99 });
+        var json = RunRecordJson.Serialize(TestRuns.Sample() with { SchemaVersion = 99 });
 
         Should.Throw<InvalidDataException>(() => RunRecordJson.Deserialize(json)).Message.ShouldContain("schemaVersion 99");
     }
 
     [Fact]
+    public void SummaryMarkdown_PipesAndNewlinesInNames_DoNotBreakTheTable()
+    {
+        var md = SummaryMarkdown.Render(TestRuns.Sample(planName: "nightly | spin", scenarioName: "a|b\nc"));
+
+        md.ShouldContain("— nightly \\| spin");
+        md.ShouldContain("| a\\|b c |");
+    }
+
+    [Fact]
     public void SummaryMarkdown_MatchesApprovedFile()
     {
-        Approvals.Verify("summary.md", SummaryMarkdown.Render(TestRecords.Sample()));
+        Approvals.Verify("summary.md", SummaryMarkdown.Render(TestRuns.Sample()));
     }
 }

@@ -1,6 +1,6 @@
 using Constellation.Core.Results;
 
-namespace Constellation.Reports.Tests;
+namespace Constellation.Tests;
 
 /// <summary>Run records built from synthetic per-second data, for rendering tests.</summary>
 internal static class TestRuns
