@@ -46,7 +46,7 @@ public static class RunCharts
         Line(plot, xs, [.. seconds.Select(x => x.Latency.MaxMs)], "max", 5, keepMax: true);
         if (s.Model == "open")
         {
-            Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 6, dashed: true, keepMax: true);
+            Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 7, dashed: true, keepMax: true);
         }
 
         MarkBreakingPoint(plot, s);
@@ -64,7 +64,7 @@ public static class RunCharts
         if (s.Model == "open")
         {
             var service = PercentileSpectrum(s.Totals.ServiceTimeHistogram);
-            Line(plot, [.. service.Select(p => p.Nines)], [.. service.Select(p => p.Ms)], "service time", 6, dashed: true);
+            Line(plot, [.. service.Select(p => p.Nines)], [.. service.Select(p => p.Ms)], "service time", 7, dashed: true);
         }
 
         double[] ticks = [0, 1, 2, 3, 4, 5];
