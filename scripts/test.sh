@@ -26,6 +26,26 @@ fi
 command -v python3 >/dev/null 2>&1 || apt_install python3
 [ -x /usr/bin/chromium ] || apt_install chromium
 
+# s3rver: a real S3-compatible server on loopback for the S3 store's tests.
+tools="$root/artifacts/tools"
+if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if command -v npm >/dev/null 2>&1; then
+    echo "test.sh: installing s3rver (npm) into $tools" >&2
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null 2>&1 || echo "test.sh: could not install s3rver; the S3 tests are skipped" >&2
+  fi
+fi
+if [ -x "$tools/node_modules/.bin/s3rver" ]; then
+  s3port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  s3dir=$(mktemp -d /tmp/constellation-s3rver.XXXXXX)
+  "$tools/node_modules/.bin/s3rver" --directory "$s3dir" --address 127.0.0.1 --port "$s3port" --configure-bucket constellation-test --silent >"$s3dir.log" 2>&1 &
+  s3pid=$!
+  trap 'kill $s3pid 2>/dev/null; wait $s3pid 2>/dev/null; rm -rf "$s3dir" "$s3dir.log"' EXIT
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break; sleep 0.1; done
+  export CONSTELLATION_TEST_S3_ENDPOINT="http://127.0.0.1:$s3port"
+fi
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
@@ -38,7 +58,8 @@ if [ $build -ne 0 ]; then
   exit $build
 fi
 
-dotnet test Constellation.sln -c Debug --no-build --nologo \
+# One test assembly at a time: the engine and end-to-end tests measure timing on a 2-core machine.
+dotnet test Constellation.sln -c Debug --no-build --nologo -m:1 \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" \
   -- RunConfiguration.TestSessionTimeout=1200000
 status=$?

@@ -21,7 +21,13 @@ public sealed record RunRecord
     public required IReadOnlyList<ScenarioResult> Scenarios { get; init; }
     public required GeneratorHealth Generator { get; init; }
     public string? Error { get; init; }
+
+    /// <summary>Where the run was stored besides the local folder, and whether that worked.</summary>
+    public IReadOnlyList<StoreStatus> Stores { get; init; } = [];
 }
+
+/// <summary>The outcome of storing a run in one store: where, how many files, a link to the report, or the error.</summary>
+public sealed record StoreStatus(string Store, bool Ok, string Location, int Files, string? ReportLink, string? Error);
 
 public enum RunStatus
 {

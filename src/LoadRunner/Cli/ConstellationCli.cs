@@ -121,7 +121,12 @@ public static class ConstellationCli
         var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output, only the summary." };
         var metricsPort = MetricsPortOption();
-        var cmd = new Command("run", "Run a plan and write run.json and summary.md.") { plan, output, runId, quiet, metricsPort };
+        var s3Bucket = new Option<string?>("--s3-bucket") { Description = "Also store the run in this S3 bucket (standard AWS credential chain). Default: $CONSTELLATION_S3_BUCKET.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_BUCKET") };
+        var s3Prefix = new Option<string>("--s3-prefix") { Description = "Key prefix; the run goes to PREFIX/RUN-ID/. Default: $CONSTELLATION_S3_PREFIX or constellation/runs.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_PREFIX") ?? "constellation/runs" };
+        var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
+        var s3Endpoint = new Option<Uri?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") is { Length: > 0 } e ? new Uri(e) : null };
+        var s3LinkExpiry = new Option<string>("--s3-link-expiry") { Description = "How long the presigned report link works (at most 7 days).", DefaultValueFactory = _ => "168h" };
+        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html.") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry };
         cmd.SetAction(async (pr, _) =>
         {
             var file = pr.GetValue(plan);
@@ -146,12 +151,27 @@ public static class ConstellationCli
                 return ExitCodes.InvalidInput;
             }
 
+            var stores = new List<Reports.Stores.IRunStore>();
+            if (pr.GetValue(s3Bucket) is { Length: > 0 } bucket)
+            {
+                if (!Durations.TryParse(pr.GetValue(s3LinkExpiry), out var expiry) || expiry <= TimeSpan.Zero || expiry > TimeSpan.FromDays(7))
+                {
+                    ctx.Error.WriteLine($"error: --s3-link-expiry must be a duration up to 7 days (168h), got '{pr.GetValue(s3LinkExpiry)}'");
+                    return ExitCodes.InvalidInput;
+                }
+
+                stores.Add(new Reports.Stores.S3RunStore(
+                    new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = pr.GetValue(s3Endpoint), LinkExpiry = expiry },
+                    ctx.Error,
+                    time: ctx.Time));
+            }
+
             var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
             using var metrics = StartMetrics(ctx, pr.GetValue(metricsPort));
             var pipeline = new RunPipeline(ctx.Time, ctx.Error);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
-                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId) },
+                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores },
                 Observers(view, metrics),
                 ctx.Cancel,
                 ctx.Abort).ConfigureAwait(false);
@@ -162,6 +182,16 @@ public static class ConstellationCli
             ctx.Out.WriteLine($"run.json:   {Path.Combine(outcome.Directory, "run.json")}");
             ctx.Out.WriteLine($"summary.md: {Path.Combine(outcome.Directory, "summary.md")}");
             ctx.Out.WriteLine($"report:     {Path.Combine(outcome.Directory, "index.html")}");
+            foreach (var stored in record.Stores)
+            {
+                ctx.Out.WriteLine(stored.Ok ? $"stored:     {stored.Location} ({stored.Files} files)\nreport link: {stored.ReportLink}" : $"NOT stored: {stored.Location}: {stored.Error}");
+            }
+
+            foreach (var store in stores.OfType<IDisposable>())
+            {
+                store.Dispose();
+            }
+
             return record.Status switch
             {
                 RunStatus.Completed => ExitCodes.Ok,

@@ -15,6 +15,9 @@ public sealed record RunOptions
 
     /// <summary>Fixed run id; default: UTC time stamp, plan name and a random suffix.</summary>
     public string? RunId { get; init; }
+
+    /// <summary>Stores besides the local folder (S3); the local folder is always written first.</summary>
+    public IReadOnlyList<Reports.Stores.IRunStore> Stores { get; init; } = [];
 }
 
 /// <summary>The record of a finished run and where it was written.</summary>
@@ -76,6 +79,25 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         }
 
         await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, log, CancellationToken.None).ConfigureAwait(false);
+        if (options.Stores.Count > 0)
+        {
+            // A failing store never costs the local outputs; its status goes into the local run.json.
+            var statuses = new List<StoreStatus>();
+            foreach (var store in options.Stores)
+            {
+                var status = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
+                if (!status.Ok)
+                {
+                    log.WriteLine($"warning: could not store the run in {status.Location}: {status.Error}");
+                }
+
+                statuses.Add(status);
+            }
+
+            record = record with { Stores = statuses };
+            await new Reports.Writers.RunJsonWriter().WriteAsync(record, dir, CancellationToken.None).ConfigureAwait(false);
+        }
+
         try
         {
             await Reports.History.RunsIndexWriter.WriteAsync(Path.GetDirectoryName(dir)!, CancellationToken.None).ConfigureAwait(false);

@@ -19,9 +19,9 @@ public sealed class LocalRunEndToEndTests : IDisposable
             name: local-short
             targets:
               spin:
-                launch: { role: spin, env: { Spin__DefaultMs: "40" } }
+                launch: { role: spin, env: { Spin__DefaultMs: "40" }, readyTimeout: 120s }
               webapp:
-                launch: { role: webapp }
+                launch: { role: webapp, readyTimeout: 120s }
             scenarios:
               - name: spin-ramp
                 target: spin
@@ -42,7 +42,7 @@ public sealed class LocalRunEndToEndTests : IDisposable
 
         var code = await ConstellationCli.RunAsync(["run", plan, "-o", _dir, "--run-id", "e2e"], new CliContext(o, e, false, TestContext.Current.CancellationToken, CancellationToken.None));
 
-        code.ShouldBe(ExitCodes.Ok, e.ToString());
+        code.ShouldBe(ExitCodes.Ok, o + "\n" + e);
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "e2e", "run.json"), TestContext.Current.CancellationToken);
         var spin = record.Scenarios.Single(s => s.Name == "spin-ramp");
         spin.EndReason.ShouldBe("stopped");

@@ -20,7 +20,7 @@ public sealed partial class SignalTests : IDisposable
         await File.WriteAllTextAsync(plan, """
             name: long
             targets:
-              web: { launch: { role: webapp } }
+              web: { launch: { role: webapp, readyTimeout: 120s } }
             scenarios:
               - name: steady
                 target: web

@@ -1,0 +1,155 @@
+using System.Net;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Constellation.Core.Results;
+using Polly;
+using Polly.Retry;
+
+namespace Constellation.Reports.Stores;
+
+/// <summary>Somewhere a finished run's folder is kept besides the local disk.</summary>
+public interface IRunStore
+{
+    string Name { get; }
+
+    /// <summary>Uploads every file of the run folder; never throws for a store failure, it reports it.</summary>
+    Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct);
+}
+
+/// <summary>Where an S3 store writes. Bound from CLI options or configuration.</summary>
+public sealed record S3StoreOptions
+{
+    public required string Bucket { get; init; }
+
+    /// <summary>Key prefix; runs go to PREFIX/RUN-ID/. Default: constellation/runs.</summary>
+    public string Prefix { get; init; } = "constellation/runs";
+
+    /// <summary>Default: AWS_REGION, else us-east-1.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>An S3-compatible endpoint (MinIO, s3rver); null for AWS itself.</summary>
+    public Uri? ServiceUrl { get; init; }
+
+    /// <summary>How long the presigned link to the report works. Default: 7 days (the SigV4 maximum).</summary>
+    public TimeSpan LinkExpiry { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Attempts per file, with exponential backoff between them. Default: 4.</summary>
+    public int MaxAttempts { get; init; } = 4;
+
+    /// <summary>First backoff delay. Default: 500 ms.</summary>
+    public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// Uploads a run folder to S3 (standard AWS credential chain) with the right content types, retries
+/// transient failures with exponential backoff, and returns a presigned link to the report.
+/// </summary>
+public sealed class S3RunStore : IRunStore, IDisposable
+{
+    private readonly S3StoreOptions _options;
+    private readonly IAmazonS3 _s3;
+    private readonly ResiliencePipeline _retry;
+    private readonly TextWriter _log;
+    private readonly TimeProvider _time;
+
+    public S3RunStore(S3StoreOptions options, TextWriter log, AWSCredentials? credentials = null, TimeProvider? time = null)
+    {
+        _options = options;
+        _log = log;
+        _time = time ?? TimeProvider.System;
+        var config = new AmazonS3Config
+        {
+            RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1"),
+            MaxErrorRetry = 0, // Polly retries, so attempts are counted and logged in one place
+        };
+        if (options.ServiceUrl is { } url)
+        {
+            config.ServiceURL = url.ToString();
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = options.Region ?? "us-east-1";
+        }
+
+        _s3 = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = Math.Max(0, options.MaxAttempts - 1),
+            Delay = options.FirstRetryDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            OnRetry = a =>
+            {
+                _log.WriteLine($"warning: S3 upload attempt {a.AttemptNumber + 1} failed ({a.Outcome.Exception?.Message}); retrying in {a.RetryDelay.TotalMilliseconds:0} ms");
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+    }
+
+    public string Name => "s3";
+
+    public async Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct)
+    {
+        var prefix = $"{_options.Prefix.Trim('/')}/{record.RunId}/".TrimStart('/');
+        var location = $"s3://{_options.Bucket}/{prefix}";
+        int files = 0;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                var key = prefix + Path.GetRelativePath(runDirectory, file).Replace('\\', '/');
+                await _retry.ExecuteAsync(
+                    async token => await _s3.PutObjectAsync(
+                        new PutObjectRequest
+                        {
+                            BucketName = _options.Bucket,
+                            Key = key,
+                            FilePath = file,
+                            ContentType = ContentType(file),
+                            UseChunkEncoding = false, // S3-compatible servers (s3rver) store chunk framing as data
+                        },
+                        token).ConfigureAwait(false),
+                    ct).ConfigureAwait(false);
+                files++;
+            }
+
+            var link = await _s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+            {
+                BucketName = _options.Bucket,
+                Key = prefix + "index.html",
+                Expires = _time.GetUtcNow().UtcDateTime.Add(_options.LinkExpiry),
+                Verb = HttpVerb.GET,
+                Protocol = _options.ServiceUrl?.Scheme == Uri.UriSchemeHttp ? Protocol.HTTP : Protocol.HTTPS,
+            }).ConfigureAwait(false);
+            return new StoreStatus(Name, true, location, files, link, null);
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            return new StoreStatus(Name, false, location, files, null, e.Message);
+        }
+    }
+
+    public void Dispose() => _s3.Dispose();
+
+    internal static string ContentType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".html" => "text/html; charset=utf-8",
+        ".json" => "application/json",
+        ".md" => "text/markdown; charset=utf-8",
+        ".xml" => "application/xml",
+        ".log" or ".txt" => "text/plain; charset=utf-8",
+        ".png" => "image/png",
+        ".svg" => "image/svg+xml",
+        _ => "application/octet-stream",
+    };
+
+    private static bool IsTransient(Exception e) => e switch
+    {
+        AmazonServiceException s => s.StatusCode is HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway
+            or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout
+            or (HttpStatusCode)429 || s.InnerException is HttpRequestException or IOException,
+        AmazonClientException or HttpRequestException or IOException => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,145 @@
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Constellation.Reports.Stores;
+using Constellation.Reports.Writers;
+using Constellation.Tests;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Constellation.Reports.Tests;
+
+public sealed class S3RunStoreTests : IDisposable
+{
+    private static readonly BasicAWSCredentials S3rverCredentials = new("S3RVER", "S3RVER");
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-s3-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private async Task<Core.Results.RunRecord> WriteRunAsync()
+    {
+        var run = TestRuns.Sample();
+        await CompositeReportWriter.Default.WriteAsync(run, _dir, TextWriter.Null, TestContext.Current.CancellationToken);
+        Directory.CreateDirectory(Path.Combine(_dir, "logs"));
+        await File.WriteAllTextAsync(Path.Combine(_dir, "logs", "spin.log"), "SPINSERVICE_READY role=spin\n", TestContext.Current.CancellationToken);
+        return run;
+    }
+
+    [Fact]
+    public async Task Store_AgainstS3rver_UploadsEveryFileWithContentTypesAndAWorkingPresignedLink()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
+        Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        var ct = TestContext.Current.CancellationToken;
+        var run = await WriteRunAsync();
+        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
+        using var store = new S3RunStore(options, TextWriter.Null, S3rverCredentials);
+
+        var status = await store.StoreAsync(_dir, run, ct);
+
+        status.Ok.ShouldBeTrue(status.Error);
+        status.Files.ShouldBe(Directory.GetFiles(_dir, "*", SearchOption.AllDirectories).Length);
+        status.Location.ShouldBe($"s3://constellation-test/{options.Prefix}/{run.RunId}/");
+        using var http = new HttpClient();
+        using var page = await http.GetAsync(new Uri(status.ReportLink!), ct);
+        page.IsSuccessStatusCode.ShouldBeTrue();
+        page.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
+        (await page.Content.ReadAsStringAsync(ct)).ShouldBe(await File.ReadAllTextAsync(Path.Combine(_dir, "index.html"), ct));
+
+        using var s3 = new AmazonS3Client(S3rverCredentials, new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "constellation-test", Prefix = $"{options.Prefix}/" }, ct);
+        listed.S3Objects.Select(o => o.Key).ShouldContain($"{options.Prefix}/{run.RunId}/logs/spin.log");
+        var json = await s3.GetObjectAsync("constellation-test", $"{options.Prefix}/{run.RunId}/run.json", ct);
+        json.Headers.ContentType.ShouldBe("application/json");
+    }
+
+    [Fact]
+    public async Task Store_TransientFailures_AreRetriedWithBackoff_AndDeniedAccessIsNot()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var run = await WriteRunAsync();
+        int puts = 0;
+        await using var fake = await FakeS3.StartAsync(ctx =>
+        {
+            if (ctx.Request.Method != "PUT")
+            {
+                return 200;
+            }
+
+            int n = Interlocked.Increment(ref puts);
+            return ctx.Request.Path.Value!.Contains("deny", StringComparison.Ordinal) ? 403 : n <= 2 ? 503 : 200;
+        });
+        var retried = new S3StoreOptions { Bucket = "b", Prefix = "ok", ServiceUrl = fake.Url, FirstRetryDelay = TimeSpan.FromMilliseconds(10) };
+        var log = new StringWriter();
+        using (var store = new S3RunStore(retried, log, S3rverCredentials))
+        {
+            var status = await store.StoreAsync(_dir, run, ct);
+
+            status.Ok.ShouldBeTrue(status.Error);
+            log.ToString().ShouldContain("retrying");
+        }
+
+        var filesUploaded = Directory.GetFiles(_dir, "*", SearchOption.AllDirectories).Length;
+        puts.ShouldBe(filesUploaded + 2);
+
+        puts = 0;
+        using var denied = new S3RunStore(retried with { Prefix = "deny" }, TextWriter.Null, S3rverCredentials);
+        var failed = await denied.StoreAsync(_dir, run, ct);
+
+        failed.Ok.ShouldBeFalse();
+        failed.Error.ShouldNotBeNull();
+        puts.ShouldBe(1); // 403 is not transient: no retry
+        File.Exists(Path.Combine(_dir, "run.json")).ShouldBeTrue(); // the local copy is untouched
+    }
+
+    /// <summary>A tiny S3 stand-in on loopback that answers PUTs with the status the test chooses.</summary>
+    private sealed class FakeS3 : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private FakeS3(WebApplication app, Uri url)
+        {
+            _app = app;
+            Url = url;
+        }
+
+        public Uri Url { get; }
+
+        public static async Task<FakeS3> StartAsync(Func<HttpContext, int> status)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            app.Run(async ctx =>
+            {
+                await ctx.Request.Body.CopyToAsync(Stream.Null);
+                int code = status(ctx);
+                ctx.Response.StatusCode = code;
+                if (code == 200)
+                {
+                    ctx.Response.Headers.ETag = "\"0\"";
+                    return;
+                }
+
+                ctx.Response.ContentType = "application/xml";
+                var s3Code = code == 403 ? "AccessDenied" : "SlowDown";
+                await ctx.Response.WriteAsync($"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{s3Code}</Code><Message>{s3Code}</Message><RequestId>1</RequestId></Error>");
+            });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new FakeS3(app, new Uri(address));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
