@@ -124,7 +124,7 @@ public static class ConstellationCli
         var s3Bucket = new Option<string?>("--s3-bucket") { Description = "Also store the run in this S3 bucket (standard AWS credential chain). Default: $CONSTELLATION_S3_BUCKET.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_BUCKET") };
         var s3Prefix = new Option<string>("--s3-prefix") { Description = "Key prefix; the run goes to PREFIX/RUN-ID/. Default: $CONSTELLATION_S3_PREFIX or constellation/runs.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_PREFIX") ?? "constellation/runs" };
         var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
-        var s3Endpoint = new Option<Uri?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") is { Length: > 0 } e ? new Uri(e) : null };
+        var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") };
         var s3LinkExpiry = new Option<string>("--s3-link-expiry") { Description = "How long the presigned report link works (at most 7 days).", DefaultValueFactory = _ => "168h" };
         var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html.") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry };
         cmd.SetAction(async (pr, _) =>
@@ -160,8 +160,15 @@ public static class ConstellationCli
                     return ExitCodes.InvalidInput;
                 }
 
+                Uri? endpoint = null;
+                if (pr.GetValue(s3Endpoint) is { Length: > 0 } endpointText && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)))
+                {
+                    ctx.Error.WriteLine($"error: --s3-endpoint must be an absolute http:// or https:// URL, got '{endpointText}'");
+                    return ExitCodes.InvalidInput;
+                }
+
                 stores.Add(new Reports.Stores.S3RunStore(
-                    new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = pr.GetValue(s3Endpoint), LinkExpiry = expiry },
+                    new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = endpoint, LinkExpiry = expiry },
                     ctx.Error,
                     time: ctx.Time));
             }
