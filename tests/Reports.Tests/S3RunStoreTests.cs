@@ -45,6 +45,7 @@ public sealed class S3RunStoreTests : IDisposable
         status.Ok.ShouldBeTrue(status.Error);
         status.Files.ShouldBe(Directory.GetFiles(_dir, "*", SearchOption.AllDirectories).Length);
         status.Location.ShouldBe($"s3://constellation-test/{options.Prefix}/{run.RunId}/");
+        status.ReportLink.ShouldNotBeNull().ShouldContain("X-Amz-Signature="); // SigV4, not a legacy SigV2 link
         using var http = new HttpClient();
         using var page = await http.GetAsync(new Uri(status.ReportLink!), ct);
         page.IsSuccessStatusCode.ShouldBeTrue();
@@ -56,6 +57,17 @@ public sealed class S3RunStoreTests : IDisposable
         listed.S3Objects.Select(o => o.Key).ShouldContain($"{options.Prefix}/{run.RunId}/logs/spin.log");
         var json = await s3.GetObjectAsync("constellation-test", $"{options.Prefix}/{run.RunId}/run.json", ct);
         json.Headers.ContentType.ShouldBe("application/json");
+
+        // A second run under the same prefix: the bucket's runs index lists both, newest first, with signed links.
+        var second = run with { RunId = run.RunId + "-second", Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddDays(1) } };
+        await CompositeReportWriter.Default.WriteAsync(second, _dir, TextWriter.Null, ct);
+        var secondStatus = await store.StoreAsync(_dir, second, ct);
+        using var index = await http.GetAsync(new Uri(secondStatus.IndexLink.ShouldNotBeNull()), ct);
+        index.IsSuccessStatusCode.ShouldBeTrue();
+        var indexHtml = await index.Content.ReadAsStringAsync(ct);
+        indexHtml.IndexOf(second.RunId + "</a>", StringComparison.Ordinal).ShouldBeLessThan(indexHtml.IndexOf(run.RunId + "</a>", StringComparison.Ordinal));
+        indexHtml.ShouldContain("X-Amz-Signature");
+        indexHtml.ShouldContain("<h2>Trend: nightly</h2>");
     }
 
     [Fact]
@@ -66,9 +78,9 @@ public sealed class S3RunStoreTests : IDisposable
         int puts = 0;
         await using var fake = await FakeS3.StartAsync(ctx =>
         {
-            if (ctx.Request.Method != "PUT")
+            if (ctx.Request.Method != "PUT" || !ctx.Request.Path.Value!.Contains(run.RunId, StringComparison.Ordinal))
             {
-                return 200;
+                return 200; // listing and the runs index are not what this test counts
             }
 
             int n = Interlocked.Increment(ref puts);

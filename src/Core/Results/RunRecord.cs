@@ -27,7 +27,11 @@ public sealed record RunRecord
 }
 
 /// <summary>The outcome of storing a run in one store: where, how many files, a link to the report, or the error.</summary>
-public sealed record StoreStatus(string Store, bool Ok, string Location, int Files, string? ReportLink, string? Error);
+public sealed record StoreStatus(string Store, bool Ok, string Location, int Files, string? ReportLink, string? Error)
+{
+    /// <summary>A link to the store's runs index, where the store keeps one.</summary>
+    public string? IndexLink { get; init; }
+}
 
 public enum RunStatus
 {

@@ -192,6 +192,10 @@ public static class ConstellationCli
             foreach (var stored in record.Stores)
             {
                 ctx.Out.WriteLine(stored.Ok ? $"stored:     {stored.Location} ({stored.Files} files)\nreport link: {stored.ReportLink}" : $"NOT stored: {stored.Location}: {stored.Error}");
+                if (stored.IndexLink is not null)
+                {
+                    ctx.Out.WriteLine($"runs index: {stored.IndexLink}");
+                }
             }
 
             foreach (var store in stores.OfType<IDisposable>())

@@ -13,8 +13,11 @@ namespace Constellation.Reports.History;
 /// </summary>
 public static class RunsIndexPage
 {
-    public static string Render(IReadOnlyList<RunSummary> runs)
+    /// <param name="runs">Newest first.</param>
+    /// <param name="reportLink">The link to a run's report; default: the relative RUN-ID/index.html.</param>
+    public static string Render(IReadOnlyList<RunSummary> runs, Func<RunSummary, string>? reportLink = null)
     {
+        reportLink ??= r => $"{Uri.EscapeDataString(r.RunId)}/index.html";
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Constellation runs</title>\n<style>\n");
@@ -37,7 +40,7 @@ public static class RunsIndexPage
             var scenarios = string.Join("<br>", r.Scenarios.Select(s => string.Create(inv,
                 $"{E(s.Name)}: {s.Rps:0.0}/s · {s.ErrorRate * 100:0.##}% · {Durations.Format(TimeSpan.FromMilliseconds(s.P95Ms))}{(s.BrokeAt is { } b ? $" · broke at {b:0.#} {E(s.Unit ?? string.Empty)}" : string.Empty)}")));
             var status = r.Status.ToString().ToLowerInvariant();
-            sb.Append(inv, $"<tr><td>{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}</td><td>{E(r.PlanName)}</td><td class=\"{status}\">{status}</td><td>{Durations.Format(TimeSpan.FromSeconds(r.DurationSeconds))}</td><td>{scenarios}</td><td><a href=\"{E(Uri.EscapeDataString(r.RunId))}/index.html\">{E(r.RunId)}</a></td></tr>\n");
+            sb.Append(inv, $"<tr><td>{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}</td><td>{E(r.PlanName)}</td><td class=\"{status}\">{status}</td><td>{Durations.Format(TimeSpan.FromSeconds(r.DurationSeconds))}</td><td>{scenarios}</td><td><a href=\"{E(reportLink(r))}\">{E(r.RunId)}</a></td></tr>\n");
         }
 
         sb.Append("</tbody></table></div></section>\n</body>\n</html>\n");

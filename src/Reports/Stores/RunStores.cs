@@ -114,15 +114,19 @@ public sealed class S3RunStore : IRunStore, IDisposable
                 files++;
             }
 
-            var link = await _s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+            var link = await PresignAsync(prefix + "index.html").ConfigureAwait(false);
+            string? indexLink = null;
+            try
             {
-                BucketName = _options.Bucket,
-                Key = prefix + "index.html",
-                Expires = _time.GetUtcNow().UtcDateTime.Add(_options.LinkExpiry),
-                Verb = HttpVerb.GET,
-                Protocol = _options.ServiceUrl?.Scheme == Uri.UriSchemeHttp ? Protocol.HTTP : Protocol.HTTPS,
-            }).ConfigureAwait(false);
-            return new StoreStatus(Name, true, location, files, link, null);
+                indexLink = await UpdateIndexAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The index is a convenience: the run itself is stored, so this only warns.
+                _log.WriteLine($"warning: the run is stored but the runs index in s3://{_options.Bucket}/{RootPrefix} could not be updated: {e.Message}");
+            }
+
+            return new StoreStatus(Name, true, location, files, link, null) { IndexLink = indexLink };
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
         {
@@ -131,6 +135,68 @@ public sealed class S3RunStore : IRunStore, IDisposable
     }
 
     public void Dispose() => _s3.Dispose();
+
+    private static readonly TimeSpan MaxLinkExpiry = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
+
+    /// <summary>Most runs the bucket's index lists (the newest).</summary>
+    public const int IndexedRuns = 200;
+
+    private string RootPrefix => _options.Prefix.Trim('/').Length == 0 ? string.Empty : _options.Prefix.Trim('/') + "/";
+
+    private Task<string> PresignAsync(string key) => _s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+    {
+        BucketName = _options.Bucket,
+        Key = key,
+        // SigV4 links live at most 7 days; asked for exactly that, the SDK can fall back to a SigV2 link,
+        // which newer buckets refuse. A minute's margin keeps every link SigV4.
+        Expires = _time.GetUtcNow().UtcDateTime.Add(_options.LinkExpiry < MaxLinkExpiry ? _options.LinkExpiry : MaxLinkExpiry),
+        Verb = HttpVerb.GET,
+        Protocol = _options.ServiceUrl?.Scheme == Uri.UriSchemeHttp ? Protocol.HTTP : Protocol.HTTPS,
+    });
+
+    /// <summary>
+    /// Rebuilds PREFIX/index.html from the run-summary.json of the runs in the bucket, with presigned links
+    /// (a private bucket has no other working links), and returns a presigned link to it.
+    /// </summary>
+    private async Task<string> UpdateIndexAsync(CancellationToken ct)
+    {
+        var root = RootPrefix;
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = root };
+        ListObjectsV2Response page;
+        do
+        {
+            page = await _s3.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key).Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1));
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+        while (page.IsTruncated == true);
+
+        var summaries = new List<History.RunSummary>();
+        foreach (var key in keys.Order(StringComparer.Ordinal).TakeLast(IndexedRuns))
+        {
+            using var obj = await _s3.GetObjectAsync(_options.Bucket, key, ct).ConfigureAwait(false);
+            if (await System.Text.Json.JsonSerializer.DeserializeAsync<History.RunSummary>(obj.ResponseStream, RunRecordJson.Options, ct).ConfigureAwait(false) is { } summary)
+            {
+                summaries.Add(summary);
+            }
+        }
+
+        var newestFirst = summaries.OrderByDescending(r => r.StartedUtc).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
+        var links = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var r in newestFirst)
+        {
+            links[r.RunId] = await PresignAsync($"{root}{r.RunId}/index.html").ConfigureAwait(false);
+        }
+
+        var html = History.RunsIndexPage.Render(newestFirst, r => links[r.RunId]);
+        await _retry.ExecuteAsync(
+            async token => await _s3.PutObjectAsync(
+                new PutObjectRequest { BucketName = _options.Bucket, Key = root + "index.html", ContentBody = html, ContentType = ContentType("index.html"), UseChunkEncoding = false },
+                token).ConfigureAwait(false),
+            ct).ConfigureAwait(false);
+        return await PresignAsync(root + "index.html").ConfigureAwait(false);
+    }
 
     internal static string ContentType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
