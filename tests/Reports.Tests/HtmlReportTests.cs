@@ -35,6 +35,37 @@ public sealed partial class HtmlReportTests
     }
 
     [Fact]
+    public void Render_WithObservations_AddsAChartPerGroupWithEventsMarked()
+    {
+        var run = TestRuns.Sample() with
+        {
+            Observations =
+            [
+                new ObservedSeries("pods", "spin ready", "pods", [new SeriesPoint(0, 2), new SeriesPoint(10, 4), new SeriesPoint(20, 6)]),
+                new ObservedSeries("pods", "spin desired", "pods", [new SeriesPoint(0, 2), new SeriesPoint(8, 6)]),
+                new ObservedSeries("control app", "webapp p95", "ms", [new SeriesPoint(0, 4), new SeriesPoint(20, 5)]),
+            ],
+            Events = [new ObservedEvent(8, "SuccessfulRescale", "New size: 6")],
+        };
+
+        var html = HtmlReport.Render(run);
+
+        Regex.Matches(html, "<svg ").Count.ShouldBe(5);
+        html.ShouldContain("<h2>Cluster and control app</h2>");
+        html.ShouldContain("spin desired");
+        html.ShouldContain("SuccessfulRescale");
+    }
+
+    [Fact]
+    public void Render_LatencyLimitsFromThePlan_AreDrawnOnTheLatencyChart()
+    {
+        var run = TestRuns.Sample();
+        run = run with { Scenarios = [run.Scenarios[0] with { LatencyLimits = [new LatencyLimit("p95 > 400ms over 3s", 400)] }] };
+
+        HtmlReport.Render(run).ShouldContain("limit: p95 &gt; 400ms over 3s");
+    }
+
+    [Fact]
     public void Render_EscapesEveryStringFromThePlan()
     {
         var run = TestRuns.Sample(planName: "<script>alert(1)</script>", scenarioName: "a&b<i>", planText: "name: \"</pre><img src=x onerror=alert(1)>\"\n");

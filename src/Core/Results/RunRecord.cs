@@ -24,7 +24,22 @@ public sealed record RunRecord
 
     /// <summary>Where the run was stored besides the local folder, and whether that worked.</summary>
     public IReadOnlyList<StoreStatus> Stores { get; init; } = [];
+
+    /// <summary>Time series the observer sampled beside the load (pods, nodes, CPU, control-app latency), if any.</summary>
+    public IReadOnlyList<ObservedSeries> Observations { get; init; } = [];
+
+    /// <summary>Events on the same timeline (HPA rescale, node ready, …), if any.</summary>
+    public IReadOnlyList<ObservedEvent> Events { get; init; } = [];
 }
+
+/// <summary>One sampled series; series of one <see cref="Group"/> share a chart.</summary>
+public sealed record ObservedSeries(string Group, string Name, string Unit, IReadOnlyList<SeriesPoint> Points);
+
+/// <summary>A sample: seconds since the run started, and the value.</summary>
+public sealed record SeriesPoint(double Seconds, double Value);
+
+/// <summary>Something that happened at a moment of the run.</summary>
+public sealed record ObservedEvent(double Seconds, string Kind, string Text);
 
 /// <summary>The outcome of storing a run in one store: where, how many files, a link to the report, or the error.</summary>
 public sealed record StoreStatus(string Store, bool Ok, string Location, int Files, string? ReportLink, string? Error)
@@ -71,7 +86,13 @@ public sealed record ScenarioResult
     public required IReadOnlyList<SecondSample> Seconds { get; init; }
     public required ScenarioTotals Totals { get; init; }
     public BreakingPoint? BreakingPoint { get; init; }
+
+    /// <summary>Latency limits the plan sets for this scenario (stop conditions on a percentile or the mean), drawn on its latency chart.</summary>
+    public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
 }
+
+/// <summary>A latency limit from the plan, e.g. "p95 &gt; 1s over 5s" as 1000 ms.</summary>
+public sealed record LatencyLimit(string Label, double Ms);
 
 /// <summary>What a scenario did in one second (completions by completion time).</summary>
 public sealed record SecondSample

@@ -283,6 +283,7 @@ public sealed class LoadEngine(TimeProvider time)
             Seconds = st.Samples,
             Totals = ScenarioTotalsCalculator.FromSamples(st.Samples, duration),
             BreakingPoint = st.BreakingPoint,
+            LatencyLimits = [.. st.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
         };
     }
 

@@ -49,9 +49,15 @@ public static class RunCharts
             Line(plot, xs, [.. seconds.Select(x => x.ServiceTime.P99Ms)], "service time p99 (from send)", 7, dashed: true, keepMax: true);
         }
 
+        foreach (var limit in s.LatencyLimits)
+        {
+            var h = plot.Add.HorizontalLine(limit.Ms, 1.5f, Colors.Gray, LinePattern.Dashed);
+            h.LegendText = $"limit: {limit.Label}";
+        }
+
         MarkBreakingPoint(plot, s);
         TimeAxis(plot, s);
-        plot.Axes.SetLimitsY(0, Math.Max(1, seconds.Select(x => x.Latency.MaxMs).DefaultIfEmpty(1).Max() * 1.1));
+        plot.Axes.SetLimitsY(0, Math.Max(1, seconds.Select(x => x.Latency.MaxMs).Concat(s.LatencyLimits.Select(l => l.Ms)).DefaultIfEmpty(1).Max() * 1.1));
         return Render(plot);
     }
 
@@ -71,6 +77,33 @@ public static class RunCharts
         string[] labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"];
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks, labels);
         plot.Axes.SetLimitsX(0, Math.Max(2, points.Select(p => p.Nines).DefaultIfEmpty(2).Max()));
+        return Render(plot);
+    }
+
+    /// <summary>
+    /// One chart per observation group (pods, nodes, CPU, control-app latency…) with its series over run time
+    /// and the run's events marked: the slot the observer fills.
+    /// </summary>
+    public static string ObservationChart(string group, IReadOnlyList<ObservedSeries> series, IReadOnlyList<ObservedEvent> events)
+    {
+        var units = string.Join(", ", series.Select(s => s.Unit).Distinct());
+        var plot = NewPlot(group, "seconds since run start", units);
+        int colour = 1;
+        foreach (var s in series)
+        {
+            Line(plot, [.. s.Points.Select(p => p.Seconds)], [.. s.Points.Select(p => p.Value)], s.Name, colour++, keepMax: true);
+        }
+
+        var kinds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            var v = plot.Add.VerticalLine(e.Seconds, 1, Colors.Gray, LinePattern.Dotted);
+            if (kinds.Add(e.Kind))
+            {
+                v.LegendText = e.Kind; // one legend entry per kind, however many events
+            }
+        }
+
         return Render(plot);
     }
 

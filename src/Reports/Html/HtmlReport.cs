@@ -61,6 +61,17 @@ public static partial class HtmlReport
             sb.Append(inv, $"<p class=\"outcomes\">2xx {o.Status2xx} · 3xx {o.Status3xx} · 4xx {o.Status4xx} · 5xx {o.Status5xx} · timeout {o.Timeout} · connection error {o.ConnectionError} · dropped {o.Dropped}</p>\n</section>\n");
         }
 
+        if (run.Observations.Count > 0)
+        {
+            sb.Append("<section class=\"charts\"><h2>Cluster and control app</h2>\n");
+            foreach (var group in run.Observations.GroupBy(o => o.Group))
+            {
+                Figure(sb, RunCharts.ObservationChart(group.Key, [.. group], run.Events), $"{group.Key} during the run");
+            }
+
+            sb.Append("</section>\n");
+        }
+
         var g = run.Generator;
         sb.Append(inv, $"<section><h2>Generator</h2><p>Max CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms.{(g.Bottleneck ? " <strong class=\"error\">The generator was a bottleneck: treat the result with care.</strong>" : string.Empty)}</p>\n");
         if (g.Warnings.Count > 0)

@@ -46,6 +46,7 @@ public sealed class LocalRunEndToEndTests : IDisposable
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "e2e", "run.json"), TestContext.Current.CancellationToken);
         var spin = record.Scenarios.Single(s => s.Name == "spin-ramp");
         spin.EndReason.ShouldBe("stopped");
+        spin.LatencyLimits.ShouldBe([new LatencyLimit("p95 > 500ms over 2s", 500)]);
         spin.BreakingPoint.ShouldNotBeNull().OfferedAtFailure.ShouldBeLessThan(200);
         spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(0);
         record.Scenarios.Single(s => s.Name == "webapp-steady").Totals.Outcomes.Status2xx.ShouldBe(80);
