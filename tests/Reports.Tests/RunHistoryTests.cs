@@ -67,3 +67,26 @@ public sealed class RunHistoryTests : IDisposable
         lines[1].ShouldContain("broke at 105 req/s");
     }
 }
+
+public sealed class LocalRunStoreTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("constellation-local-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Store_WritesEveryOutputAndRefreshesTheRunsIndex()
+    {
+        var store = new Constellation.Reports.Stores.LocalRunStore(_root, TextWriter.Null);
+        var run = Constellation.Tests.TestRuns.Sample();
+        var dir = store.DirectoryFor(run.RunId);
+
+        var status = await store.StoreAsync(dir, run, TestContext.Current.CancellationToken);
+
+        status.Ok.ShouldBeTrue(status.Error);
+        status.Store.ShouldBe("local");
+        status.Files.ShouldBe(5);
+        Directory.GetFiles(dir).Select(Path.GetFileName).Order().ShouldBe(["index.html", "junit.xml", "run-summary.json", "run.json", "summary.md"]);
+        File.ReadAllText(Path.Combine(_root, "index.html")).ShouldContain(run.RunId);
+    }
+}

@@ -189,7 +189,7 @@ public static class ConstellationCli
             ctx.Out.WriteLine($"run.json:   {Path.Combine(outcome.Directory, "run.json")}");
             ctx.Out.WriteLine($"summary.md: {Path.Combine(outcome.Directory, "summary.md")}");
             ctx.Out.WriteLine($"report:     {Path.Combine(outcome.Directory, "index.html")}");
-            foreach (var stored in record.Stores)
+            foreach (var stored in record.Stores.Where(s => s.Store != "local"))
             {
                 ctx.Out.WriteLine(stored.Ok ? $"stored:     {stored.Location} ({stored.Files} files)\nreport link: {stored.ReportLink}" : $"NOT stored: {stored.Location}: {stored.Error}");
                 if (stored.IndexLink is not null)

@@ -33,7 +33,8 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
     {
         var startedUtc = time.GetUtcNow();
         var runId = options.RunId ?? NewRunId(plan.Name, startedUtc);
-        var dir = Path.GetFullPath(Path.Combine(options.OutputRoot, runId));
+        var localStore = new Reports.Stores.LocalRunStore(options.OutputRoot, log);
+        var dir = localStore.DirectoryFor(runId);
         Directory.CreateDirectory(dir);
         log.WriteLine($"run {runId}: plan '{plan.Name}', {plan.Scenarios.Count} scenario(s), up to {Core.Text.Durations.Format(plan.MaxDuration)}");
 
@@ -78,33 +79,25 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             }
         }
 
-        await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, log, CancellationToken.None).ConfigureAwait(false);
-        if (options.Stores.Count > 0)
+        // Every store, the local folder first; the others copy what it wrote. A failing store never costs
+        // the others their copy; every status goes into the local run.json.
+        var statuses = new List<StoreStatus>();
+        foreach (var store in options.Stores.Prepend(localStore))
         {
-            // A failing store never costs the local outputs; its status goes into the local run.json.
-            var statuses = new List<StoreStatus>();
-            foreach (var store in options.Stores)
+            var status = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
+            if (!status.Ok)
             {
-                var status = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
-                if (!status.Ok)
-                {
-                    log.WriteLine($"warning: could not store the run in {status.Location}: {status.Error}");
-                }
-
-                statuses.Add(status);
+                log.WriteLine($"warning: could not store the run in {status.Location}: {status.Error}");
             }
 
-            record = record with { Stores = statuses };
-            await new Reports.Writers.RunJsonWriter().WriteAsync(record, dir, CancellationToken.None).ConfigureAwait(false);
+            statuses.Add(status);
         }
 
-        try
+        record = record with { Stores = statuses };
+        await new Reports.Writers.RunJsonWriter().WriteAsync(record, dir, CancellationToken.None).ConfigureAwait(false);
+        if (!statuses.Any(s => s.Ok))
         {
-            await Reports.History.RunsIndexWriter.WriteAsync(Path.GetDirectoryName(dir)!, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            log.WriteLine($"warning: could not update the runs index: {e.Message}");
+            record = record with { Status = RunStatus.Failed, Error = record.Error ?? "the run could not be stored anywhere" };
         }
 
         return new RunOutcome(record, dir);

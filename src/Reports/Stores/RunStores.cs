@@ -18,6 +18,36 @@ public interface IRunStore
     Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct);
 }
 
+/// <summary>
+/// The local runs folder (artifacts/runs by default), the store every run has: it renders the outputs into
+/// RUN-ID/ and refreshes the folder's runs index. Other stores then copy that folder.
+/// </summary>
+public sealed class LocalRunStore(string root, TextWriter log) : IRunStore
+{
+    public string Name => "local";
+
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public string DirectoryFor(string runId) => Path.Combine(Root, runId);
+
+    public async Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct)
+    {
+        var failures = await Writers.CompositeReportWriter.Default.WriteAsync(record, runDirectory, log, ct).ConfigureAwait(false);
+        try
+        {
+            await History.RunsIndexWriter.WriteAsync(Root, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.WriteLine($"warning: could not update the runs index: {e.Message}");
+        }
+
+        bool recordWritten = !failures.Any(f => f.Contains("run.json", StringComparison.Ordinal));
+        int files = Directory.Exists(runDirectory) ? Directory.GetFiles(runDirectory, "*", SearchOption.AllDirectories).Length : 0;
+        return new StoreStatus(Name, recordWritten, runDirectory, files, Path.Combine(runDirectory, "index.html"), failures.Count == 0 ? null : string.Join("; ", failures));
+    }
+}
+
 /// <summary>Where an S3 store writes. Bound from CLI options or configuration.</summary>
 public sealed record S3StoreOptions
 {
