@@ -28,10 +28,11 @@ public static class RunsIndexPage
             sb.Append("<p>No runs yet.</p>\n");
         }
 
+        int figure = 0;
         foreach (var plan in runs.GroupBy(r => r.PlanName).Where(g => g.Count() >= 2))
         {
             sb.Append(inv, $"<section><h2>Trend: {E(plan.Key)}</h2>\n");
-            sb.Append("<figure>").Append(TrendChart(plan.Key, [.. plan.Reverse()])).Append("</figure></section>\n");
+            sb.Append("<figure>").Append(TrendChart(plan.Key, [.. plan.Reverse()], figure++)).Append("</figure></section>\n");
         }
 
         sb.Append("<section><h2>All runs</h2><div class=\"scroll\"><table>\n<thead><tr><th>started (UTC)</th><th>plan</th><th>status</th><th>duration</th><th>scenarios: rps · errors · p95 · breaking point</th><th>report</th></tr></thead>\n<tbody>\n");
@@ -63,7 +64,7 @@ public static class RunsIndexPage
         return sb.ToString();
     }
 
-    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst)
+    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst, int figure)
     {
         var plot = new Plot();
         Charts.RunCharts.Style(plot, $"{plan}: p95 and breaking point by run", "run (oldest → newest)", "p95 ms / breaking point");
@@ -80,9 +81,7 @@ public static class RunsIndexPage
             }
         }
 
-        var svg = plot.GetSvgXml(Charts.RunCharts.Width, Charts.RunCharts.Height);
-        int start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return (start > 0 ? svg[start..] : svg).Replace("<svg ", string.Create(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {Charts.RunCharts.Width} {Charts.RunCharts.Height}\" role=\"img\" aria-label=\"trend of {E(plan)}\" "), StringComparison.Ordinal);
+        return Html.HtmlReport.InlineSvg(plot.GetSvgXml(Charts.RunCharts.Width, Charts.RunCharts.Height), $"trend of {plan}", figure);
     }
 
     private static string Trim(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";

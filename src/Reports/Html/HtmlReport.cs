@@ -115,15 +115,18 @@ public static partial class HtmlReport
     private static void Fact(StringBuilder sb, string name, string value) =>
         sb.Append("<div><dt>").Append(E(name)).Append("</dt><dd>").Append(E(value)).Append("</dd></div>");
 
-    private static void Figure(StringBuilder sb, string svg, string caption)
+    private static void Figure(StringBuilder sb, string svg, string caption) =>
+        sb.Append("<figure>").Append(InlineSvg(svg, caption, CountFigures(sb))).Append("<figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
+
+    /// <summary>
+    /// Makes a ScottPlot SVG fit to inline in a page: drops the XML prolog, adds a viewBox so it scales with the
+    /// page instead of being cropped, labels it for screen readers, and renumbers Skia's clip-path ids (taken
+    /// from a process-wide counter) per figure, so the same record renders the same bytes and ids stay unique.
+    /// </summary>
+    internal static string InlineSvg(string svg, string label, int figure)
     {
-        // Inline SVG: drop the XML prolog, label it for screen readers.
         int start = svg.IndexOf("<svg", StringComparison.Ordinal);
         var body = start > 0 ? svg[start..] : svg;
-
-        // Skia numbers clip paths from a process-wide counter: renumber them per figure so the same record
-        // always renders the same bytes, and ids stay unique within the page.
-        int figure = CountFigures(sb);
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         body = ClipId().Replace(body, m =>
         {
@@ -134,9 +137,7 @@ public static partial class HtmlReport
 
             return string.Create(CultureInfo.InvariantCulture, $"f{figure}c{n}");
         });
-        // A viewBox makes the chart scale down with the page (phone widths) instead of being cropped.
-        body = body.Replace("<svg ", string.Create(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {RunCharts.Width} {RunCharts.Height}\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"{E(caption)}\" "), StringComparison.Ordinal);
-        sb.Append("<figure>").Append(body).Append("<figcaption>").Append(E(caption)).Append("</figcaption></figure>\n");
+        return body.Replace("<svg ", string.Create(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {RunCharts.Width} {RunCharts.Height}\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"{E(label)}\" "), StringComparison.Ordinal);
     }
 
     private static int CountFigures(StringBuilder sb)
