@@ -89,16 +89,17 @@ public sealed class S3RunStore : IRunStore, IDisposable
         _options = options;
         _log = log;
         _time = time ?? TimeProvider.System;
+        var region = options.Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1";
         var config = new AmazonS3Config
         {
-            RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1"),
+            RegionEndpoint = RegionEndpoint.GetBySystemName(region),
             MaxErrorRetry = 0, // Polly retries, so attempts are counted and logged in one place
         };
         if (options.ServiceUrl is { } url)
         {
             config.ServiceURL = url.ToString();
             config.ForcePathStyle = true;
-            config.AuthenticationRegion = options.Region ?? "us-east-1";
+            config.AuthenticationRegion = region;
         }
 
         _s3 = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
@@ -121,7 +122,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
 
     public async Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct)
     {
-        var prefix = $"{_options.Prefix.Trim('/')}/{record.RunId}/".TrimStart('/');
+        var prefix = $"{RootPrefix}{record.RunId}/";
         var location = $"s3://{_options.Bucket}/{prefix}";
         int files = 0;
         try
