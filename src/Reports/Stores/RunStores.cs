@@ -42,7 +42,8 @@ public sealed class LocalRunStore(string root, TextWriter log) : IRunStore
             log.WriteLine($"warning: could not update the runs index: {e.Message}");
         }
 
-        bool recordWritten = !failures.Any(f => f.Contains("run.json", StringComparison.Ordinal));
+        // run.json is written atomically (temp file, then move): it exists only if it was written.
+        bool recordWritten = File.Exists(Path.Combine(runDirectory, "run.json"));
         int files = Directory.Exists(runDirectory) ? Directory.GetFiles(runDirectory, "*", SearchOption.AllDirectories).Length : 0;
         return new StoreStatus(Name, recordWritten, runDirectory, files, Path.Combine(runDirectory, "index.html"), failures.Count == 0 ? null : string.Join("; ", failures));
     }
