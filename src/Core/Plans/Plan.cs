@@ -8,6 +8,9 @@ public sealed record Plan
     public required IReadOnlyDictionary<string, TargetSpec> Targets { get; init; }
     public required IReadOnlyList<ScenarioSpec> Scenarios { get; init; }
 
+    /// <summary>What the observer watches beside the load; null: nothing.</summary>
+    public ObserveSpec? Observe { get; init; }
+
     /// <summary>The plan's own text, kept so a run record shows the plan exactly as it was run.</summary>
     public string? SourceText { get; init; }
 
@@ -98,3 +101,89 @@ public sealed record LoadSpec
 
 /// <summary>A stretch of the load curve that goes linearly from <see cref="From"/> to <see cref="To"/>.</summary>
 public sealed record LoadSegment(TimeSpan Duration, double From, double To, string? Name = null);
+
+/// <summary>What to watch beside the load (plan key <c>observe</c>); every sampler is optional.</summary>
+public sealed record ObserveSpec
+{
+    /// <summary>Observe this long before the load starts: the control app's calm baseline. Default: 0.</summary>
+    public TimeSpan Baseline { get; init; }
+
+    /// <summary>Keep observing this long after the load (scale-in). Default: 0.</summary>
+    public TimeSpan Cooldown { get; init; }
+
+    public LocalSamplerSpec? Local { get; init; }
+    public IReadOnlyList<ProbeSpec> Probes { get; init; } = [];
+    public KubernetesSamplerSpec? Kubernetes { get; init; }
+    public PrometheusSamplerSpec? Prometheus { get; init; }
+}
+
+/// <summary>CPU and memory of the launched targets, the generator and the machine, from /proc.</summary>
+public sealed record LocalSamplerSpec
+{
+    /// <summary>Default: 1s.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>A low fixed-rate probe of a control app (a plan target), separate from the load.</summary>
+public sealed record ProbeSpec
+{
+    public required string Target { get; init; }
+
+    /// <summary>Default: /.</summary>
+    public string Path { get; init; } = "/";
+
+    /// <summary>Probes per second. Default: 2.</summary>
+    public double Rate { get; init; } = 2;
+
+    /// <summary>Default: 5s.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Watches deployments, HPAs, pods, nodes and events; polls metrics.k8s.io.</summary>
+public sealed record KubernetesSamplerSpec
+{
+    /// <summary>Kubeconfig file; default: $KUBECONFIG, then ~/.kube/config.</summary>
+    public string? Kubeconfig { get; init; }
+
+    public string? Context { get; init; }
+
+    /// <summary>Use the pod's service account (the LoadRunner as an in-cluster Job).</summary>
+    public bool InCluster { get; init; }
+
+    public required IReadOnlyList<WorkloadSpec> Workloads { get; init; }
+
+    /// <summary>Label selector for the nodes to watch; default: all.</summary>
+    public string? NodeSelector { get; init; }
+
+    /// <summary>Namespaces whose events are recorded; default: the workloads' namespaces, default and kube-system.</summary>
+    public IReadOnlyList<string> EventNamespaces { get; init; } = [];
+
+    /// <summary>How often metrics.k8s.io is polled for node and pod CPU and memory; 0 turns it off. Default: 15s.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Timeout of one API request (lists, metrics). Default: 30s.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>A deployment to watch, with its HPA and the selector of its pods (default: the deployment's own).</summary>
+public sealed record WorkloadSpec
+{
+    public required string Namespace { get; init; }
+    public required string Deployment { get; init; }
+    public string? Hpa { get; init; }
+    public string? Selector { get; init; }
+}
+
+/// <summary>PromQL range queries over the run window, read from a Prometheus server after the run.</summary>
+public sealed record PrometheusSamplerSpec
+{
+    public required Uri Url { get; init; }
+
+    /// <summary>Default: 15s.</summary>
+    public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(15);
+
+    public required IReadOnlyList<PromQuerySpec> Queries { get; init; }
+}
+
+/// <summary>One PromQL query; each series it returns becomes a series of the chart named <see cref="Name"/>.</summary>
+public sealed record PromQuerySpec(string Name, string Query, string Unit);

@@ -68,6 +68,7 @@ public static class PlanLoader
         var description = root.String("description");
         var targets = ReadTargets(root, errors);
         var scenarios = ReadScenarios(root, targets, errors);
+        var observe = root.Has("observe") ? ObserveReader.Read(root, targets, errors) : null;
         root.RejectUnknown();
 
         var plan = new Plan
@@ -76,6 +77,7 @@ public static class PlanLoader
             Description = description,
             Targets = targets,
             Scenarios = scenarios,
+            Observe = observe,
             SourceText = yaml,
         };
         return errors.Items.Count == 0 ? new PlanLoadResult(plan, []) : new PlanLoadResult(null, errors.Items);

@@ -125,6 +125,23 @@ internal sealed class YamlMap
         return null;
     }
 
+    public bool? Bool(string key)
+    {
+        var text = String(key);
+        switch (text)
+        {
+            case null:
+                return null;
+            case "true":
+                return true;
+            case "false":
+                return false;
+            default:
+                Errors.Add(Child(key), $"must be true or false, got '{text}'", Get(key));
+                return null;
+        }
+    }
+
     public IReadOnlyDictionary<string, string> StringMap(string key)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -30,6 +30,12 @@ public sealed record RunRecord
 
     /// <summary>Events on the same timeline (HPA rescale, node ready, …), if any.</summary>
     public IReadOnlyList<ObservedEvent> Events { get; init; } = [];
+
+    /// <summary>The observer's window, samplers, gaps, probes and Kubernetes timeline, when the plan observes.</summary>
+    public Observation? Observation { get; init; }
+
+    /// <summary>Scaling metrics derived from the observation and the load (see <see cref="ScalingAnalyzer"/>).</summary>
+    public ScalingMetrics? Scaling { get; init; }
 }
 
 /// <summary>One sampled series; series of one <see cref="Group"/> share a chart.</summary>
@@ -38,8 +44,12 @@ public sealed record ObservedSeries(string Group, string Name, string Unit, IRea
 /// <summary>A sample: seconds since the run started, and the value.</summary>
 public sealed record SeriesPoint(double Seconds, double Value);
 
-/// <summary>Something that happened at a moment of the run.</summary>
-public sealed record ObservedEvent(double Seconds, string Kind, string Text);
+/// <summary>Something that happened at a moment of the run (Kind: the Kubernetes reason, e.g. SuccessfulRescale, or the observer's own).</summary>
+public sealed record ObservedEvent(double Seconds, string Kind, string Text)
+{
+    /// <summary>The object it is about, e.g. "hpa/demo/spin" or "node/ip-10-0-1-5".</summary>
+    public string? Object { get; init; }
+}
 
 /// <summary>The outcome of storing a run in one store: where, how many files, a link to the report, or the error.</summary>
 public sealed record StoreStatus(string Store, bool Ok, string Location, int Files, string? ReportLink, string? Error)

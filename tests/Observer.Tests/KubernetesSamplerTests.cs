@@ -1,0 +1,332 @@
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.Testing.FakeKubernetes;
+
+namespace Constellation.Observer.Tests;
+
+/// <summary>
+/// The real KubernetesClient against a fake API server that replays a scripted scale-out with the faults a real
+/// cluster has (503 from metrics.k8s.io, a cut watch, 410 Gone); the derived metrics must match the script.
+/// </summary>
+public sealed class KubernetesSamplerTests : IAsyncLifetime
+{
+    private const double Tolerance = 0.6;
+
+    private FakeKubernetesServer _server = null!;
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "constellation-k8s-" + Guid.NewGuid().ToString("n")[..8]);
+
+    public async ValueTask InitializeAsync() => _server = await FakeKubernetesServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ScriptedScaleOut_DerivedMetricsMatchTheScript()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var s = _server;
+
+        // Before the load: two nodes in two zones, spin at 2 ready replicas, its HPA content; webapp at 1.
+        var longAgo = FakeKubernetesServer.Now().AddHours(-1);
+        s.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
+        s.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: true));
+        s.Apply(Cluster.Deployment("spin", 2, 2));
+        s.Apply(Cluster.Hpa("spin", desired: 2, current: 2, cpuPercent: 20));
+        s.Apply(Cluster.Pod("spin-1", "spin", "node-a1", scheduled: true, ready: true, created: longAgo));
+        s.Apply(Cluster.Pod("spin-2", "spin", "node-b1", scheduled: true, ready: true, created: longAgo));
+        s.Apply(Cluster.Deployment("webapp", 1, 1));
+        s.Apply(Cluster.Pod("webapp-1", "webapp", "node-a1", scheduled: true, ready: true, created: longAgo));
+        s.NodeUsage["node-a1"] = ("900m", "2Gi");
+        s.NodeUsage["node-b1"] = ("700m", "2Gi");
+        s.PodUsage["demo/spin-1"] = ("450m", "100Mi");
+        s.PodUsage["demo/spin-2"] = ("350m", "100Mi");
+
+        var spec = new KubernetesSamplerSpec
+        {
+            Kubeconfig = s.WriteKubeconfig(_dir),
+            Workloads =
+            [
+                new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Hpa = "spin" },
+                new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "webapp" },
+            ],
+            EventNamespaces = [Cluster.Ns],
+            MetricsInterval = TimeSpan.FromMilliseconds(250),
+        };
+        var log = new StringWriter();
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, log);
+        var observer = new RunObserver([sampler], [], TimeProvider.System, log);
+        observer.Start();
+        await Task.Delay(1000, ct); // the observer's baseline
+
+        const string insufficient = "0/2 nodes are available: 2 Insufficient cpu.";
+        var t0 = TimeProvider.System.GetUtcNow();
+        await Script.RunAsync(t0, ct,
+            (0.5, () => s.MetricsUnavailable = true),
+            (1.0, () =>
+            {
+                s.Apply(Cluster.Hpa("spin", desired: 4, current: 2, cpuPercent: 180));
+                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 4; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(Cluster.Deployment("spin", 4, 2));
+                s.Apply(Cluster.Pod("spin-3", "spin"));
+                s.Apply(Cluster.Pod("spin-4", "spin"));
+            }),
+            (1.2, () =>
+            {
+                s.Apply(Cluster.Pod("spin-3", "spin", "node-a1", scheduled: true));
+                s.Apply(Cluster.Pod("spin-4", "spin", "node-b1", scheduled: true));
+            }),
+            (2.0, () =>
+            {
+                s.Apply(Cluster.Pod("spin-3", "spin", "node-a1", scheduled: true, ready: true));
+                s.Apply(Cluster.Pod("spin-4", "spin", "node-b1", scheduled: true, ready: true));
+                s.Apply(Cluster.Deployment("spin", 4, 4));
+            }),
+            (2.5, () =>
+            {
+                s.Apply(Cluster.Hpa("spin", desired: 10, current: 4, cpuPercent: 240));
+                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 10; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(Cluster.Deployment("spin", 10, 4));
+                for (int i = 5; i <= 10; i++)
+                {
+                    s.Apply(Cluster.Pod($"spin-{i}", "spin"));
+                }
+            }),
+            (2.7, () =>
+            {
+                s.Apply(Cluster.Pod("spin-5", "spin", "node-a1", scheduled: true));
+                s.Apply(Cluster.Pod("spin-6", "spin", "node-b1", scheduled: true));
+                for (int i = 7; i <= 10; i++)
+                {
+                    s.Apply(Cluster.Pod($"spin-{i}", "spin", pendingMessage: insufficient));
+                    s.Apply(Cluster.Event("FailedScheduling", insufficient, "Pod", $"spin-{i}", "Warning", $"uid-spin-{i}"));
+                }
+
+                s.Apply(Cluster.Event("TriggeredScaleUp", "pod triggered scale-up: [{eks-workers 2->4 (max: 6)}]", "Pod", "spin-7"));
+            }),
+            (3.0, () =>
+            {
+                s.CutWatches("pods"); // a dropped connection mid-stream
+                s.MetricsUnavailable = false;
+            }),
+            (3.2, () =>
+            {
+                s.Apply(Cluster.Node("node-a2", "eu-west-1a", ready: false));
+                s.Apply(Cluster.Node("node-b2", "eu-west-1b", ready: false));
+            }),
+            (3.5, () =>
+            {
+                s.Apply(Cluster.Pod("spin-5", "spin", "node-a1", scheduled: true, ready: true));
+                s.Apply(Cluster.Pod("spin-6", "spin", "node-b1", scheduled: true, ready: true));
+                s.Apply(Cluster.Deployment("spin", 10, 6));
+            }),
+            (4.0, () =>
+            {
+                s.Compact(); // history gone: the nodes watch, resumed from its old version, gets 410 Gone
+                s.CloseWatches("nodes");
+            }),
+            (4.5, () =>
+            {
+                s.Apply(Cluster.Node("node-a2", "eu-west-1a", ready: true));
+                s.Apply(Cluster.Node("node-b2", "eu-west-1b", ready: true));
+            }),
+            (5.0, () =>
+            {
+                for (int i = 7; i <= 10; i++)
+                {
+                    s.Apply(Cluster.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true));
+                }
+            }),
+            (6.0, () =>
+            {
+                for (int i = 7; i <= 10; i++)
+                {
+                    s.Apply(Cluster.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true, ready: true));
+                }
+
+                s.Apply(Cluster.Deployment("spin", 10, 10));
+            }),
+
+            // The load ends at 7.0; scale-in follows.
+            (7.5, () =>
+            {
+                s.Apply(Cluster.Hpa("spin", desired: 2, current: 10, cpuPercent: 5));
+                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 2; reason: All metrics below target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(Cluster.Deployment("spin", 2, 10));
+            }),
+            (8.0, () =>
+            {
+                for (int i = 3; i <= 10; i++)
+                {
+                    s.Delete("pods", Cluster.Ns, $"spin-{i}");
+                }
+
+                s.Apply(Cluster.Deployment("spin", 2, 2));
+            }),
+            (9.0, () =>
+            {
+                s.Delete("nodes", null, "node-a2");
+                s.Delete("nodes", null, "node-b2");
+            }),
+            (9.5, () => { }));
+
+        var observed = await observer.StopAsync(t0, ct);
+        var run = TestRecords.Run(loadSeconds: 7) with { Observation = observed.Observation, Events = observed.Events, Observations = observed.Series };
+        var m = ScalingAnalyzer.Derive(run)!;
+
+        var spin = m.Workloads.Single(w => w.Deployment == "spin");
+        spin.InitialDesired.ShouldBe(2);
+        spin.InitialReady.ShouldBe(2);
+        spin.FirstDesiredIncreaseSeconds!.Value.ShouldBe(1.0, Tolerance);
+        spin.FirstNewPodReadySeconds!.Value.ShouldBe(2.0, Tolerance);
+        spin.PeakReplicas.ShouldBe(10);
+        spin.PeakDesired.ShouldBe(10);
+        spin.PeakSeconds!.Value.ShouldBe(6.0, Tolerance);
+        spin.LongestPendingSeconds!.Value.ShouldBe(2.5, Tolerance);
+        spin.LongestPendingPod.ShouldBeOneOf("spin-7", "spin-8", "spin-9", "spin-10");
+        spin.LongestPendingReason.ShouldNotBeNull().ShouldContain("Insufficient cpu");
+        spin.LongestPendingUnfinished.ShouldBeFalse();
+        spin.ScaleInStartSeconds!.Value.ShouldBe(0.5, Tolerance);
+        spin.ScaleInSeconds!.Value.ShouldBe(1.0, Tolerance);
+
+        var webapp = m.Workloads.Single(w => w.Deployment == "webapp");
+        webapp.PeakReplicas.ShouldBe(1);
+        webapp.FirstDesiredIncreaseSeconds.ShouldBeNull();
+        webapp.PeakSeconds.ShouldBeNull();
+
+        var nodes = m.Nodes.ShouldNotBeNull();
+        nodes.InitialReady.ShouldBe(2);
+        nodes.PeakReady.ShouldBe(4);
+        nodes.FirstNewNodeReadySeconds!.Value.ShouldBe(4.5, Tolerance);
+        nodes.PeakPerZone.ShouldBe(new Dictionary<string, int> { ["eu-west-1a"] = 2, ["eu-west-1b"] = 2 });
+        nodes.ScaleInSeconds!.Value.ShouldBe(2.0, Tolerance);
+        var obs = observed.Observation;
+        var expectedNodeMinutes = ((2 * (obs.ToSeconds - obs.FromSeconds)) + (2 * (9.0 - 4.5))) / 60;
+        nodes.NodeMinutes.ShouldBe(expectedNodeMinutes, 4 * Tolerance / 60);
+
+        // The faults: each left a mark, none stopped the sampler.
+        obs.Gaps.ShouldContain(g => g.Sampler == "kubernetes metrics.k8s.io" && g.Reason.Contains("503"));
+        var metricsGap = obs.Gaps.First(g => g.Sampler == "kubernetes metrics.k8s.io");
+        metricsGap.FromSeconds.ShouldBe(0.5, Tolerance);
+        metricsGap.ToSeconds.ShouldBe(3.0, Tolerance);
+        var k8sReport = obs.Samplers.Single(r => r.Name == "kubernetes");
+        k8sReport.Notes.ShouldContain(n => n.Contains("nodes: 410 Gone, listed again"));
+        obs.Gaps.ShouldContain(g => g.Sampler == "kubernetes pods demo/spin");
+
+        // Events on the timeline, and metrics once metrics.k8s.io answered.
+        observed.Events.Count(e => e.Kind == "SuccessfulRescale").ShouldBe(3);
+        observed.Events.ShouldContain(e => e.Kind == "TriggeredScaleUp");
+        observed.Events.Count(e => e.Kind == "NodeReady").ShouldBe(2);
+        observed.Events.Count(e => e.Kind == "NodeRemoved").ShouldBe(2);
+        observed.Series.ShouldContain(x => x.Group == "node CPU" && x.Name == "workers" && x.Points.Any(p => Math.Abs(p.Value - 1.6) < 1e-9));
+        observed.Series.ShouldContain(x => x.Group == "pod CPU" && x.Name == "spin" && x.Points.Any(p => Math.Abs(p.Value - 0.8) < 1e-9));
+        observed.Series.ShouldContain(x => x.Group == "HPA metric" && x.Points.Any(p => p.Value == 240));
+
+        // Pods of the run, in order, with their nodes.
+        var pods = obs.Kubernetes!.Pods.Where(p => p.Deployment == "spin").ToList();
+        pods.Count.ShouldBe(10);
+        pods.Single(p => p.Name == "spin-1").CreatedSeconds.ShouldBeLessThan(-3000);
+        pods.Single(p => p.Name == "spin-10").Node.ShouldBe("node-b2");
+        pods.Where(p => p.Name != "spin-1" && p.Name != "spin-2").ShouldAllBe(p => p.DeletedSeconds != null);
+    }
+
+    [Fact]
+    public async Task ExpiredCredentials_LeaveAGapAndTheSamplerRecovers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
+        _server.Apply(Cluster.Deployment("spin", 2, 2));
+        _server.FailEverythingWith = 401;
+        var spec = new KubernetesSamplerSpec
+        {
+            Kubeconfig = _server.WriteKubeconfig(_dir),
+            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
+            EventNamespaces = [Cluster.Ns],
+            MetricsInterval = TimeSpan.Zero,
+        };
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
+        var start = TimeProvider.System.GetUtcNow();
+        observer.Start();
+        await Task.Delay(1500, ct);
+        _server.FailEverythingWith = null; // "the token was refreshed"
+        await Task.Delay(2500, ct);
+        _server.Apply(Cluster.Deployment("spin", 3, 3));
+        await Task.Delay(500, ct);
+        var observed = await observer.StopAsync(start, ct);
+
+        observed.Observation.Gaps.ShouldContain(g => g.Reason.Contains("401") && g.Reason.Contains("expired credentials"));
+        observed.Observation.Gaps.ShouldAllBe(g => g.ToSeconds < 4.5);
+        var spin = observed.Observation.Kubernetes!.Workloads.Single();
+        spin.Replicas[^1].Ready.ShouldBe(3);
+    }
+}
+
+/// <summary>Runs timed steps at their offsets from a start time.</summary>
+internal static class Script
+{
+    public static async Task RunAsync(DateTimeOffset t0, CancellationToken ct, params (double At, Action Step)[] steps)
+    {
+        foreach (var (at, step) in steps.OrderBy(s => s.At))
+        {
+            var wait = t0.AddSeconds(at) - TimeProvider.System.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, ct);
+            }
+
+            step();
+        }
+    }
+}
+
+/// <summary>A run record around an observation: one scenario loading from second 0 for the given time.</summary>
+internal static class TestRecords
+{
+    public static RunRecord Run(double loadSeconds) => new()
+    {
+        RunId = "test",
+        PlanName = "test",
+        Status = RunStatus.Completed,
+        Environment = new RunEnvironment
+        {
+            ToolVersion = "test",
+            Machine = "test",
+            Os = "linux",
+            Runtime = ".NET",
+            Cores = 2,
+            StartedUtc = DateTimeOffset.UnixEpoch,
+            EndedUtc = DateTimeOffset.UnixEpoch.AddSeconds(loadSeconds),
+        },
+        Scenarios =
+        [
+            new ScenarioResult
+            {
+                Name = "spin",
+                Target = "spin",
+                Model = "open",
+                Url = "http://127.0.0.1/",
+                StartOffsetSeconds = 0,
+                DurationSeconds = loadSeconds,
+                EndReason = "completed",
+                Seconds = [],
+                Totals = new ScenarioTotals
+                {
+                    Requests = 0,
+                    Outcomes = new OutcomeCounts(),
+                    BytesReceived = 0,
+                    Rps = 0,
+                    ErrorRate = 0,
+                    Latency = LatencySummary.Empty,
+                    ServiceTime = LatencySummary.Empty,
+                },
+            },
+        ],
+        Generator = GeneratorHealthAssessor.Assess([]),
+    };
+}
