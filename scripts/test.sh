@@ -25,6 +25,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 command -v python3 >/dev/null 2>&1 || apt_install python3
 [ -x /usr/bin/chromium ] || apt_install chromium
+# Prometheus: a real server scraping SpinService in the observer's Prometheus test (started by that test).
+command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 
 # s3rver: a real S3-compatible server on loopback for the S3 store's tests.
 tools="$root/artifacts/tools"

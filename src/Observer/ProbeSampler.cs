@@ -23,6 +23,7 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time)
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), ConnectTimeout = spec.Timeout };
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("constellation-probe");
+        await WarmUpAsync(client, stop).ConfigureAwait(false);
         int inFlight = 0;
         var pending = new List<Task>();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / spec.Rate), time);
@@ -49,6 +50,21 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time)
         {
             await Task.WhenAll(pending).ConfigureAwait(false);
             recorder.AddProbe(new ProbeResult(spec.Target, Url.ToString(), spec.Rate, [.. samples.OrderBy(s => s.Seconds)]));
+        }
+    }
+
+    /// <summary>One unrecorded request first: opening the connection and a cold app's first answer are not the app's latency.</summary>
+    private async Task WarmUpAsync(HttpClient client, CancellationToken stop)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            cts.CancelAfter(spec.Timeout);
+            using var response = await client.GetAsync(Url, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            // The probes that follow record whatever is wrong.
         }
     }
 

@@ -51,9 +51,32 @@ public sealed partial class HtmlReportTests
         var html = HtmlReport.Render(run);
 
         Regex.Matches(html, "<svg ").Count.ShouldBe(5);
-        html.ShouldContain("<h2>Cluster and control app</h2>");
+        html.ShouldContain("<h2>Scaling and control app</h2>");
         html.ShouldContain("spin desired");
         html.ShouldContain("SuccessfulRescale");
+    }
+
+    [Fact]
+    public void Render_WithAnObservedScaleOut_ShowsScalingMetricsChartsGapsAndEvents()
+    {
+        var html = HtmlReport.Render(TestRuns.Observed());
+
+        // 3 load charts + replicas, nodes, control app, node CPU.
+        Regex.Matches(html, "<svg ").Count.ShouldBe(7);
+        html.ShouldContain("<td>demo/spin</td><td>2 ready / 2 desired</td><td>3 s</td><td>6 s</td><td>6 (desired 6)</td><td>9 s</td>");
+        html.ShouldContain("longest Pending spin-6: Unschedulable: 0/2 nodes are available: 2 Insufficient cpu.");
+        html.ShouldContain("Nodes: 2 Ready at the load start, peak 3 (eu-west-1a 2, eu-west-1b 1); first new node Ready after 8 s; back to 2 8 s after the load");
+        html.ShouldContain("Control app <strong>webapp</strong>: p95 2ms in the calm baseline (5 probes), 5ms in the scale-out window (7 probes, 1 failed): <strong>+150%</strong>");
+        html.ShouldContain("<td>kubernetes metrics.k8s.io</td><td>1 s</td><td>3 s</td><td>metrics.k8s.io: HTTP 503 ServiceUnavailable</td>");
+        html.ShouldContain("kubernetes: 120 samples, 2 errors, 2 s without data; nodes: 410 Gone, listed again");
+        html.ShouldContain("<summary>Events (6)</summary>");
+        html.ShouldContain("spin: replicas");
+        html.ShouldContain("Ready nodes per zone");
+        html.ShouldContain("calm baseline (p95 2 ms)");
+        html.ShouldContain("scale-out window (p95 5 ms)");
+        html.ShouldContain("failed probes (1)");
+        ExternalReference().IsMatch(html).ShouldBeFalse();
+        HtmlReport.Render(TestRuns.Observed()).ShouldBe(html);
     }
 
     [Fact]

@@ -57,6 +57,66 @@ internal static class TestRuns
         };
     }
 
+    /// <summary>
+    /// <see cref="Sample"/> with a scripted scale-out observed from −5 s to 30 s (load 0–20 s): spin 2→6 replicas
+    /// (HPA up at 3 s, first new pod Ready at 6 s, peak at 9 s, pending 4 s for lack of nodes), nodes 2→3 (new
+    /// node Ready at 8 s, gone at 28 s), webapp probed every second: 2 ms calm, 5 ms while scaling.
+    /// </summary>
+    public static RunRecord Observed()
+    {
+        var run = Sample();
+        var probes = Enumerable.Range(-5, 35).Select(t => new ProbeSample(t, t is >= 3 and <= 9 ? 5 : 2, t == 7 ? 503 : 200)).ToList();
+        var observation = new Observation
+        {
+            FromSeconds = -5,
+            ToSeconds = 30,
+            Samplers = [new SamplerReport("kubernetes", "KubernetesSampler", 120, 2) { GapSeconds = 2, Notes = ["nodes: 410 Gone, listed again"] }],
+            Gaps = [new ObservationGap("kubernetes metrics.k8s.io", 1, 3, "metrics.k8s.io: HTTP 503 ServiceUnavailable")],
+            Probes = [new ProbeResult("webapp", "http://127.0.0.1:5001/", 1, probes)],
+            Kubernetes = new KubernetesTimeline
+            {
+                Workloads =
+                [
+                    new WorkloadTimeline("demo", "spin", "spin",
+                    [
+                        new ReplicaPoint(-5, 2, 2, 20), new ReplicaPoint(3, 6, 2, 180), new ReplicaPoint(6, 6, 3, 170), new ReplicaPoint(7, 6, 5, 150),
+                        new ReplicaPoint(9, 6, 6, 90), new ReplicaPoint(22, 2, 6, 10), new ReplicaPoint(24, 2, 2, 10),
+                    ]),
+                ],
+                Pods =
+                [
+                    new PodLife { Namespace = "demo", Name = "spin-1", Deployment = "spin", CreatedSeconds = -3600, ScheduledSeconds = -3599, ReadySeconds = -3590, Node = "a1" },
+                    new PodLife { Namespace = "demo", Name = "spin-2", Deployment = "spin", CreatedSeconds = -3600, ScheduledSeconds = -3599, ReadySeconds = -3590, Node = "b1" },
+                    new PodLife { Namespace = "demo", Name = "spin-3", Deployment = "spin", CreatedSeconds = 3.2, ScheduledSeconds = 3.4, ReadySeconds = 6, DeletedSeconds = 24, Node = "a1" },
+                    new PodLife { Namespace = "demo", Name = "spin-4", Deployment = "spin", CreatedSeconds = 3.2, ScheduledSeconds = 3.4, ReadySeconds = 7, DeletedSeconds = 24, Node = "b1" },
+                    new PodLife { Namespace = "demo", Name = "spin-5", Deployment = "spin", CreatedSeconds = 3.2, ScheduledSeconds = 3.5, ReadySeconds = 7, DeletedSeconds = 24, Node = "b1" },
+                    new PodLife { Namespace = "demo", Name = "spin-6", Deployment = "spin", CreatedSeconds = 3.2, ScheduledSeconds = 7.2, ReadySeconds = 9, DeletedSeconds = 24, Node = "a2", PendingReason = "Unschedulable: 0/2 nodes are available: 2 Insufficient cpu." },
+                ],
+                Nodes =
+                [
+                    new NodeLife { Name = "a1", Zone = "eu-west-1a", CreatedSeconds = -86400, ReadySeconds = -86300 },
+                    new NodeLife { Name = "b1", Zone = "eu-west-1b", CreatedSeconds = -86400, ReadySeconds = -86300 },
+                    new NodeLife { Name = "a2", Zone = "eu-west-1a", CreatedSeconds = 5, ReadySeconds = 8, GoneSeconds = 28, InstanceType = "m5.large", CapacityType = "spot", NodeGroup = "workers" },
+                ],
+            },
+        };
+        run = run with
+        {
+            Observation = observation,
+            Observations = [new ObservedSeries("node CPU", "workers", "cores", [new SeriesPoint(-5, 0.4), new SeriesPoint(10, 3.5), new SeriesPoint(25, 0.5)])],
+            Events =
+            [
+                new ObservedEvent(3, "SuccessfulRescale", "New size: 6; reason: cpu resource utilization (percentage of request) above target") { Object = "horizontalpodautoscaler/demo/spin" },
+                new ObservedEvent(3.5, "FailedScheduling", "0/2 nodes are available: 2 Insufficient cpu.") { Object = "pod/demo/spin-6" },
+                new ObservedEvent(4, "TriggeredScaleUp", "pod triggered scale-up") { Object = "pod/demo/spin-6" },
+                new ObservedEvent(8, "NodeReady", "node a2 Ready (eu-west-1a, m5.large, spot, workers)") { Object = "node/a2" },
+                new ObservedEvent(22, "SuccessfulRescale", "New size: 2; reason: All metrics below target") { Object = "horizontalpodautoscaler/demo/spin" },
+                new ObservedEvent(28, "NodeRemoved", "node a2 (eu-west-1a) was deleted") { Object = "node/a2" },
+            ],
+        };
+        return run with { Scaling = ScalingAnalyzer.Derive(run) };
+    }
+
     private static SecondSample Second(int i, long ok, long errors, double baseMs)
     {
         var latency = Histograms.Create();

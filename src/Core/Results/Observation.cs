@@ -37,6 +37,7 @@ public sealed record SamplerReport(string Name, string Kind, long Samples, long 
 /// <summary>A stretch without data from one sampler and why; <see cref="ToSeconds"/> is the observation end when it never closed.</summary>
 public sealed record ObservationGap(string Sampler, double FromSeconds, double ToSeconds, string Reason)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public double Seconds => ToSeconds - FromSeconds;
 }
 
@@ -46,6 +47,7 @@ public sealed record ProbeResult(string Target, string Url, double RatePerSecond
 /// <summary>One probe: when it was sent, its latency, and the status (0 when no response came).</summary>
 public sealed record ProbeSample(double Seconds, double LatencyMs, int Status)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool Ok => Status is >= 200 and < 400;
 }
 

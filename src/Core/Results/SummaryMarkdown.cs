@@ -42,6 +42,11 @@ public static class SummaryMarkdown
             }
         }
 
+        if (run.Scaling is { } m)
+        {
+            Scaling(sb, m);
+        }
+
         var g = run.Generator;
         sb.Append(inv, $"\n## Generator\n\nmax CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms{(g.Bottleneck ? " — **the generator was a bottleneck: treat the result with care**" : string.Empty)}.\n");
         foreach (var w in g.Warnings)
@@ -51,6 +56,43 @@ public static class SummaryMarkdown
 
         return sb.ToString();
     }
+
+    private static void Scaling(StringBuilder sb, ScalingMetrics m)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append("\n## Scaling\n\n");
+        if (m.Workloads.Count > 0)
+        {
+            sb.Append("| deployment | start | first HPA increase | first new pod Ready | peak | peak at | longest Pending | back to start after load |\n");
+            sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            foreach (var w in m.Workloads)
+            {
+                sb.Append(inv, $"| {Escape(w.Namespace)}/{Escape(w.Deployment)} | {w.InitialReady} | {Secs(w.FirstDesiredIncreaseSeconds)} | {Secs(w.FirstNewPodReadySeconds)} | {w.PeakReplicas} | {Secs(w.PeakSeconds)} | {Secs(w.LongestPendingSeconds)} | {Secs(w.ScaleInSeconds)} |\n");
+            }
+
+            sb.Append('\n');
+        }
+
+        if (m.Nodes is { } n)
+        {
+            sb.Append(inv, $"- Nodes: {n.InitialReady} → peak {n.PeakReady} ({Escape(string.Join(", ", n.PeakPerZone.Select(z => $"{z.Key} {z.Value}")))}), first new node Ready after {Secs(n.FirstNewNodeReadySeconds)}, {n.NodeMinutes:0.##} node-minutes\n");
+        }
+
+        foreach (var c in m.Control)
+        {
+            var delta = c.P95DeltaPercent is { } d ? $"{(d >= 0 ? "+" : string.Empty)}{d:0.#}%" : "n/a";
+            sb.Append(inv, $"- Control app {Escape(c.Target)}: p95 {Opt(c.BaselineP95Ms)} calm → {Opt(c.WindowP95Ms)} in the {c.Window} window (**{delta}**, {c.WindowErrors} failed probes)\n");
+        }
+
+        foreach (var note in m.Notes)
+        {
+            sb.Append(inv, $"- ⚠ {Escape(note)}\n");
+        }
+    }
+
+    private static string Secs(double? s) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.#}s") : "–";
+
+    private static string Opt(double? ms) => ms is { } v ? Ms(v) : "n/a";
 
     private static string Ms(double ms) => Durations.Format(TimeSpan.FromMilliseconds(ms));
 

@@ -28,6 +28,9 @@ public sealed partial class LocalTargets : IAsyncDisposable
     /// <summary>PIDs of the running children, for the record and for tests.</summary>
     public IReadOnlyList<int> ProcessIds => _children.Select(c => c.Process.Id).ToList();
 
+    /// <summary>PIDs of the running children by target name, for the local sampler.</summary>
+    public IReadOnlyDictionary<string, int> Processes => _children.ToDictionary(c => c.Name, c => c.Process.Id, StringComparer.Ordinal);
+
     public static async Task<LocalTargets> StartAsync(Plan plan, string logDirectory, TextWriter log, CancellationToken ct)
     {
         var targets = new LocalTargets(log);

@@ -45,7 +45,20 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
             var urls = plan.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
             var scenarios = plan.Scenarios.Select(s => new ResolvedScenario(s, Combine(urls[s.Target], s.Request.Path))).ToList();
+            await using var observer = StartObserver(plan, urls, local);
+            if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
+            {
+                log.WriteLine($"observing a calm baseline for {Core.Text.Durations.Format(plan.Observe.Baseline)} before the load");
+                await WaitAsync(plan.Observe.Baseline, "baseline", cancel).ConfigureAwait(false);
+            }
+
             var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort).ConfigureAwait(false);
+            if (observer is not null && plan.Observe!.Cooldown > TimeSpan.Zero && !cancel.IsCancellationRequested)
+            {
+                log.WriteLine($"load done; observing scale-in for {Core.Text.Durations.Format(plan.Observe.Cooldown)} (Ctrl+C ends it early and keeps the run)");
+                await WaitAsync(plan.Observe.Cooldown, "cooldown", cancel).ConfigureAwait(false);
+            }
+
             record = new RunRecord
             {
                 RunId = runId,
@@ -56,6 +69,16 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 Scenarios = result.Scenarios,
                 Generator = result.Generator,
             };
+            if (observer is not null)
+            {
+                var observed = await observer.StopAsync(result.StartedUtc, CancellationToken.None).ConfigureAwait(false);
+                record = record with { Observation = observed.Observation, Observations = observed.Series, Events = observed.Events };
+                record = record with { Scaling = ScalingAnalyzer.Derive(record) };
+                foreach (var gap in observed.Observation.Gaps)
+                {
+                    log.WriteLine($"observer gap: {gap.Sampler} from {gap.FromSeconds:0.#}s to {gap.ToSeconds:0.#}s: {gap.Reason}");
+                }
+            }
         }
         catch (Exception e) when (e is LaunchException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException)
         {
@@ -101,6 +124,42 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         }
 
         return new RunOutcome(record, dir);
+    }
+
+    private Observer.RunObserver? StartObserver(Plan plan, IReadOnlyDictionary<string, Uri> urls, LocalTargets local)
+    {
+        if (plan.Observe is not { } spec)
+        {
+            return null;
+        }
+
+        var processes = new Dictionary<string, int>(local.Processes, StringComparer.Ordinal) { ["generator"] = System.Environment.ProcessId };
+        var observer = Observer.RunObserver.FromSpec(spec, new Observer.ObserverContext { TargetUrls = urls, Processes = processes }, time, log);
+        observer.Start();
+        return observer;
+    }
+
+    /// <summary>Waits out the baseline or cooldown, with a line every 30 s on long ones; Ctrl+C ends it early.</summary>
+    private async Task WaitAsync(TimeSpan duration, string what, CancellationToken cancel)
+    {
+        var end = time.GetTimestamp() + (long)(duration.TotalSeconds * time.TimestampFrequency);
+        try
+        {
+            while (time.GetTimestamp() < end)
+            {
+                var left = TimeSpan.FromSeconds((end - time.GetTimestamp()) / (double)time.TimestampFrequency);
+                var step = left < TimeSpan.FromSeconds(30) ? left : TimeSpan.FromSeconds(30);
+                await Task.Delay(step, time, cancel).ConfigureAwait(false);
+                left -= step;
+                if (left > TimeSpan.FromSeconds(1))
+                {
+                    log.WriteLine($"{what}: {Core.Text.Durations.Format(TimeSpan.FromSeconds(Math.Round(left.TotalSeconds)))} left");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>Joins a base URL (which may carry a path prefix) and a request path.</summary>

@@ -87,23 +87,100 @@ public static class RunCharts
     public static string ObservationChart(string group, IReadOnlyList<ObservedSeries> series, IReadOnlyList<ObservedEvent> events)
     {
         var units = string.Join(", ", series.Select(s => s.Unit).Distinct());
-        var plot = NewPlot(group, "seconds since run start", units);
+        var plot = NewPlot(group, "seconds since load start", units);
         int colour = 1;
         foreach (var s in series)
         {
             Line(plot, [.. s.Points.Select(p => p.Seconds)], [.. s.Points.Select(p => p.Value)], s.Name, colour++, keepMax: true);
         }
 
-        var kinds = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in events)
+        MarkEvents(plot, events);
+        return Render(plot);
+    }
+
+    /// <summary>Event kinds worth a mark on scaling charts (the rest are in the event table).</summary>
+    public static readonly IReadOnlySet<string> ScalingEventKinds = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "SuccessfulRescale", "TriggeredScaleUp", "FailedScheduling", "NodeReady", "NodeRemoved", "NodeNotReady", "ScaleDown", "Launched",
+    };
+
+    /// <summary>Desired and ready replicas of one deployment over run time (steps), with scaling events marked.</summary>
+    public static string ReplicaChart(WorkloadTimeline w, IReadOnlyList<ObservedEvent> events, double fromSeconds, double toSeconds)
+    {
+        var plot = NewPlot($"{w.Deployment}: replicas", "seconds since load start", "replicas");
+        var points = w.Replicas.Count == 0 ? [] : w.Replicas.Append(w.Replicas[^1] with { Seconds = toSeconds }).ToList();
+        Step(plot, [.. points.Select(p => p.Seconds)], [.. points.Select(p => (double)p.Desired)], w.Hpa is null ? "desired (spec)" : $"desired (HPA {w.Hpa})", 0, dashed: true);
+        Step(plot, [.. points.Select(p => p.Seconds)], [.. points.Select(p => (double)p.Ready)], "ready", 1);
+        MarkEvents(plot, events.Where(e => e.Kind.StartsWith("Node", StringComparison.Ordinal) || e.Object is null || e.Object.EndsWith("/" + w.Deployment, StringComparison.Ordinal) || e.Object.Contains("/" + w.Deployment + "-", StringComparison.Ordinal)));
+        plot.Axes.SetLimitsX(fromSeconds, Math.Max(fromSeconds + 1, toSeconds));
+        plot.Axes.SetLimitsY(0, Math.Max(1, points.Select(p => Math.Max(p.Desired, p.Ready)).DefaultIfEmpty(1).Max() * 1.15));
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        return Render(plot);
+    }
+
+    /// <summary>Ready nodes per zone and in total over run time (steps), with node events marked.</summary>
+    public static string NodesChart(IReadOnlyList<NodeLife> nodes, IReadOnlyList<ObservedEvent> events, double fromSeconds, double toSeconds)
+    {
+        var plot = NewPlot("Ready nodes per zone", "seconds since load start", "nodes");
+        var times = nodes.SelectMany(n => new[] { n.ReadySeconds, n.GoneSeconds }).OfType<double>().Where(t => t > fromSeconds && t < toSeconds)
+            .Append(fromSeconds).Append(toSeconds).Distinct().Order().ToArray();
+        static bool ReadyAt(NodeLife n, double t) => n.ReadySeconds <= t && (n.GoneSeconds is null || n.GoneSeconds > t);
+        int colour = 1;
+        foreach (var zone in nodes.GroupBy(n => n.Zone).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var v = plot.Add.VerticalLine(e.Seconds, 1, Colors.Gray, LinePattern.Dotted);
-            if (kinds.Add(e.Kind))
-            {
-                v.LegendText = e.Kind; // one legend entry per kind, however many events
-            }
+            Step(plot, times, [.. times.Select(t => (double)zone.Count(n => ReadyAt(n, t)))], zone.Key, colour++);
         }
 
+        Step(plot, times, [.. times.Select(t => (double)nodes.Count(n => ReadyAt(n, t)))], "all zones", 0, dashed: true);
+        MarkEvents(plot, events.Where(e => e.Kind.StartsWith("Node", StringComparison.Ordinal) || e.Kind == "TriggeredScaleUp"));
+        plot.Axes.SetLimitsX(fromSeconds, Math.Max(fromSeconds + 1, toSeconds));
+        plot.Axes.SetLimitsY(0, Math.Max(1, nodes.Count * 1.15));
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        return Render(plot);
+    }
+
+    /// <summary>
+    /// The control app's probe latency over run time: each probe a point, failures on a line of their own, the
+    /// calm baseline and the scale-out window shaded, scaling events marked.
+    /// </summary>
+    public static string ControlChart(ProbeResult probe, ControlLatency? metrics, IReadOnlyList<ObservedEvent> events, double fromSeconds, double toSeconds)
+    {
+        var plot = NewPlot($"{probe.Target}: control-app latency ({probe.RatePerSecond:0.##} probes/s)", "seconds since load start", "milliseconds");
+        var ok = probe.Samples.Where(x => x.Ok).ToList();
+        double top = Math.Max(1, ok.Select(x => x.LatencyMs).DefaultIfEmpty(1).Max() * 1.15);
+        if (metrics is not null)
+        {
+            if (metrics.BaselineSamples > 0)
+            {
+                var b = plot.Add.HorizontalSpan(fromSeconds, metrics.WindowFromSeconds < 0 ? metrics.WindowFromSeconds : 0);
+                b.FillStyle.Color = Colors.Green.WithAlpha(0.10);
+                b.LegendText = metrics.BaselineP95Ms is { } bp ? string.Create(CultureInfo.InvariantCulture, $"calm baseline (p95 {bp:0.##} ms)") : "calm baseline";
+            }
+
+            var w = plot.Add.HorizontalSpan(metrics.WindowFromSeconds, metrics.WindowToSeconds);
+            w.FillStyle.Color = Colors.Orange.WithAlpha(0.14);
+            w.LegendText = metrics.WindowP95Ms is { } wp ? string.Create(CultureInfo.InvariantCulture, $"{metrics.Window} window (p95 {wp:0.##} ms)") : $"{metrics.Window} window";
+        }
+
+        var (xs, ys) = Downsample([.. ok.Select(x => x.Seconds)], [.. ok.Select(x => x.LatencyMs)], MaxPointsPerLine * 2, keepMax: true);
+        var sc = plot.Add.ScatterPoints(xs, ys, Palette.GetColor(1));
+        sc.LegendText = "probe latency";
+        sc.MarkerSize = 4;
+        var failed = probe.Samples.Where(x => !x.Ok).ToList();
+        if (failed.Count > 0)
+        {
+            double[] fx = [.. failed.Select(x => x.Seconds)];
+            double[] fy = [.. failed.Select(_ => top * 0.97)];
+            var f = plot.Add.ScatterPoints(fx, fy, Palette.GetColor(5));
+            f.LegendText = $"failed probes ({failed.Count})";
+            f.MarkerShape = MarkerShape.Eks;
+            f.MarkerSize = 7;
+        }
+
+        MarkEvents(plot, events);
+        plot.ShowLegend(Alignment.UpperRight); // the calm baseline is on the left
+        plot.Axes.SetLimitsX(fromSeconds, Math.Max(fromSeconds + 1, toSeconds));
+        plot.Axes.SetLimitsY(0, top * 1.25);
         return Render(plot);
     }
 
@@ -198,6 +275,45 @@ public static class RunCharts
         (xs, ys) = Downsample(xs, ys, MaxPointsPerLine, keepMax);
 
         var line = plot.Add.ScatterLine(xs, ys, Palette.GetColor(colour));
+        line.LegendText = label;
+        line.LineWidth = 2;
+        if (dashed)
+        {
+            line.LinePattern = LinePattern.Dashed;
+        }
+    }
+
+    /// <summary>A dotted line per scaling event, one legend entry per kind however many events; a colour per kind.</summary>
+    private static void MarkEvents(Plot plot, IEnumerable<ObservedEvent> events)
+    {
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in events.Where(e => ScalingEventKinds.Contains(e.Kind)))
+        {
+            bool first = !kinds.ContainsKey(e.Kind);
+            if (first)
+            {
+                kinds[e.Kind] = kinds.Count;
+            }
+
+            var v = plot.Add.VerticalLine(e.Seconds, 1, EventColours[kinds[e.Kind] % EventColours.Length], LinePattern.Dotted);
+            if (first)
+            {
+                v.LegendText = e.Kind;
+            }
+        }
+    }
+
+    private static readonly Color[] EventColours = [Colors.Gray, Colors.DarkRed, Colors.DarkGreen, Colors.DarkBlue, Colors.DarkOrange, Colors.Purple];
+
+    private static void Step(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false)
+    {
+        if (xs.Length == 0)
+        {
+            return;
+        }
+
+        var line = plot.Add.ScatterLine(xs, ys, Palette.GetColor(colour));
+        line.ConnectStyle = ConnectStyle.StepHorizontal;
         line.LegendText = label;
         line.LineWidth = 2;
         if (dashed)

@@ -61,15 +61,9 @@ public static partial class HtmlReport
             sb.Append(inv, $"<p class=\"outcomes\">2xx {o.Status2xx} · 3xx {o.Status3xx} · 4xx {o.Status4xx} · 5xx {o.Status5xx} · timeout {o.Timeout} · connection error {o.ConnectionError} · dropped {o.Dropped}</p>\n</section>\n");
         }
 
-        if (run.Observations.Count > 0)
+        if (run.Observation is not null || run.Observations.Count > 0)
         {
-            sb.Append("<section class=\"charts\"><h2>Cluster and control app</h2>\n");
-            foreach (var group in run.Observations.GroupBy(o => o.Group))
-            {
-                Figure(sb, RunCharts.ObservationChart(group.Key, [.. group], run.Events), $"{group.Key} during the run");
-            }
-
-            sb.Append("</section>\n");
+            Observed(sb, run);
         }
 
         var g = run.Generator;
@@ -103,6 +97,114 @@ public static partial class HtmlReport
         sb.Append(inv, $"</main>\n<footer>run.json schema {run.SchemaVersion} · rendered by constellation</footer>\n</body>\n</html>\n");
         return sb.ToString();
     }
+
+    /// <summary>The scaling metrics, the observer's charts, its gaps and its samplers.</summary>
+    private static void Observed(StringBuilder sb, RunRecord run)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var obs = run.Observation;
+        var m = run.Scaling;
+        double from = obs?.FromSeconds ?? run.Observations.SelectMany(o => o.Points).Select(p => p.Seconds).DefaultIfEmpty(0).Min();
+        double to = obs?.ToSeconds ?? run.Observations.SelectMany(o => o.Points).Select(p => p.Seconds).DefaultIfEmpty(1).Max();
+        sb.Append("<section class=\"charts\"><h2>Scaling and control app</h2>\n");
+        if (m is not null)
+        {
+            if (m.Workloads.Count > 0)
+            {
+                sb.Append("<div class=\"scroll\"><table><thead><tr><th>deployment</th><th>replicas at start</th><th>first HPA increase</th><th>first new pod Ready</th><th>peak (ready)</th><th>peak reached</th><th>longest Pending</th><th>scale-in started</th><th>back to start</th></tr></thead><tbody>\n");
+                foreach (var w in m.Workloads)
+                {
+                    var pending = w.LongestPendingSeconds is { } lp ? $"{Secs(lp)}{(w.LongestPendingUnfinished ? "+ (still pending)" : string.Empty)} {w.LongestPendingPod}" : "–";
+                    sb.Append(inv, $"<tr><td>{E(w.Namespace)}/{E(w.Deployment)}</td><td>{w.InitialReady} ready / {w.InitialDesired} desired</td><td>{Secs(w.FirstDesiredIncreaseSeconds)}</td><td>{Secs(w.FirstNewPodReadySeconds)}</td><td>{w.PeakReplicas} (desired {w.PeakDesired})</td><td>{Secs(w.PeakSeconds)}</td><td title=\"{E(w.LongestPendingReason ?? string.Empty)}\">{E(pending)}</td><td>{Secs(w.ScaleInStartSeconds)}</td><td>{Secs(w.ScaleInSeconds)}</td></tr>\n");
+                }
+
+                sb.Append("</tbody></table></div>\n<p class=\"note\">Times from the load start (scale-out) or the load end (scale-in); – when it did not happen while observed.</p>\n");
+                foreach (var w in m.Workloads.Where(w => w.LongestPendingReason is not null))
+                {
+                    sb.Append(inv, $"<p class=\"note\">{E(w.Deployment)}: longest Pending {E(w.LongestPendingPod ?? string.Empty)}: {E(w.LongestPendingReason!)}</p>\n");
+                }
+            }
+
+            if (m.Nodes is { } n)
+            {
+                var zones = string.Join(", ", n.PeakPerZone.Select(z => $"{z.Key} {z.Value}"));
+                sb.Append(inv, $"<p>Nodes: {n.InitialReady} Ready at the load start, peak {n.PeakReady} ({E(zones)}); first new node Ready after {Secs(n.FirstNewNodeReadySeconds)}; back to {n.InitialReady} {Secs(n.ScaleInSeconds)} after the load; {n.NodeMinutes:0.##} node-minutes observed.</p>\n");
+            }
+
+            foreach (var c in m.Control)
+            {
+                var delta = c.P95DeltaPercent is { } d ? $"{(d >= 0 ? "+" : string.Empty)}{d:0.#}%" : "–";
+                sb.Append(inv, $"<p>Control app <strong>{E(c.Target)}</strong>: p95 {Ms(c.BaselineP95Ms)} in the calm baseline ({c.BaselineSamples} probes), {Ms(c.WindowP95Ms)} in the {E(c.Window)} window ({c.WindowSamples} probes, {c.WindowErrors} failed): <strong>{delta}</strong>.</p>\n");
+            }
+
+            foreach (var note in m.Notes)
+            {
+                sb.Append(inv, $"<p class=\"note\">{E(note)}</p>\n");
+            }
+        }
+
+        if (obs?.Kubernetes is { } k8s)
+        {
+            foreach (var w in k8s.Workloads)
+            {
+                Figure(sb, RunCharts.ReplicaChart(w, run.Events, from, to), $"Desired and ready replicas of {w.Deployment}, scaling events marked");
+            }
+
+            if (k8s.Nodes.Count > 0)
+            {
+                Figure(sb, RunCharts.NodesChart(k8s.Nodes, run.Events, from, to), "Ready nodes per zone");
+            }
+        }
+
+        foreach (var p in obs?.Probes ?? [])
+        {
+            Figure(sb, RunCharts.ControlChart(p, m?.Control.FirstOrDefault(c => c.Target == p.Target), run.Events, from, to), $"Latency of the control app {p.Target} (probes, not the load), with scaling events");
+        }
+
+        foreach (var group in run.Observations.GroupBy(o => o.Group))
+        {
+            Figure(sb, RunCharts.ObservationChart(group.Key, [.. group], run.Events), $"{group.Key} during the run");
+        }
+
+        if (obs is not null)
+        {
+            if (obs.Gaps.Count > 0)
+            {
+                sb.Append("<h3>Observer gaps</h3><div class=\"scroll\"><table><thead><tr><th>sampler</th><th>from</th><th>to</th><th>why</th></tr></thead><tbody>\n");
+                foreach (var g in obs.Gaps)
+                {
+                    sb.Append(inv, $"<tr><td>{E(g.Sampler)}</td><td>{g.FromSeconds:0.#} s</td><td>{g.ToSeconds:0.#} s</td><td>{E(g.Reason)}</td></tr>\n");
+                }
+
+                sb.Append("</tbody></table></div>\n");
+            }
+
+            sb.Append("<h3>Samplers</h3><ul>");
+            foreach (var r in obs.Samplers)
+            {
+                var notes = r.Notes.Count == 0 ? string.Empty : "; " + string.Join("; ", r.Notes);
+                sb.Append(inv, $"<li>{E(r.Name)}: {r.Samples} samples, {r.Errors} errors, {r.GapSeconds:0.#} s without data{E(notes)}</li>");
+            }
+
+            sb.Append("</ul>\n");
+        }
+
+        var marked = run.Events.Where(e => RunCharts.ScalingEventKinds.Contains(e.Kind)).ToList();
+        if (marked.Count > 0)
+        {
+            sb.Append("<details><summary>Events (").Append(marked.Count.ToString(inv)).Append(")</summary><div class=\"scroll\"><table><thead><tr><th>at</th><th>event</th><th>object</th><th>message</th></tr></thead><tbody>\n");
+            foreach (var e in marked.Take(500))
+            {
+                sb.Append(inv, $"<tr><td>{e.Seconds:0.#} s</td><td>{E(e.Kind)}</td><td>{E(e.Object ?? string.Empty)}</td><td>{E(e.Text)}</td></tr>\n");
+            }
+
+            sb.Append("</tbody></table></div></details>\n");
+        }
+
+        sb.Append("</section>\n");
+    }
+
+    private static string Secs(double? s) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.#} s") : "–";
 
     private static string StatusText(RunRecord run) => run.Status switch
     {
@@ -162,6 +264,8 @@ public static partial class HtmlReport
 
     private static string Ms(double ms) => Durations.Format(TimeSpan.FromMilliseconds(ms));
 
+    private static string Ms(double? ms) => ms is { } v ? Ms(v) : "–";
+
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
     private const string Css = """
@@ -175,6 +279,8 @@ public static partial class HtmlReport
         .facts dt { font-size: .75rem; color: #555; } .facts dd { margin: 0; word-break: break-all; }
         .breaking { border-left: 4px solid #d55e00; padding-left: .6rem; }
         .error { color: #a00; }
+        .note { color: #555; font-size: .9rem; }
+        details { margin: .8rem 0; }
         .scroll { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-size: .9rem; }
         th, td { padding: .3rem .5rem; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }

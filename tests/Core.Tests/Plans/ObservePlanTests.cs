@@ -1,0 +1,145 @@
+using Constellation.Core.Plans;
+
+namespace Constellation.Core.Tests.Plans;
+
+public sealed class ObservePlanTests
+{
+    private const string Head = """
+        name: observed
+        targets:
+          spin: { baseUrl: "http://127.0.0.1:8080" }
+          webapp: { baseUrl: "http://127.0.0.1:8081" }
+        scenarios:
+          - name: ramp
+            target: spin
+            load: { model: open, rate: 5, duration: 10s }
+
+        """;
+
+    [Fact]
+    public void Parse_EverySampler_ReadsTheirSettings()
+    {
+        var result = PlanLoader.Parse(Head + """
+            observe:
+              baseline: 30s
+              cooldown: 6m
+              local: { interval: 500ms }
+              probes:
+                - { target: webapp, path: /health, rate: 4, timeout: 2s }
+              kubernetes:
+                kubeconfig: ~/.kube/demo
+                context: demo
+                workloads:
+                  - { namespace: demo, deployment: spin, hpa: spin }
+                  - { namespace: demo, deployment: webapp, selector: "app=webapp" }
+                nodeSelector: "role=workers"
+                metricsInterval: 30s
+              prometheus:
+                url: http://127.0.0.1:9090/
+                step: 10s
+                queries:
+                  - { name: spin cpu, query: "sum(rate(process_cpu_seconds_total[1m]))", unit: cores }
+            """);
+
+        result.Errors.ShouldBeEmpty();
+        var o = result.Plan!.Observe!;
+        o.Baseline.ShouldBe(TimeSpan.FromSeconds(30));
+        o.Cooldown.ShouldBe(TimeSpan.FromMinutes(6));
+        o.Local!.Interval.ShouldBe(TimeSpan.FromMilliseconds(500));
+        o.Probes.Single().ShouldBe(new ProbeSpec { Target = "webapp", Path = "/health", Rate = 4, Timeout = TimeSpan.FromSeconds(2) });
+        var k = o.Kubernetes!;
+        k.Kubeconfig.ShouldBe("~/.kube/demo");
+        k.Context.ShouldBe("demo");
+        k.Workloads.Count.ShouldBe(2);
+        k.Workloads[0].Hpa.ShouldBe("spin");
+        k.Workloads[1].Selector.ShouldBe("app=webapp");
+        k.NodeSelector.ShouldBe("role=workers");
+        k.MetricsInterval.ShouldBe(TimeSpan.FromSeconds(30));
+        var p = o.Prometheus!;
+        p.Url.ShouldBe(new Uri("http://127.0.0.1:9090/"));
+        p.Step.ShouldBe(TimeSpan.FromSeconds(10));
+        p.Queries.Single().ShouldBe(new PromQuerySpec("spin cpu", "sum(rate(process_cpu_seconds_total[1m]))", "cores"));
+    }
+
+    [Fact]
+    public void Parse_Defaults_AreSensible()
+    {
+        var result = PlanLoader.Parse(Head + """
+            observe:
+              local: true
+              probes: [{ target: webapp }]
+              kubernetes: { workloads: [{ deployment: spin }] }
+            """);
+
+        result.Errors.ShouldBeEmpty();
+        var o = result.Plan!.Observe!;
+        o.Baseline.ShouldBe(TimeSpan.Zero);
+        o.Local!.Interval.ShouldBe(TimeSpan.FromSeconds(1));
+        o.Probes[0].Rate.ShouldBe(2);
+        o.Probes[0].Path.ShouldBe("/");
+        o.Kubernetes!.Workloads[0].Namespace.ShouldBe("default");
+        o.Kubernetes.MetricsInterval.ShouldBe(TimeSpan.FromSeconds(15));
+        o.Kubernetes.InCluster.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Parse_Mistakes_AreAllReportedWithPathAndLine()
+    {
+        var result = PlanLoader.Parse(Head + """
+            observe:
+              baseline: -5s
+              probes:
+                - { target: nowhere, rate: 500 }
+              kubernetes:
+                inCluster: true
+                context: demo
+                workloads:
+                  - { namespace: Demo, deployment: spin }
+                  - { namespace: Demo, deployment: spin }
+                metricsInterval: 200ms
+              prometheus:
+                url: ftp://x
+                queries: []
+              extra: 1
+            """);
+
+        result.Plan.ShouldBeNull();
+        var messages = result.Errors.Select(e => e.ToString()).ToList();
+        messages.ShouldContain(m => m.StartsWith("observe.baseline: must be >= 0") && m.EndsWith("(line 10)"));
+        messages.ShouldContain(m => m.StartsWith("observe.probes[0].target: unknown target 'nowhere'") && m.EndsWith("(line 12)"));
+        messages.ShouldContain(m => m.StartsWith("observe.probes[0].rate: must be > 0 and at most 50/s"));
+        messages.ShouldContain(m => m.StartsWith("observe.kubernetes.inCluster: takes no kubeconfig or context"));
+        messages.ShouldContain(m => m.StartsWith("observe.kubernetes.workloads[0].namespace: must be a Kubernetes name"));
+        messages.ShouldContain(m => m.StartsWith("observe.kubernetes.workloads[1].deployment: Demo/spin is listed twice"));
+        messages.ShouldContain(m => m.StartsWith("observe.kubernetes.metricsInterval: must be 0 (off) or at least 1s"));
+        messages.ShouldContain(m => m.StartsWith("observe.prometheus.url: must be an absolute http://"));
+        messages.ShouldContain(m => m.StartsWith("observe.prometheus.queries: must list at least one query"));
+        messages.ShouldContain(m => m.StartsWith("observe.extra: unknown key"));
+    }
+
+    [Fact]
+    public void ShippedPlans_AreValid()
+    {
+        var plans = Path.Combine(RepoRoot(), "plans");
+        foreach (var file in Directory.GetFiles(plans, "*.yaml"))
+        {
+            var result = PlanLoader.LoadFile(file);
+            result.Errors.ShouldBeEmpty($"{Path.GetFileName(file)}: {string.Join("; ", result.Errors)}");
+        }
+
+        PlanLoader.LoadFile(Path.Combine(plans, "local.yaml")).Plan!.Observe!.Probes.ShouldContain(p => p.Target == "webapp");
+        var eks = PlanLoader.LoadFile(Path.Combine(plans, "eks-nightly.yaml")).Plan!;
+        eks.Observe!.Kubernetes!.Workloads.ShouldContain(w => w.Deployment == "spin" && w.Hpa == "spin");
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Constellation.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root not found");
+    }
+}
