@@ -36,6 +36,11 @@ public sealed class LocalRunEndToEndTests : IDisposable
                 target: webapp
                 request: { path: / }
                 load: { model: open, rate: 20, duration: 4s }
+            observe:
+              baseline: 1s
+              cooldown: 1s
+              local: { interval: 500ms }
+              probes: [{ target: webapp, rate: 10 }]
             """, TestContext.Current.CancellationToken);
         var o = new StringWriter();
         var e = new StringWriter();
@@ -51,6 +56,25 @@ public sealed class LocalRunEndToEndTests : IDisposable
         spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(0);
         record.Scenarios.Single(s => s.Name == "webapp-steady").Totals.Outcomes.Status2xx.ShouldBe(80);
         File.ReadAllText(Path.Combine(_dir, "e2e", "logs", "spin.log")).ShouldContain("SPINSERVICE_READY role=spin");
+
+        // The observer ran beside the load: CPU of both targets and the generator, webapp probed from the baseline on.
+        var obs = record.Observation.ShouldNotBeNull();
+        obs.FromSeconds.ShouldBeLessThan(-0.8);
+        obs.ToSeconds.ShouldBeGreaterThan(record.Scenarios.Max(s => s.StartOffsetSeconds + s.DurationSeconds) + 0.8);
+        foreach (var name in new[] { "spin", "webapp", "generator" })
+        {
+            record.Observations.ShouldContain(s => s.Group == "CPU" && s.Name == name && s.Points.Count >= 4, name);
+        }
+
+        record.Observations.Single(s => s.Group == "CPU" && s.Name == "spin").Points.Max(p => p.Value).ShouldBeGreaterThan(30); // spin burnt CPU
+        var probe = obs.Probes.Single();
+        probe.Target.ShouldBe("webapp");
+        probe.Samples.ShouldContain(p => p.Seconds < 0);
+        probe.Samples.ShouldAllBe(p => p.Ok);
+        var control = record.Scaling.ShouldNotBeNull().Control.Single();
+        control.BaselineP95Ms.ShouldNotBeNull();
+        control.Window.ShouldBe("load");
+        File.ReadAllText(Path.Combine(_dir, "e2e", "index.html")).ShouldContain("webapp: control-app latency");
 
         // Every child was stopped by PID: no SpinService is left listening on the ports the run used.
         foreach (var url in record.Environment.Targets.Values)
