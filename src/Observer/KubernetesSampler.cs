@@ -597,13 +597,13 @@ public sealed class KubernetesSampler : ISampler
         => (list.Items ?? [], (list as IMetadata<V1ListMeta>)?.Metadata?.ResourceVersion);
 
     private static bool IsApiFault(Exception e) => e is HttpOperationException or HttpRequestException or IOException or KubernetesException
-        or KubernetesClientException or TaskCanceledException or TimeoutException or JsonException or KubeConfigException;
+        or KubernetesClientException or OperationCanceledException or TimeoutException or JsonException or KubeConfigException;
 
     private static string Describe(Exception e) => e switch
     {
         HttpOperationException { Response: { } r } => $"HTTP {(int)r.StatusCode} {r.StatusCode}" + (r.StatusCode == HttpStatusCode.Unauthorized ? " (expired credentials?)" : string.Empty),
         KubernetesException k => $"{k.Status?.Code} {k.Status?.Reason}: {k.Status?.Message}",
-        TaskCanceledException => "timed out",
+        OperationCanceledException or TimeoutException => "timed out",
         _ => e.Message,
     };
 

@@ -227,6 +227,10 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         observed.Series.ShouldContain(x => x.Group == "pod CPU" && x.Name == "spin" && x.Points.Any(p => Math.Abs(p.Value - 0.8) < 1e-9));
         observed.Series.ShouldContain(x => x.Group == "HPA metric" && x.Points.Any(p => p.Value == 240));
 
+        // It watched, it did not poll: one list for each of the 7 watches, plus one relist for each watch that
+        // met 410 Gone (nodes; the two pod watches too when their resume after the cut came after the compaction).
+        s.ListRequests.ShouldBeLessThanOrEqualTo(10);
+
         // Pods of the run, in order, with their nodes.
         var pods = obs.Kubernetes!.Pods.Where(p => p.Deployment == "spin").ToList();
         pods.Count.ShouldBe(10);
@@ -264,6 +268,55 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         observed.Observation.Gaps.ShouldAllBe(g => g.ToSeconds < 4.5);
         var spin = observed.Observation.Kubernetes!.Workloads.Single();
         spin.Replicas[^1].Ready.ShouldBe(3);
+    }
+}
+
+public sealed class SlowApiServerTests : IAsyncLifetime
+{
+    private FakeKubernetesServer _server = null!;
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "constellation-k8s-" + Guid.NewGuid().ToString("n")[..8]);
+
+    public async ValueTask InitializeAsync() => _server = await FakeKubernetesServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ListsSlowerThanTheRequestTimeout_LeaveAGap_AndTheWatchStartsOnceTheServerIsFast()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
+        _server.ListDelay = TimeSpan.FromSeconds(5);
+        var spec = new KubernetesSamplerSpec
+        {
+            Kubeconfig = _server.WriteKubeconfig(_dir),
+            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
+            EventNamespaces = [Cluster.Ns],
+            MetricsInterval = TimeSpan.Zero,
+            RequestTimeout = TimeSpan.FromSeconds(1),
+        };
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
+        var start = TimeProvider.System.GetUtcNow();
+        observer.Start();
+        await Task.Delay(1800, ct);
+        _server.ListDelay = TimeSpan.Zero;
+        await Task.Delay(3500, ct);
+        _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: false));
+        _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: true));
+        await Task.Delay(500, ct);
+        var observed = await observer.StopAsync(start, ct);
+
+        observed.Observation.Gaps.ShouldContain(g => g.Sampler == "kubernetes nodes" && g.Reason == "nodes: timed out");
+        observed.Observation.Gaps.Where(g => g.Sampler == "kubernetes nodes").ShouldAllBe(g => g.ToSeconds < 5);
+        observed.Observation.Kubernetes!.Nodes.Select(n => n.Name).ShouldBe(["node-a1", "node-b1"], ignoreOrder: true);
+        observed.Events.ShouldContain(e => e.Kind == "NodeReady" && e.Text.Contains("node-b1"));
     }
 }
 

@@ -311,9 +311,48 @@ public static class ConstellationCli
                 ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()} model on {s.Target}{s.Request.Path}, {Durations.Format(curve.Duration)}, peak {curve.Peak:0.#} {unit}{extra}{(s.StopWhen.Count > 0 ? ", stops when " + string.Join(" or ", s.StopWhen) : string.Empty)}"));
             }
 
+            if (p.Observe is { } o)
+            {
+                ctx.Out.WriteLine($"  observe: {string.Join(", ", DescribeObserve(o))}");
+            }
+
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    private static IEnumerable<string> DescribeObserve(ObserveSpec o)
+    {
+        if (o.Baseline > TimeSpan.Zero)
+        {
+            yield return $"{Durations.Format(o.Baseline)} baseline before the load";
+        }
+
+        if (o.Cooldown > TimeSpan.Zero)
+        {
+            yield return $"{Durations.Format(o.Cooldown)} cooldown after it";
+        }
+
+        if (o.Local is { } l)
+        {
+            yield return $"local processes every {Durations.Format(l.Interval)}";
+        }
+
+        foreach (var p in o.Probes)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"probe {p.Target}{p.Path} {p.Rate:0.##}/s");
+        }
+
+        if (o.Kubernetes is { } k)
+        {
+            var where = k.InCluster ? "in-cluster" : $"{k.Kubeconfig ?? "default kubeconfig"}{(k.Context is null ? string.Empty : " context " + k.Context)}";
+            yield return $"kubernetes ({where}): {string.Join(", ", k.Workloads.Select(w => $"{w.Namespace}/{w.Deployment}{(w.Hpa is null ? string.Empty : " + HPA " + w.Hpa)}"))}";
+        }
+
+        if (o.Prometheus is { } pr)
+        {
+            yield return $"prometheus {pr.Url} ({pr.Queries.Count} queries)";
+        }
     }
 
     private static Command LoadCommand(CliContext ctx)

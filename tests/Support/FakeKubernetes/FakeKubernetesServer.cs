@@ -30,6 +30,7 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
     private long _compactedBelow;
     private long _requests;
     private long _watchRequests;
+    private long _listRequests;
 
     private FakeKubernetesServer(WebApplication app) => _app = app;
 
@@ -46,7 +47,13 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
     /// <summary>Pod usage by namespace/name.</summary>
     public Dictionary<string, (string Cpu, string Memory)> PodUsage { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>When set, every list (not watch) answer is held this long first: a slow API server.</summary>
+    public TimeSpan ListDelay { get; set; }
+
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>List requests (not watches, not metrics): an observer that watches makes few.</summary>
+    public long ListRequests => Interlocked.Read(ref _listRequests);
 
     public long WatchRequests => Interlocked.Read(ref _watchRequests);
 
@@ -255,6 +262,19 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
         {
             await WatchAsync(context, filter, q["resourceVersion"].ToString(), int.TryParse(q["timeoutSeconds"], out var t) ? t : 300).ConfigureAwait(false);
             return;
+        }
+
+        Interlocked.Increment(ref _listRequests);
+        if (ListDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(ListDelay, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
 
         string body;
