@@ -246,17 +246,7 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
         _server.Apply(Cluster.Deployment("spin", 2, 2));
         _server.FailEverythingWith = 401;
-        var spec = new KubernetesSamplerSpec
-        {
-            Kubeconfig = _server.WriteKubeconfig(_dir),
-            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
-            EventNamespaces = [Cluster.Ns],
-            MetricsInterval = TimeSpan.Zero,
-        };
-        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
-        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
-        var start = TimeProvider.System.GetUtcNow();
-        observer.Start();
+        var (observer, start) = StartSpinObserver(TimeSpan.FromSeconds(30));
         await Task.Delay(1500, ct);
         _server.FailEverythingWith = null; // "the token was refreshed"
         await Task.Delay(2500, ct);
@@ -269,23 +259,6 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         var spin = observed.Observation.Kubernetes!.Workloads.Single();
         spin.Replicas[^1].Ready.ShouldBe(3);
     }
-}
-
-public sealed class SlowApiServerTests : IAsyncLifetime
-{
-    private FakeKubernetesServer _server = null!;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "constellation-k8s-" + Guid.NewGuid().ToString("n")[..8]);
-
-    public async ValueTask InitializeAsync() => _server = await FakeKubernetesServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
 
     [Fact]
     public async Task ListsSlowerThanTheRequestTimeout_LeaveAGap_AndTheWatchStartsOnceTheServerIsFast()
@@ -293,18 +266,7 @@ public sealed class SlowApiServerTests : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
         _server.ListDelay = TimeSpan.FromSeconds(5);
-        var spec = new KubernetesSamplerSpec
-        {
-            Kubeconfig = _server.WriteKubeconfig(_dir),
-            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
-            EventNamespaces = [Cluster.Ns],
-            MetricsInterval = TimeSpan.Zero,
-            RequestTimeout = TimeSpan.FromSeconds(1),
-        };
-        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
-        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
-        var start = TimeProvider.System.GetUtcNow();
-        observer.Start();
+        var (observer, start) = StartSpinObserver(TimeSpan.FromSeconds(1));
         await Task.Delay(1800, ct);
         _server.ListDelay = TimeSpan.Zero;
         await Task.Delay(3500, ct);
@@ -317,6 +279,24 @@ public sealed class SlowApiServerTests : IAsyncLifetime
         observed.Observation.Gaps.Where(g => g.Sampler == "kubernetes nodes").ShouldAllBe(g => g.ToSeconds < 5);
         observed.Observation.Kubernetes!.Nodes.Select(n => n.Name).ShouldBe(["node-a1", "node-b1"], ignoreOrder: true);
         observed.Events.ShouldContain(e => e.Kind == "NodeReady" && e.Text.Contains("node-b1"));
+    }
+
+    /// <summary>An observer watching the spin deployment (pods by app=spin) and the nodes, no metrics, quiet.</summary>
+    private (RunObserver Observer, DateTimeOffset Start) StartSpinObserver(TimeSpan requestTimeout)
+    {
+        var spec = new KubernetesSamplerSpec
+        {
+            Kubeconfig = _server.WriteKubeconfig(_dir),
+            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
+            EventNamespaces = [Cluster.Ns],
+            MetricsInterval = TimeSpan.Zero,
+            RequestTimeout = requestTimeout,
+        };
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
+        var start = TimeProvider.System.GetUtcNow();
+        observer.Start();
+        return (observer, start);
     }
 }
 
