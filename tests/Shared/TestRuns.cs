@@ -117,6 +117,37 @@ internal static class TestRuns
         return run with { Scaling = ScalingAnalyzer.Derive(run) };
     }
 
+    /// <summary>
+    /// A gated run of <paramref name="seconds"/> seconds, 10 requests each: every request of second i takes
+    /// <paramref name="latencyMs"/>(i) ms; <paramref name="errors"/>(i) of them are 5xx. Plan text included.
+    /// </summary>
+    public static RunRecord Steady(string planText, int seconds, Func<int, double> latencyMs, Func<int, int>? errors = null, string scenario = "api")
+    {
+        var samples = Enumerable.Range(0, seconds).Select(i =>
+        {
+            var h = Histograms.Create();
+            h.RecordValueWithCount((long)(latencyMs(i) * 1000), 10);
+            int e = errors?.Invoke(i) ?? 0;
+            return new SecondSample
+            {
+                Second = i,
+                Offered = 10,
+                Started = 10,
+                Outcomes = new OutcomeCounts { Status2xx = 10 - e, Status5xx = e },
+                BytesReceived = 1000,
+                Latency = Histograms.Summarise(h),
+                ServiceTime = Histograms.Summarise(h),
+                LatencyHistogram = Histograms.Encode(h),
+            };
+        }).ToList();
+        var run = Sample();
+        return run with
+        {
+            PlanText = planText,
+            Scenarios = [run.Scenarios[0] with { Name = scenario, Seconds = samples, DurationSeconds = seconds, BreakingPoint = null, EndReason = "completed", Totals = ScenarioTotalsCalculator.FromSamples(samples, seconds) }],
+        };
+    }
+
     private static SecondSample Second(int i, long ok, long errors, double baseMs)
     {
         var latency = Histograms.Create();

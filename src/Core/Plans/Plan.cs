@@ -11,6 +11,19 @@ public sealed record Plan
     /// <summary>What the observer watches beside the load; null: nothing.</summary>
     public ObserveSpec? Observe { get; init; }
 
+    /// <summary>Thresholds on the whole run (all scenarios merged) and on the scaling metrics: the CI gate.</summary>
+    public IReadOnlyList<Gate.Threshold> Thresholds { get; init; } = [];
+
+    /// <summary>The run regressions are measured against: a run id, latest-passed or tag:NAME.</summary>
+    public string? Baseline { get; init; }
+
+    /// <summary>When the gate calls the run invalid; set explicitly, it also applies to a plan without thresholds.</summary>
+    public ValiditySpec? Validity { get; init; }
+
+    /// <summary>Every threshold with its scope: "run", or the scenario's name.</summary>
+    public IEnumerable<(string Scope, Gate.Threshold Threshold)> AllThresholds =>
+        Thresholds.Select(t => ("run", t)).Concat(Scenarios.SelectMany(s => s.Thresholds.Select(t => (s.Name, t))));
+
     /// <summary>The plan's own text, kept so a run record shows the plan exactly as it was run.</summary>
     public string? SourceText { get; init; }
 
@@ -55,6 +68,9 @@ public sealed record ScenarioSpec
 
     /// <summary>Ramp-to-fail conditions: when one holds, the scenario stops and records its breaking point.</summary>
     public IReadOnlyList<Load.StopCondition> StopWhen { get; init; } = [];
+
+    /// <summary>Pass/fail rules on this scenario's results: the CI gate.</summary>
+    public IReadOnlyList<Gate.Threshold> Thresholds { get; init; } = [];
 }
 
 /// <summary>The HTTP request a scenario sends.</summary>
@@ -187,3 +203,13 @@ public sealed record PrometheusSamplerSpec
 
 /// <summary>One PromQL query; each series it returns becomes a series of the chart named <see cref="Name"/>.</summary>
 public sealed record PromQuerySpec(string Name, string Query, string Unit);
+
+/// <summary>When a gated run's result cannot be trusted (exit 3): the plan key <c>validity</c>.</summary>
+public sealed record ValiditySpec
+{
+    /// <summary>Observer gaps (all samplers together) beyond this make the run invalid. Default: 60s.</summary>
+    public TimeSpan MaxObserverGap { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A saturated load generator makes the run invalid (true, the default) or only warns (false).</summary>
+    public bool GeneratorSaturatedIsInvalid { get; init; } = true;
+}

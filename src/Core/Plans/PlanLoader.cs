@@ -69,6 +69,9 @@ public static class PlanLoader
         var targets = ReadTargets(root, errors);
         var scenarios = ReadScenarios(root, targets, errors);
         var observe = root.Has("observe") ? ObserveReader.Read(root, targets, errors) : null;
+        var thresholds = ThresholdReader.Read(root, errors);
+        var baseline = ThresholdReader.ReadBaseline(root, errors);
+        var validity = ThresholdReader.ReadValidity(root, errors);
         root.RejectUnknown();
 
         var plan = new Plan
@@ -78,8 +81,12 @@ public static class PlanLoader
             Targets = targets,
             Scenarios = scenarios,
             Observe = observe,
+            Thresholds = thresholds,
+            Baseline = baseline,
+            Validity = validity,
             SourceText = yaml,
         };
+        ThresholdReader.Check(plan, errors);
         return errors.Items.Count == 0 ? new PlanLoadResult(plan, []) : new PlanLoadResult(null, errors.Items);
     }
 
@@ -225,6 +232,7 @@ public static class PlanLoader
                 }
             }
 
+            var thresholds = ThresholdReader.Read(s, errors);
             s.RejectUnknown();
             if (load is not null)
             {
@@ -236,6 +244,7 @@ public static class PlanLoader
                     Load = load,
                     StartAfter = startAfter,
                     StopWhen = stops,
+                    Thresholds = thresholds,
                 });
             }
         }

@@ -34,6 +34,12 @@ public sealed record RunRecord
     /// <summary>The observer's window, samplers, gaps, probes and Kubernetes timeline, when the plan observes.</summary>
     public Observation? Observation { get; init; }
 
+    /// <summary>The CI gate's verdict and every threshold's outcome, when the plan has thresholds.</summary>
+    public GateResult? Gate { get; init; }
+
+    /// <summary>Labels for finding this run again (e.g. release-1.4, baseline).</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
     /// <summary>Scaling metrics derived from the observation and the load (see <see cref="ScalingAnalyzer"/>).</summary>
     public ScalingMetrics? Scaling { get; init; }
 }

@@ -1,0 +1,206 @@
+using Constellation.Core.Gate;
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.Tests;
+
+namespace Constellation.Core.Tests.Gate;
+
+public sealed class GateEvaluatorTests
+{
+    // 60 s: a 10 s warm-up at 1 s per request, then 100 ms; seconds 40–44 have 2 errors of 10 each.
+    private static string PlanText(string thresholds, string extra = "") => $$"""
+        name: gated
+        targets: { api: { baseUrl: "http://127.0.0.1:9" } }
+        scenarios:
+          - name: api
+            target: api
+            load:
+              model: open
+              stages: [{ name: warm-up, duration: 10s, rate: 10 }, { name: steady, duration: 50s, rate: 10 }]
+            thresholds:
+        {{thresholds}}
+        {{extra}}
+        """;
+
+    private static (RunRecord Run, Plan Plan) Gated(string thresholds, string extra = "", Func<int, double>? latency = null)
+    {
+        var text = PlanText(thresholds, extra);
+        var loaded = PlanLoader.Parse(text);
+        loaded.Errors.ShouldBeEmpty();
+        var run = TestRuns.Steady(text, 60, latency ?? (i => i < 10 ? 1000 : 100), i => i is >= 40 and < 45 ? 2 : 0);
+        return (run, loaded.Plan!);
+    }
+
+    [Fact]
+    public void Windows_WarmUpSkip_Stage_AndSlidingWindows()
+    {
+        var (run, plan) = Gated("""
+                  - "p(95) < 500ms"
+                  - "p(95) < 500ms after 10s"
+                  - "p(95) < 500ms during stage \"steady\""
+                  - "p(95) < 500ms over any 5s"
+                  - "error_rate < 5%"
+                  - "error_rate < 10% over any 10s"
+                  - "rate >= 9/s"
+                  - "dropped == 0"
+                  - "requests == 600"
+                  - "max < 2s"
+                  - "avg < 300ms"
+            """);
+
+        var gate = GateEvaluator.Evaluate(run, plan, baseline: null)!;
+
+        gate.Verdict.ShouldBe(GateResult.Failed);
+        var r = gate.Thresholds.ToDictionary(t => t.Threshold);
+        r["p(95) < 500ms"].Passed.ShouldBeFalse();
+        r["p(95) < 500ms"].Observed.ShouldBe("1s");
+        r["p(95) < 500ms after 10s"].Passed.ShouldBeTrue();
+        r["p(95) < 500ms after 10s"].Value!.Value.ShouldBe(100, 0.1);
+        r["p(95) < 500ms during stage \"steady\""].Passed.ShouldBeTrue();
+        var window = r["p(95) < 500ms over any 5s"];
+        window.Passed.ShouldBeFalse();
+        window.Detail!.ShouldStartWith("first broken in seconds 0–5");
+        r["error_rate < 5%"].Passed.ShouldBeTrue();
+        r["error_rate < 5%"].Observed.ShouldBe("1.67%");
+        var errors = r["error_rate < 10% over any 10s"];
+        errors.Passed.ShouldBeFalse();
+        errors.Observed.ShouldBe("10%");
+        errors.Detail!.ShouldContain("worst window 35–45");
+        r["rate >= 9/s"].Passed.ShouldBeTrue();
+        r["rate >= 9/s"].Observed.ShouldBe("9.83/s");
+        r["dropped == 0"].Passed.ShouldBeTrue();
+        r["requests == 600"].Passed.ShouldBeTrue();
+        r["max < 2s"].Passed.ShouldBeTrue();
+        r["avg < 300ms"].Passed.ShouldBeTrue();
+        r["avg < 300ms"].Value!.Value.ShouldBe(250, 1);
+        gate.Thresholds.ShouldAllBe(t => t.Scope == "api");
+    }
+
+    [Fact]
+    public void AllPassing_IsPassed()
+    {
+        var (run, plan) = Gated("""      - "p(95) < 2s" """);
+        GateEvaluator.Evaluate(run, plan, null)!.Verdict.ShouldBe(GateResult.Passed);
+    }
+
+    [Fact]
+    public void ScalingThresholds_ReadTheDerivedMetrics()
+    {
+        var run = TestRuns.Observed();
+        var plan = PlanLoader.Parse("""
+            name: scaled
+            targets: { spin: { baseUrl: "http://127.0.0.1:9" }, webapp: { baseUrl: "http://127.0.0.1:8" } }
+            scenarios: [{ name: spin-ramp, target: spin, load: { model: open, rate: 1, duration: 20s } }]
+            observe:
+              probes: [{ target: webapp }]
+              kubernetes: { workloads: [{ namespace: demo, deployment: spin, hpa: spin }] }
+            thresholds:
+              - "scale.spin.first_pod_ready < 10s"
+              - "scale.spin.peak_replicas >= 8"
+              - "nodes.first_ready < 300s"
+              - "control.webapp.p95_delta < 20%"
+              - "scale.spin.scale_in < 10s"
+            """).Plan!;
+
+        var gate = GateEvaluator.Evaluate(run, plan, null)!;
+        var r = gate.Thresholds.ToDictionary(t => t.Threshold);
+        r["scale.spin.first_pod_ready < 10s"].Passed.ShouldBeTrue();
+        r["scale.spin.first_pod_ready < 10s"].Observed.ShouldBe("6s");
+        r["scale.spin.peak_replicas >= 8"].Passed.ShouldBeFalse();
+        r["scale.spin.peak_replicas >= 8"].Observed.ShouldBe("6");
+        r["nodes.first_ready < 300s"].Passed.ShouldBeTrue();
+        r["control.webapp.p95_delta < 20%"].Passed.ShouldBeFalse();
+        r["control.webapp.p95_delta < 20%"].Observed.ShouldBe("150%");
+        r["scale.spin.scale_in < 10s"].Passed.ShouldBeTrue();
+        gate.Thresholds.ShouldAllBe(t => t.Scope == "run");
+        gate.Verdict.ShouldBe(GateResult.Failed);
+    }
+
+    [Fact]
+    public void Regression_AgainstABaseline_AndSkippedWithoutOne()
+    {
+        var (run, plan) = Gated("""      - "p(95) regression < 10%" """, "baseline: latest-passed", latency: _ => 120);
+        var baseline = TestRuns.Steady(run.PlanText!, 60, _ => 100) with { RunId = "base-run" };
+
+        var gate = GateEvaluator.Evaluate(run, plan, baseline)!;
+        var r = gate.Thresholds.Single();
+        r.Passed.ShouldBeFalse();
+        r.Value!.Value.ShouldBe(0.2, 0.002); // within the histograms' 3 significant digits
+        r.Observed.ShouldStartWith("+20");
+        r.Detail!.ShouldMatch(@"^120(\.\d+)?ms against 100(\.\d+)?ms in baseline base-run$");
+        gate.BaselineRunId.ShouldBe("base-run");
+
+        var within = GateEvaluator.Evaluate(TestRuns.Steady(run.PlanText!, 60, _ => 105), plan, baseline)!;
+        within.Verdict.ShouldBe(GateResult.Passed);
+
+        var none = GateEvaluator.Evaluate(run, plan, null)!;
+        none.Thresholds.Single().Skipped.ShouldBeTrue();
+        none.Verdict.ShouldBe(GateResult.Passed);
+    }
+
+    [Fact]
+    public void ASaturatedGenerator_OrObserverGaps_MakeTheRunInvalid()
+    {
+        var (run, plan) = Gated("""      - "p(95) < 2s" """, "validity: { maxObserverGap: 1s }");
+        var saturated = run with { Generator = run.Generator with { Bottleneck = true } };
+        var gate = GateEvaluator.Evaluate(saturated, plan, null)!;
+        gate.Verdict.ShouldBe(GateResult.Invalid);
+        gate.InvalidReasons.Single().ShouldContain("generator was saturated");
+
+        var observed = TestRuns.Observed(); // 2 s of gaps
+        var gaps = GateEvaluator.Evaluate(observed, plan, null)!;
+        gaps.Verdict.ShouldBe(GateResult.Invalid);
+        gaps.InvalidReasons.Single().ShouldContain("beyond the tolerance of 1s");
+    }
+
+    [Fact]
+    public void NoThresholds_NoGate() =>
+        GateEvaluator.Evaluate(TestRuns.Sample(), PlanLoader.Parse("name: x\ntargets: { a: { baseUrl: \"http://127.0.0.1:9\" } }\nscenarios: [{ name: s, target: a, load: { model: open, rate: 1, duration: 1s } }]").Plan!, null).ShouldBeNull();
+
+    [Fact]
+    public void LiveGate_AbortsOnceASlidingWindowIsLost_AfterItsGrace()
+    {
+        var (run, plan) = Gated("""      - { threshold: "error_rate < 5% over any 3s", abortOnFail: true, delayAbortEval: 5s } """);
+        var live = new LiveGate(plan);
+        string? lostAt = null;
+        foreach (var s in run.Scenarios[0].Seconds)
+        {
+            var lost = live.Observe(s.Second, [("api", s.Second, s)]);
+            if (lost is not null)
+            {
+                lostAt = $"{s.Second}: {lost}";
+                break;
+            }
+        }
+
+        lostAt.ShouldBe("40: api: error_rate < 5% over any 3s (observed 6.67%)");
+    }
+
+    [Fact]
+    public void PlanErrors_ThresholdsAreCheckedAgainstThePlan_WithPositions()
+    {
+        var result = PlanLoader.Parse("""
+            name: bad
+            targets: { api: { baseUrl: "http://127.0.0.1:9" } }
+            scenarios:
+              - name: api
+                target: api
+                load: { model: open, rate: 10, duration: 10s }
+                thresholds:
+                  - "p(95) < 500"
+                  - "p(95) < 1s during stage \"steady\""
+                  - { threshold: "p(95) regression < 10%", abortOnFail: true }
+                  - "scale.spin.peak_replicas >= 2"
+            thresholds: ["control.webapp.p95 < 10ms", "nodes.peak >= 3"]
+            """);
+
+        var messages = result.Errors.Select(e => e.ToString()).ToList();
+        messages.ShouldContain("scenarios[0].thresholds[0]: column 9: a duration needs a unit (us, ms, s, m, h), e.g. 500ms in 'p(95) < 500' (line 8)");
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].thresholds: 'p(95) < 1s during stage \"steady\"': no stage named \"steady\" in scenario api"));
+        messages.ShouldContain(m => m.Contains("a regression threshold needs a baseline"));
+        messages.ShouldContain(m => m.Contains("abortOnFail works on load metrics"));
+        messages.ShouldContain(m => m.Contains("scaling thresholds belong to the run"));
+        messages.ShouldContain(m => m.Contains("'webapp' is not a probed control app"));
+        messages.ShouldContain(m => m.Contains("node metrics need the Kubernetes sampler"));
+    }
+}
