@@ -14,6 +14,15 @@ public static class SummaryMarkdown
         var env = run.Environment;
         sb.Append(inv, $"# Constellation run `{run.RunId}` — {Escape(run.PlanName)}\n\n");
         sb.Append(inv, $"- Status: **{run.Status.ToString().ToLowerInvariant()}**\n");
+        if (run.Gate is { } gate)
+        {
+            sb.Append(inv, $"- Gate: **{gate.Verdict}**{(gate.Verdict == GateResult.Passed ? " ✓" : " ✗")}{(gate.BaselineRunId is null ? string.Empty : $" (baseline `{gate.BaselineRunId}`)")}\n");
+        }
+
+        if (run.Tags.Count > 0)
+        {
+            sb.Append(inv, $"- Tags: {string.Join(", ", run.Tags.Select(t => $"`{t}`"))}\n");
+        }
         sb.Append(inv, $"- Started: {env.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC, duration {Durations.Format(env.EndedUtc - env.StartedUtc)}\n");
         sb.Append(inv, $"- Generator: constellation {env.ToolVersion}, {env.Cores} cores, {Escape(env.Machine)}\n");
         if (run.Error is not null)
@@ -29,6 +38,11 @@ public static class SummaryMarkdown
             var t = s.Totals;
             var l = t.Latency;
             sb.Append(inv, $"| {Escape(s.Name)} | {t.Requests} | {t.Rps:0.0} | {t.ErrorRate * 100:0.##}% | {t.Outcomes.Dropped} | {Ms(l.P50Ms)} | {Ms(l.P95Ms)} | {Ms(l.P99Ms)} | {Ms(l.MaxMs)} | {s.EndReason} |\n");
+        }
+
+        if (run.Gate is { } judged)
+        {
+            Thresholds(sb, judged);
         }
 
         var breaks = run.Scenarios.Where(s => s.BreakingPoint is not null).ToList();
@@ -55,6 +69,38 @@ public static class SummaryMarkdown
         }
 
         return sb.ToString();
+    }
+
+    private static void Thresholds(StringBuilder sb, GateResult g)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append("\n## Thresholds\n\n");
+        foreach (var reason in g.InvalidReasons)
+        {
+            sb.Append(inv, $"- ✗ **run invalid**: {Escape(reason)}\n");
+        }
+
+        if (g.AbortedBy is { } why)
+        {
+            sb.Append(inv, $"- ⏹ stopped early (abortOnFail): {Escape(why)}\n");
+        }
+
+        if (g.InvalidReasons.Count > 0 || g.AbortedBy is not null)
+        {
+            sb.Append('\n');
+        }
+
+        if (g.Thresholds.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("| | scope | threshold | observed | detail |\n|---|---|---|---:|---|\n");
+        foreach (var t in g.Thresholds)
+        {
+            var mark = t.Skipped ? "–" : t.Passed ? "✓" : "✗";
+            sb.Append(inv, $"| {mark} | {Escape(t.Scope)} | `{Escape(t.Threshold)}` | {Escape(t.Observed)} | {Escape(t.Detail ?? string.Empty)} |\n");
+        }
     }
 
     private static void Scaling(StringBuilder sb, ScalingMetrics m)

@@ -15,6 +15,9 @@ namespace Constellation.LoadRunner.Cli;
 public sealed record CliContext(TextWriter Out, TextWriter Error, bool Interactive, CancellationToken Cancel, CancellationToken Abort)
 {
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Reads an environment variable ($GITHUB_STEP_SUMMARY); tests give their own.</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 }
 
 /// <summary>The <c>constellation</c> command line: run, validate, load.</summary>
@@ -56,13 +59,15 @@ public static class ConstellationCli
             Drives HTTP load (open and closed models, ramps, steps, ramp-to-fail), records exact per-second
             latency histograms and writes run.json + summary.md under artifacts/runs/<run-id>/.
 
-            Exit codes: 0 ok, 1 runtime error, 2 invalid input, 130 interrupted.
+            Exit codes: 0 ok, 1 runtime error, 2 invalid input, 3 run invalid (generator saturated or observer
+            gaps: the result cannot be trusted), 99 thresholds failed (compare: a regression), 130 interrupted.
             """);
         root.Subcommands.Add(RunCommand(ctx));
         root.Subcommands.Add(ValidateCommand(ctx));
         root.Subcommands.Add(LoadCommand(ctx));
         root.Subcommands.Add(ReportCommand(ctx));
         root.Subcommands.Add(RunsCommand(ctx));
+        root.Subcommands.Add(CompareCommand(ctx));
         return root;
     }
 
@@ -126,7 +131,8 @@ public static class ConstellationCli
         var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
         var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") };
         var s3LinkExpiry = new Option<string>("--s3-link-expiry") { Description = "How long the presigned report link works (at most 7 days).", DefaultValueFactory = _ => "168h" };
-        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html.") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry };
+        var tags = new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false };
+        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, tags };
         cmd.SetAction(async (pr, _) =>
         {
             var file = pr.GetValue(plan);
@@ -148,6 +154,13 @@ public static class ConstellationCli
             if (!loaded.IsValid)
             {
                 PrintErrors(ctx.Error, file?.Name ?? EmbeddedPlanName, loaded.Errors);
+                return ExitCodes.InvalidInput;
+            }
+
+            var tagList = pr.GetValue(tags) ?? [];
+            if (tagList.FirstOrDefault(t => t.Length == 0 || t.Length > 100 || t.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))) is { } badTag)
+            {
+                ctx.Error.WriteLine($"error: --tag must be a word without spaces (at most 100 characters), got '{badTag}'");
                 return ExitCodes.InvalidInput;
             }
 
@@ -178,7 +191,7 @@ public static class ConstellationCli
             var pipeline = new RunPipeline(ctx.Time, ctx.Error);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
-                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores },
+                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores, Tags = tagList },
                 Observers(view, metrics),
                 ctx.Cancel,
                 ctx.Abort).ConfigureAwait(false);
@@ -203,12 +216,8 @@ public static class ConstellationCli
                 store.Dispose();
             }
 
-            return record.Status switch
-            {
-                RunStatus.Completed => ExitCodes.Ok,
-                RunStatus.Cancelled => ExitCodes.Interrupted,
-                _ => ExitCodes.RuntimeError,
-            };
+            AppendStepSummary(ctx, Path.Combine(outcome.Directory, "summary.md"));
+            return ExitCodeOf(record);
         });
         return cmd;
     }
@@ -252,6 +261,77 @@ public static class ConstellationCli
         return cmd;
     }
 
+    /// <summary>The exit-code contract for a finished run: interrupted, error, invalid, thresholds failed, ok — in that order.</summary>
+    public static int ExitCodeOf(RunRecord record) => record.Status switch
+    {
+        RunStatus.Cancelled => ExitCodes.Interrupted,
+        RunStatus.Failed => ExitCodes.RuntimeError,
+        _ => record.Gate?.Verdict switch
+        {
+            GateResult.Invalid => ExitCodes.RunInvalid,
+            GateResult.Failed => ExitCodes.ThresholdsFailed,
+            _ => ExitCodes.Ok,
+        },
+    };
+
+    /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
+    private static void AppendStepSummary(CliContext ctx, string summaryPath)
+    {
+        if (ctx.Environment("GITHUB_STEP_SUMMARY") is not { Length: > 0 } target || !File.Exists(summaryPath))
+        {
+            return;
+        }
+
+        try
+        {
+            File.AppendAllText(target, File.ReadAllText(summaryPath) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ctx.Error.WriteLine($"warning: could not append to $GITHUB_STEP_SUMMARY ({target}): {e.Message}");
+        }
+    }
+
+    private static Command CompareCommand(CliContext ctx)
+    {
+        var run = new Argument<string>("run") { Description = "The run: a run id in the runs folder, a run folder or a run.json." };
+        var baseline = new Option<string>("--baseline", "-b") { Description = "What to compare with: a run id, latest-passed (newest completed run of the same plan whose gate passed) or tag:NAME.", Required = true };
+        var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        var tolerance = new Option<string>("--tolerance") { Description = "Relative change that counts as a regression (with absolute floors of 2ms, 0.5 points of error rate, 5s of scaling time).", DefaultValueFactory = _ => "10%" };
+        var cmd = new Command("compare", "Compare a run with a baseline per scenario and metric; exit 99 on a regression beyond noise.") { run, baseline, folder, tolerance };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var root = pr.GetValue(folder)!.FullName;
+            var tolText = pr.GetValue(tolerance)!;
+            if (!tolText.EndsWith('%') || !double.TryParse(tolText[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var tol) || tol < 0 || tol > 1000)
+            {
+                ctx.Error.WriteLine($"error: --tolerance must be a percentage such as 10%, got '{tolText}'");
+                return ExitCodes.InvalidInput;
+            }
+
+            var which = pr.GetValue(run)!;
+            var path = File.Exists(which) ? which : Directory.Exists(which) ? Path.Combine(which, "run.json") : Path.Combine(root, which, "run.json");
+            if (!File.Exists(path))
+            {
+                ctx.Error.WriteLine($"error: no run '{which}' (looked for {path})");
+                return ExitCodes.InvalidInput;
+            }
+
+            var current = await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false);
+            var found = await Reports.History.Baselines.ResolveAsync(root, pr.GetValue(baseline)!, current.PlanName, current.RunId, ct).ConfigureAwait(false);
+            if (found.Record is null)
+            {
+                ctx.Error.WriteLine($"error: baseline: {found.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var comparison = Core.Gate.RunComparer.Compare(current, found.Record, new Core.Gate.CompareTolerance { Relative = tol / 100 });
+            ctx.Out.Write(Core.Gate.RunComparer.Render(comparison));
+            return comparison.Regressed ? ExitCodes.ThresholdsFailed : ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
     private static Command RunsCommand(CliContext ctx)
     {
         var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
@@ -278,7 +358,41 @@ public static class ConstellationCli
             ctx.Out.WriteLine(await Reports.History.RunsIndexWriter.WriteAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false));
             return ExitCodes.Ok;
         });
-        return new Command("runs", "Past runs: list them, or write the runs index.") { list, index };
+        var runIdArg = new Argument<string>("run-id") { Description = "The run to tag." };
+        var tagArg = new Argument<string>("tag") { Description = "The tag, e.g. release-1.4." };
+        var remove = new Option<bool>("--remove") { Description = "Take the tag off instead." };
+        var tag = new Command("tag", "Tag a stored run (find it again with --baseline tag:NAME).") { runIdArg, tagArg, folder, remove };
+        tag.SetAction(async (pr, ct) =>
+        {
+            try
+            {
+                var r = await Reports.History.Baselines.TagAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runIdArg)!, pr.GetValue(tagArg)!, pr.GetValue(remove), ct).ConfigureAwait(false);
+                ctx.Out.WriteLine($"{r.RunId}: tags {(r.Tags.Count == 0 ? "(none)" : string.Join(", ", r.Tags))}");
+                return ExitCodes.Ok;
+            }
+            catch (FileNotFoundException e)
+            {
+                ctx.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+        });
+        var promoteId = new Argument<string>("run-id") { Description = "The run that becomes its plan's baseline." };
+        var promote = new Command("promote", $"Make a run its plan's baseline: it gets the '{Reports.History.Baselines.PromotedTag}' tag, the plan's other runs lose it (use --baseline tag:{Reports.History.Baselines.PromotedTag}).") { promoteId, folder };
+        promote.SetAction(async (pr, ct) =>
+        {
+            try
+            {
+                var r = await Reports.History.Baselines.PromoteAsync(pr.GetValue(folder)!.FullName, pr.GetValue(promoteId)!, ct).ConfigureAwait(false);
+                ctx.Out.WriteLine($"{r.RunId} is now the baseline of plan '{r.PlanName}'");
+                return ExitCodes.Ok;
+            }
+            catch (FileNotFoundException e)
+            {
+                ctx.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+        });
+        return new Command("runs", "Past runs: list them, write the runs index, tag them, promote one to baseline.") { list, index, tag, promote };
     }
 
     private static Command ValidateCommand(CliContext ctx)

@@ -12,6 +12,12 @@ public static class ExitCodes
     /// <summary>Invalid input: a plan or option is wrong. Nothing was run.</summary>
     public const int InvalidInput = 2;
 
+    /// <summary>The run is invalid: the generator was saturated or the observer missed too much; its result cannot be trusted.</summary>
+    public const int RunInvalid = 3;
+
+    /// <summary>A threshold failed (or, for compare, a metric regressed): the gate says no.</summary>
+    public const int ThresholdsFailed = 99;
+
     /// <summary>Interrupted by Ctrl+C or SIGTERM; what was measured until then is written.</summary>
     public const int Interrupted = 130;
 }

@@ -14,7 +14,17 @@ public sealed record EngineResult(
     GeneratorHealth Generator,
     DateTimeOffset StartedUtc,
     DateTimeOffset EndedUtc,
-    bool Cancelled);
+    bool Cancelled)
+{
+    /// <summary>Why a live check (an abortOnFail threshold) stopped the run early, if one did.</summary>
+    public string? AbortedBy { get; init; }
+}
+
+/// <summary>
+/// Looked at once a second with the second just recorded — run second, and each scenario's (name, own second,
+/// sample) — and returns a reason to stop the whole run, or null.
+/// </summary>
+public delegate string? LiveCheck(int runSecond, IReadOnlyList<(string Scenario, int Second, SecondSample Sample)> samples);
 
 /// <summary>A once-a-second view of a running scenario, for progress displays.</summary>
 public sealed record ScenarioProgress(
@@ -52,7 +62,8 @@ public sealed class LoadEngine(TimeProvider time)
         IReadOnlyList<ResolvedScenario> scenarios,
         Action<EngineProgress>? progress,
         CancellationToken cancel,
-        CancellationToken abort = default)
+        CancellationToken abort = default,
+        LiveCheck? liveCheck = null)
     {
         using var watchdog = new TimeoutWatchdog(time);
         using var abortRegistration = abort.Register(watchdog.AbortAll);
@@ -94,12 +105,13 @@ public sealed class LoadEngine(TimeProvider time)
         });
 
         // The sampler ticks on its own thread: it blocks between seconds and must not hold a pool thread.
+        string? abortedBy = null;
         var sampled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sampler = new Thread(() =>
         {
             try
             {
-                SampleLoop(states, t0, planned, cpu, generator, progress, allDone.Token);
+                abortedBy = SampleLoop(states, t0, planned, cpu, generator, progress, liveCheck, allDone.Token);
                 sampled.TrySetResult();
             }
             catch (Exception e)
@@ -114,13 +126,15 @@ public sealed class LoadEngine(TimeProvider time)
         await Task.WhenAll(states.Select(s => s.Task!)).ConfigureAwait(false);
         var endedUtc = time.GetUtcNow();
         var results = states.Select(st => ToResult(st, t0)).ToList();
-        return new EngineResult(results, GeneratorHealthAssessor.Assess(generator), startedUtc, endedUtc, cancel.IsCancellationRequested);
+        return new EngineResult(results, GeneratorHealthAssessor.Assess(generator), startedUtc, endedUtc, cancel.IsCancellationRequested) { AbortedBy = abortedBy };
     }
 
-    private void SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, CancellationToken allDone)
+    private string? SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, LiveCheck? liveCheck, CancellationToken allDone)
     {
         double freq = time.TimestampFrequency;
         long lastTick = t0;
+        string? abortedBy = null;
+        var justSampled = new List<(string, int, SecondSample)>();
         for (int tick = 1; ; tick++)
         {
             long due = t0 + (long)(tick * freq);
@@ -145,13 +159,26 @@ public sealed class LoadEngine(TimeProvider time)
                 bool completed = st.Task!.IsCompleted;
                 Sample(st, tick - 1 - st.StartSecond, now);
                 st.Finished = completed;
+                justSampled.Add((st.Spec.Name, tick - 1 - st.StartSecond, st.Samples[^1]));
             }
+
+            if (liveCheck is not null && abortedBy is null && justSampled.Count > 0 && liveCheck(tick - 1, justSampled) is { } reason)
+            {
+                // A threshold marked abortOnFail is lost: stop every scenario as Ctrl+C would, keep what was measured.
+                abortedBy = reason;
+                foreach (var st in states)
+                {
+                    st.Runner.RequestStop();
+                }
+            }
+
+            justSampled.Clear();
 
             generator.Add(new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight));
             progress?.Invoke(new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu));
             if (finalTick || states.All(s => s.Finished))
             {
-                break;
+                return abortedBy;
             }
         }
     }

@@ -18,6 +18,9 @@ public sealed record RunOptions
 
     /// <summary>Stores besides the local folder (S3); the local folder is always written first.</summary>
     public IReadOnlyList<Reports.Stores.IRunStore> Stores { get; init; } = [];
+
+    /// <summary>Labels for the run (--tag), e.g. release-1.4.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
 }
 
 /// <summary>The record of a finished run and where it was written.</summary>
@@ -40,6 +43,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
 
         RunRecord record;
         LocalTargets? local = null;
+        string? abortedBy = null;
         try
         {
             local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
@@ -52,7 +56,13 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 await WaitAsync(plan.Observe.Baseline, "baseline", cancel).ConfigureAwait(false);
             }
 
-            var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort).ConfigureAwait(false);
+            var liveGate = new Core.Gate.LiveGate(plan);
+            var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, liveGate.IsEmpty ? null : liveGate.Observe).ConfigureAwait(false);
+            if (result.AbortedBy is { } why)
+            {
+                log.WriteLine($"threshold lost, run stopped early (abortOnFail): {why}");
+            }
+
             if (observer is not null && plan.Observe!.Cooldown > TimeSpan.Zero && !cancel.IsCancellationRequested)
             {
                 log.WriteLine($"load done; observing scale-in for {Core.Text.Durations.Format(plan.Observe.Cooldown)} (Ctrl+C ends it early and keeps the run)");
@@ -66,9 +76,11 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 Status = result.Cancelled ? RunStatus.Cancelled : RunStatus.Completed,
                 Environment = Environment(result.StartedUtc, result.EndedUtc, urls),
                 PlanText = plan.SourceText,
-                Scenarios = result.Scenarios,
+                Scenarios = result.AbortedBy is null ? result.Scenarios : [.. result.Scenarios.Select(x => x.EndReason == "cancelled" ? x with { EndReason = "aborted" } : x)],
                 Generator = result.Generator,
+                Tags = options.Tags,
             };
+            abortedBy = result.AbortedBy;
             if (observer is not null)
             {
                 var observed = await observer.StopAsync(result.StartedUtc, CancellationToken.None).ConfigureAwait(false);
@@ -102,6 +114,8 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             }
         }
 
+        record = await GateAsync(record, plan, options, abortedBy).ConfigureAwait(false);
+
         // Every store, the local folder first; the others copy what it wrote. A failing store never costs
         // the others their copy; every status goes into the local run.json.
         var statuses = new List<StoreStatus>();
@@ -124,6 +138,42 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         }
 
         return new RunOutcome(record, dir);
+    }
+
+    /// <summary>Judges the run against the plan's thresholds (with the baseline run, for regressions) and logs the verdict.</summary>
+    private async Task<RunRecord> GateAsync(RunRecord record, Plan plan, RunOptions options, string? abortedBy)
+    {
+        if (!plan.AllThresholds.Any() && plan.Validity is null)
+        {
+            return record;
+        }
+
+        RunRecord? baseline = null;
+        if (plan.Baseline is { } wanted && plan.AllThresholds.Any(t => t.Threshold.Regression))
+        {
+            var found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None).ConfigureAwait(false);
+            baseline = found.Record;
+            log.WriteLine(baseline is null ? $"baseline: {found.Message}; regression thresholds are not judged" : $"baseline: {baseline.RunId} ({wanted})");
+        }
+
+        var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy);
+        if (gate is null)
+        {
+            return record;
+        }
+
+        foreach (var t in gate.Thresholds)
+        {
+            log.WriteLine($"threshold {(t.Skipped ? "skipped" : t.Passed ? "passed" : "FAILED")}: [{t.Scope}] {t.Threshold}: {t.Observed}{(t.Detail is null ? string.Empty : $" ({t.Detail})")}");
+        }
+
+        foreach (var reason in gate.InvalidReasons)
+        {
+            log.WriteLine($"run invalid: {reason}");
+        }
+
+        log.WriteLine($"gate: {gate.Verdict}");
+        return record with { Gate = gate };
     }
 
     private Observer.RunObserver? StartObserver(Plan plan, IReadOnlyDictionary<string, Uri> urls, LocalTargets local)

@@ -15,6 +15,11 @@ public sealed record RunSummary
     public required double DurationSeconds { get; init; }
     public required IReadOnlyList<ScenarioSummary> Scenarios { get; init; }
 
+    /// <summary>The gate's verdict (passed, failed, invalid), when the plan had thresholds.</summary>
+    public string? Verdict { get; init; }
+
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
     public static RunSummary From(RunRecord run) => new()
     {
         RunId = run.RunId,
@@ -32,6 +37,8 @@ public sealed record RunSummary
             s.BreakingPoint?.OfferedAtFailure,
             s.BreakingPoint?.LastHealthyOffered,
             s.BreakingPoint?.Unit))],
+        Verdict = run.Gate?.Verdict,
+        Tags = run.Tags,
     };
 
     public static async Task<RunSummary?> TryReadAsync(string runDirectory, CancellationToken ct)

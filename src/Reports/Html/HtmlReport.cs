@@ -41,7 +41,18 @@ public static partial class HtmlReport
             sb.Append(inv, $"<p class=\"breaking\"><strong>{E(s.Name)}</strong> broke after {b.ElapsedSeconds:0.#} s: <code>{E(b.Condition)}</code> (observed {E(b.Observed)}) at {b.OfferedAtFailure:0.#} {E(b.Unit)} offered. Last healthy: {b.LastHealthyOffered:0.#} {E(b.Unit)} ({E(b.LastHealthyStage)}); peak {b.PeakOkPerSecond} ok/s.</p>\n");
         }
 
-        sb.Append("</header>\n<main>\n<section><h2>Scenarios</h2>\n<div class=\"scroll\"><table>\n");
+        if (run.Gate is { } gate)
+        {
+            sb.Append(inv, $"<p class=\"gate gate-{E(gate.Verdict)}\">Gate: <strong>{E(gate.Verdict)}</strong>{(gate.BaselineRunId is null ? string.Empty : $" (baseline {E(gate.BaselineRunId)})")}</p>\n");
+        }
+
+        sb.Append("</header>\n<main>\n");
+        if (run.Gate is { } judged)
+        {
+            Thresholds(sb, judged);
+        }
+
+        sb.Append("<section><h2>Scenarios</h2>\n<div class=\"scroll\"><table>\n");
         sb.Append("<thead><tr><th>scenario</th><th>model</th><th>requests</th><th>rate /s</th><th>errors</th><th>dropped</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>end</th></tr></thead>\n<tbody>\n");
         foreach (var s in run.Scenarios)
         {
@@ -96,6 +107,35 @@ public static partial class HtmlReport
 
         sb.Append(inv, $"</main>\n<footer>run.json schema {run.SchemaVersion} · rendered by constellation</footer>\n</body>\n</html>\n");
         return sb.ToString();
+    }
+
+    private static void Thresholds(StringBuilder sb, GateResult g)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append("<section><h2>Thresholds</h2>\n");
+        foreach (var reason in g.InvalidReasons)
+        {
+            sb.Append(inv, $"<p class=\"error\">Run invalid: {E(reason)}</p>\n");
+        }
+
+        if (g.AbortedBy is { } why)
+        {
+            sb.Append(inv, $"<p class=\"breaking\">Stopped early (abortOnFail): {E(why)}</p>\n");
+        }
+
+        if (g.Thresholds.Count > 0)
+        {
+            sb.Append("<div class=\"scroll\"><table><thead><tr><th>threshold</th><th>scope</th><th>observed</th><th>result</th><th>detail</th></tr></thead><tbody>\n");
+            foreach (var t in g.Thresholds)
+            {
+                var result = t.Skipped ? "– not judged" : t.Passed ? "✓ passed" : "✗ failed";
+                sb.Append(inv, $"<tr class=\"{(t.Skipped ? "skipped" : t.Passed ? "pass" : "fail")}\"><td><code>{E(t.Threshold)}</code></td><td>{E(t.Scope)}</td><td>{E(t.Observed)}</td><td>{result}</td><td>{E(t.Detail ?? string.Empty)}</td></tr>\n");
+            }
+
+            sb.Append("</tbody></table></div>\n");
+        }
+
+        sb.Append("</section>\n");
     }
 
     /// <summary>The scaling metrics, the observer's charts, its gaps and its samplers.</summary>
@@ -280,6 +320,9 @@ public static partial class HtmlReport
         .breaking { border-left: 4px solid #d55e00; padding-left: .6rem; }
         .error { color: #a00; }
         .note { color: #555; font-size: .9rem; }
+        .gate { display: inline-block; padding: .2rem .6rem; border-radius: .3rem; }
+        .gate-passed { background: #dff0d8; } .gate-failed, .gate-invalid { background: #f2dede; }
+        tr.fail td { color: #a00; } tr.skipped td { color: #777; }
         details { margin: .8rem 0; }
         .scroll { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-size: .9rem; }

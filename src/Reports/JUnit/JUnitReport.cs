@@ -9,7 +9,8 @@ namespace Constellation.Reports.JUnit;
 /// Renders junit.xml for CI test reporters (Jenkins, GitHub Actions, GitLab): one test suite per run, one
 /// test case per scenario. A scenario passes when it ran to its end or was stopped by its own ramp-to-fail
 /// condition (finding the breaking point is the point of such a scenario); it is an error when the run was
-/// cancelled or failed. Thresholds (the CI gate) add their own test cases.
+/// cancelled or failed. Every threshold (the CI gate) is a test case of its own, its failure message giving the
+/// observed value; a run the gate found invalid adds a failing "validity" case.
 /// </summary>
 public static class JUnitReport
 {
@@ -44,6 +45,57 @@ public static class JUnitReport
             cases.Add(testCase);
         }
 
+        int failures = 0, skipped = 0;
+        if (run.Gate is { } gate)
+        {
+            foreach (var t in gate.Thresholds)
+            {
+                var testCase = new XElement(
+                    "testcase",
+                    new XAttribute("classname", $"{run.PlanName}.thresholds.{t.Scope}"),
+                    new XAttribute("name", t.Threshold),
+                    new XAttribute("time", "0"));
+                var detail = t.Detail is null ? string.Empty : $" ({t.Detail})";
+                if (t.Skipped)
+                {
+                    skipped++;
+                    testCase.Add(new XElement("skipped", new XAttribute("message", $"not judged: {t.Detail}")));
+                }
+                else if (!t.Passed)
+                {
+                    failures++;
+                    testCase.Add(new XElement("failure", new XAttribute("message", $"{t.Threshold}: observed {t.Observed}{detail}"), new XAttribute("type", "threshold")));
+                }
+                else
+                {
+                    testCase.Add(new XElement("system-out", $"observed {t.Observed}{detail}"));
+                }
+
+                cases.Add(testCase);
+            }
+
+            if (gate.InvalidReasons.Count > 0)
+            {
+                failures++;
+                cases.Add(new XElement(
+                    "testcase",
+                    new XAttribute("classname", $"{run.PlanName}.gate"),
+                    new XAttribute("name", "validity"),
+                    new XAttribute("time", "0"),
+                    new XElement("failure", new XAttribute("message", "the run is invalid: " + string.Join("; ", gate.InvalidReasons)), new XAttribute("type", "invalid"))));
+            }
+
+            if (gate.AbortedBy is { } why)
+            {
+                cases.Add(new XElement(
+                    "testcase",
+                    new XAttribute("classname", $"{run.PlanName}.gate"),
+                    new XAttribute("name", "abortOnFail"),
+                    new XAttribute("time", "0"),
+                    new XElement("system-out", $"the run was stopped early: {why}")));
+            }
+        }
+
         if (run.Status == RunStatus.Failed)
         {
             errors++;
@@ -59,9 +111,9 @@ public static class JUnitReport
             "testsuite",
             new XAttribute("name", run.PlanName),
             new XAttribute("tests", cases.Count),
-            new XAttribute("failures", 0),
+            new XAttribute("failures", failures),
             new XAttribute("errors", errors),
-            new XAttribute("skipped", 0),
+            new XAttribute("skipped", skipped),
             new XAttribute("time", duration.ToString("0.###", inv)),
             new XAttribute("timestamp", run.Environment.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", inv)),
             new XElement("properties", new XElement("property", new XAttribute("name", "runId"), new XAttribute("value", run.RunId))),
@@ -70,7 +122,7 @@ public static class JUnitReport
             "testsuites",
             new XAttribute("name", "constellation"),
             new XAttribute("tests", cases.Count),
-            new XAttribute("failures", 0),
+            new XAttribute("failures", failures),
             new XAttribute("errors", errors),
             new XAttribute("time", duration.ToString("0.###", inv)),
             suite));

@@ -1,0 +1,86 @@
+using Constellation.Core.Results;
+
+namespace Constellation.Reports.History;
+
+/// <summary>
+/// Finds the run to compare with: a run id, <c>latest-passed</c> (the newest completed run of the same plan
+/// whose gate did not fail) or <c>tag:NAME</c> (the newest run carrying that tag, of the same plan when there is one).
+/// Tags are kept in run.json and run-summary.json; <c>promote</c> moves the <c>baseline</c> tag to one run of a plan.
+/// </summary>
+public static class Baselines
+{
+    public const string PromotedTag = "baseline";
+
+    public sealed record Found(RunRecord? Record, string Message);
+
+    public static async Task<Found> ResolveAsync(string root, string spec, string? planName, string? excludeRunId, CancellationToken ct)
+    {
+        var runs = (await RunHistory.LoadAsync(root, ct).ConfigureAwait(false)).Where(r => r.RunId != excludeRunId).ToList();
+        RunSummary? pick;
+        if (spec == "latest-passed")
+        {
+            pick = runs.FirstOrDefault(r => (planName is null || r.PlanName == planName) && r.Status == RunStatus.Completed && r.Verdict is null or GateResult.Passed);
+        }
+        else if (spec.StartsWith("tag:", StringComparison.Ordinal))
+        {
+            var tag = spec[4..];
+            var tagged = runs.Where(r => r.Tags.Contains(tag, StringComparer.Ordinal)).ToList();
+            pick = tagged.FirstOrDefault(r => r.PlanName == planName) ?? tagged.FirstOrDefault();
+        }
+        else
+        {
+            pick = runs.FirstOrDefault(r => r.RunId == spec);
+        }
+
+        if (pick is null)
+        {
+            return new Found(null, $"no run in {root} matches '{spec}'{(planName is null || !spec.Contains(':') && spec != "latest-passed" ? string.Empty : $" for plan '{planName}'")}");
+        }
+
+        var path = Path.Combine(root, pick.RunId, "run.json");
+        if (!File.Exists(path))
+        {
+            return new Found(null, $"run {pick.RunId} has no run.json in {root}");
+        }
+
+        return new Found(await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false), $"{pick.RunId} ({spec})");
+    }
+
+    /// <summary>Adds (or removes) a tag on a stored run: run.json and run-summary.json are rewritten.</summary>
+    public static async Task<RunRecord> TagAsync(string root, string runId, string tag, bool remove, CancellationToken ct)
+    {
+        var dir = Path.Combine(root, runId);
+        var path = Path.Combine(dir, "run.json");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"no run '{runId}' in {root}", path);
+        }
+
+        var record = await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false);
+        var tags = record.Tags.Where(t => t != tag).ToList();
+        if (!remove)
+        {
+            tags.Add(tag);
+        }
+
+        record = record with { Tags = tags };
+        await RunRecordJson.WriteAsync(record, path, ct).ConfigureAwait(false);
+        await new Writers.RunSummaryWriter().WriteAsync(record, dir, ct).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>Makes a run its plan's baseline: it gets the baseline tag, every other run of the plan loses it.</summary>
+    public static async Task<RunRecord> PromoteAsync(string root, string runId, CancellationToken ct)
+    {
+        var record = await TagAsync(root, runId, PromotedTag, remove: false, ct).ConfigureAwait(false);
+        foreach (var other in await RunHistory.LoadAsync(root, ct).ConfigureAwait(false))
+        {
+            if (other.RunId != runId && other.PlanName == record.PlanName && other.Tags.Contains(PromotedTag))
+            {
+                await TagAsync(root, other.RunId, PromotedTag, remove: true, ct).ConfigureAwait(false);
+            }
+        }
+
+        return record;
+    }
+}
