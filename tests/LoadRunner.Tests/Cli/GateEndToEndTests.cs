@@ -108,6 +108,24 @@ public sealed class GateEndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task RegressionThresholds_UseTheLatestPassedRunOfThePlan()
+    {
+        var plan = Plan("gate-regress", """["p(95) regression < 1000%", "p(95) < 2s"]""", duration: "2s") + "\nbaseline: latest-passed\n";
+        var (code1, _, e1, first) = await RunAsync(plan, "first");
+        code1.ShouldBe(ExitCodes.Ok, e1);
+        first.Gate!.Thresholds[0].Skipped.ShouldBeTrue();
+        e1.ShouldContain("baseline: no run in");
+
+        var (code2, _, e2, second) = await RunAsync(plan, "second");
+        code2.ShouldBe(ExitCodes.Ok, e2);
+        second.Gate!.BaselineRunId.ShouldBe("first");
+        var regression = second.Gate.Thresholds[0];
+        regression.Skipped.ShouldBeFalse();
+        regression.Passed.ShouldBeTrue();
+        regression.Detail.ShouldNotBeNull().ShouldContain("in baseline first");
+    }
+
+    [Fact]
     public async Task InvalidThresholds_AreAllReportedWithPositions_Exit2()
     {
         var plan = Path.Combine(_dir, "bad.yaml");
