@@ -27,6 +27,8 @@ command -v python3 >/dev/null 2>&1 || apt_install python3
 [ -x /usr/bin/chromium ] || apt_install chromium
 # Prometheus: a real server scraping SpinService in the observer's Prometheus test (started by that test).
 command -v prometheus >/dev/null 2>&1 || apt_install prometheus
+# yamllint: the infra manifests and plans are linted by a test.
+command -v yamllint >/dev/null 2>&1 || apt_install yamllint
 
 # s3rver: a real S3-compatible server on loopback for the S3 store's tests.
 tools="$root/artifacts/tools"

@@ -30,5 +30,9 @@ void OnSignal(PosixSignalContext context)
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
-var context = new CliContext(Console.Out, Console.Error, ProgressView.DetectInteractive(), cancel.Token, abort.Token);
+var context = new CliContext(Console.Out, Console.Error, ProgressView.DetectInteractive(), cancel.Token, abort.Token)
+{
+    // Questions (cluster down) only when a person can answer them.
+    ReadLine = Console.IsInputRedirected ? null : Console.ReadLine,
+};
 return await ConstellationCli.RunAsync(args, context).ConfigureAwait(false);

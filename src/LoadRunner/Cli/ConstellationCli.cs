@@ -1,3 +1,4 @@
+using Constellation.LoadRunner.Cluster;
 using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
@@ -15,6 +16,9 @@ namespace Constellation.LoadRunner.Cli;
 public sealed record CliContext(TextWriter Out, TextWriter Error, bool Interactive, CancellationToken Cancel, CancellationToken Abort)
 {
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Reads a line a person typed; null when nobody can answer (no terminal, CI).</summary>
+    public Func<string?>? ReadLine { get; init; }
 
     /// <summary>Reads an environment variable ($GITHUB_STEP_SUMMARY); tests give their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
@@ -68,6 +72,7 @@ public static class ConstellationCli
         root.Subcommands.Add(ReportCommand(ctx));
         root.Subcommands.Add(RunsCommand(ctx));
         root.Subcommands.Add(CompareCommand(ctx));
+        root.Subcommands.Add(ClusterCommand(ctx));
         return root;
     }
 
@@ -290,6 +295,97 @@ public static class ConstellationCli
         {
             ctx.Error.WriteLine($"warning: could not append to $GITHUB_STEP_SUMMARY ({target}): {e.Message}");
         }
+    }
+
+    private static Command ClusterCommand(CliContext ctx)
+    {
+        var infra = new Option<DirectoryInfo>("--infra") { Description = "The infra folder (eksctl/, helm-values/, k8s/).", DefaultValueFactory = _ => new DirectoryInfo("infra") };
+        var kubeconfig = new Option<string?>("--kubeconfig") { Description = "Kubeconfig to write and use. Default: $KUBECONFIG, then ~/.kube/config." };
+        var registry = new Option<string?>("--registry") { Description = "Image registry for the workloads, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com." };
+        var waitTimeout = new Option<string>("--wait-timeout") { Description = "up: how long to wait for metrics and Ready workloads.", DefaultValueFactory = _ => "15m" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "down: do not ask for confirmation (CI)." };
+
+        ClusterCommands? Make(ParseResult pr)
+        {
+            if (!Durations.TryParse(pr.GetValue(waitTimeout), out var wait) || wait <= TimeSpan.Zero)
+            {
+                ctx.Error.WriteLine($"error: --wait-timeout must be a duration such as 15m, got '{pr.GetValue(waitTimeout)}'");
+                return null;
+            }
+
+            var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var name in new[] { "PATH", "HOME", "KUBECONFIG", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" })
+            {
+                env[name] = ctx.Environment(name);
+            }
+
+            return new ClusterCommands(
+                new ClusterOptions { InfraDirectory = pr.GetValue(infra)!.FullName, Kubeconfig = pr.GetValue(kubeconfig), Registry = pr.GetValue(registry), WaitTimeout = wait, Environment = env },
+                ctx.Error,
+                ctx.Time);
+        }
+
+        async Task<int> Guard(Func<Task<int>> body)
+        {
+            try
+            {
+                return await body().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ToolMissingException or FileNotFoundException)
+            {
+                ctx.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+            catch (Exception e) when (e is ToolFailedException or TimeoutException or k8s.Autorest.HttpOperationException or HttpRequestException or k8s.Exceptions.KubeConfigException)
+            {
+                ctx.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.RuntimeError;
+            }
+        }
+
+        var up = new Command("up", "Create the cluster with eksctl (kept if it exists), install the add-ons with helm, apply infra/k8s/ and wait until metrics and workloads are Ready.") { infra, kubeconfig, registry, waitTimeout };
+        up.SetAction(async (pr, ct) => Make(pr) is { } c ? await Guard(async () => { await c.UpAsync(ct).ConfigureAwait(false); return ExitCodes.Ok; }).ConfigureAwait(false) : ExitCodes.InvalidInput);
+        var deploy = new Command("deploy", "(Re)apply the workloads in infra/k8s/ with server-side apply (no kubectl needed).") { infra, kubeconfig, registry };
+        deploy.SetAction(async (pr, ct) => Make(pr) is { } c ? await Guard(async () => { await c.DeployAsync(ct).ConfigureAwait(false); return ExitCodes.Ok; }).ConfigureAwait(false) : ExitCodes.InvalidInput);
+        var status = new Command("status", "Nodes per zone, deployments, HPAs, and whether metrics.k8s.io serves metrics.") { infra, kubeconfig };
+        status.SetAction(async (pr, ct) => Make(pr) is { } c ? await Guard(async () => { ctx.Out.Write(await c.StatusAsync(ct).ConfigureAwait(false)); return ExitCodes.Ok; }).ConfigureAwait(false) : ExitCodes.InvalidInput);
+        var down = new Command("down", "Delete the cluster and everything in it (asks first; --yes for CI) and say what was removed.") { infra, yes };
+        down.SetAction(async (pr, ct) =>
+        {
+            if (Make(pr) is not { } c)
+            {
+                return ExitCodes.InvalidInput;
+            }
+
+            return await Guard(async () =>
+            {
+                var (name, region) = c.ReadCluster();
+                if (!pr.GetValue(yes))
+                {
+                    if (ctx.ReadLine is null)
+                    {
+                        ctx.Error.WriteLine($"error: deleting cluster {name} needs confirmation and nobody can answer here: pass --yes");
+                        return ExitCodes.InvalidInput;
+                    }
+
+                    ctx.Error.Write($"Delete cluster {name} in {region} and everything in it? Type the cluster name to confirm: ");
+                    if (ctx.ReadLine()?.Trim() != name)
+                    {
+                        ctx.Error.WriteLine("not confirmed: nothing was deleted");
+                        return ExitCodes.InvalidInput;
+                    }
+                }
+
+                var removed = await c.DownAsync(ct).ConfigureAwait(false);
+                foreach (var r in removed)
+                {
+                    ctx.Out.WriteLine($"removed: {r}");
+                }
+
+                return ExitCodes.Ok;
+            }).ConfigureAwait(false);
+        });
+        return new Command("cluster", "The demo EKS cluster: up, deploy, status, down (eksctl, helm and aws on PATH; see README \"Running on EKS\").") { up, deploy, status, down };
     }
 
     private static Command CompareCommand(CliContext ctx)

@@ -249,6 +249,17 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
             rest = rest[2..];
         }
 
+        if (segments.Length == 4 && segments[0] == "api" && segments[2] == "namespaces")
+        {
+            (ns, rest) = (null, ["namespaces", segments[3]]); // the Namespace object itself
+        }
+
+        if (rest.Length == 2)
+        {
+            await OneAsync(context, rest[0], ns, rest[1]).ConfigureAwait(false);
+            return;
+        }
+
         if (rest.Length != 1)
         {
             await StatusAsync(context, 404, "NotFound", $"the fake server does not serve {path}").ConfigureAwait(false);
@@ -287,6 +298,74 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
 
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body).ConfigureAwait(false);
+    }
+
+    /// <summary>Server-side applies seen: (resource, namespace, name, fieldManager, force).</summary>
+    public List<(string Resource, string? Namespace, string Name, string? FieldManager, bool Force)> Applied { get; } = [];
+
+    /// <summary>When set, an applied Deployment reports all its replicas Ready at once (a stand-in for the controllers).</summary>
+    public bool DeploymentsBecomeReady { get; set; } = true;
+
+    /// <summary>GET or server-side apply (PATCH, application/apply-patch+yaml) of one object.</summary>
+    private async Task OneAsync(HttpContext context, string resource, string? ns, string name)
+    {
+        var key = Key(resource, ns, name);
+        if (HttpMethods.IsPatch(context.Request.Method))
+        {
+            if (context.Request.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) != true)
+            {
+                await StatusAsync(context, 415, "UnsupportedMediaType", $"the fake server only takes server-side apply, got {context.Request.ContentType}").ConfigureAwait(false);
+                return;
+            }
+
+            var fieldManager = context.Request.Query["fieldManager"].ToString();
+            if (fieldManager.Length == 0)
+            {
+                await StatusAsync(context, 400, "BadRequest", "fieldManager is required for apply requests").ConfigureAwait(false);
+                return;
+            }
+
+            using var reader = new StreamReader(context.Request.Body);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(await reader.ReadToEndAsync().ConfigureAwait(false))!.AsObject();
+            if (resource == "deployments" && DeploymentsBecomeReady)
+            {
+                var replicas = node["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+                node["status"] = new System.Text.Json.Nodes.JsonObject { ["replicas"] = replicas, ["readyReplicas"] = replicas, ["availableReplicas"] = replicas };
+            }
+
+            string json;
+            lock (_gate)
+            {
+                var type = _objects.ContainsKey(key) ? "MODIFIED" : "ADDED";
+                node["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                node["metadata"]!["uid"] ??= Guid.NewGuid().ToString();
+                json = node.ToJsonString();
+                var labels = node["metadata"]?["labels"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? string.Empty) ?? [];
+                var stored = new Stored(resource, ns, name, labels, json);
+                _objects[key] = stored;
+                Applied.Add((resource, ns, name, fieldManager, context.Request.Query["force"] == "true"));
+                Publish(new Change(_version, type, stored));
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(json).ConfigureAwait(false);
+            return;
+        }
+
+        Stored? found;
+        lock (_gate)
+        {
+            found = _objects.GetValueOrDefault(key);
+        }
+
+        if (found is null)
+        {
+            await StatusAsync(context, 404, "NotFound", $"{resource} \"{name}\" not found").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(found.Json).ConfigureAwait(false);
     }
 
     private async Task WatchAsync(HttpContext context, Filter filter, string fromVersion, int timeoutSeconds)
