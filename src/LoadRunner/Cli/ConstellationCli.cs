@@ -307,9 +307,10 @@ public static class ConstellationCli
 
         ClusterCommands? Make(ParseResult pr)
         {
-            if (!Durations.TryParse(pr.GetValue(waitTimeout), out var wait) || wait <= TimeSpan.Zero)
+            var waitText = pr.GetValue(waitTimeout) ?? "15m"; // only `up` has the option
+            if (!Durations.TryParse(waitText, out var wait) || wait <= TimeSpan.Zero)
             {
-                ctx.Error.WriteLine($"error: --wait-timeout must be a duration such as 15m, got '{pr.GetValue(waitTimeout)}'");
+                ctx.Error.WriteLine($"error: --wait-timeout must be a duration such as 15m, got '{waitText}'");
                 return null;
             }
 

@@ -72,7 +72,21 @@ public sealed class ClusterCommands(ClusterOptions options, TextWriter log, Time
     {
         _tools.Find("eksctl");
         _tools.Find("helm");
+        _tools.Find("aws");
         var (name, region) = ReadCluster();
+
+        // Fail before anything is created when there are no usable AWS credentials, and say whose account it is.
+        var (_, identity) = await _tools.RunAsync("aws", ["sts", "get-caller-identity", "--output", "json"], TimeSpan.FromMinutes(1), ct, quiet: true).ConfigureAwait(false);
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(identity);
+            log.WriteLine($"AWS account {doc.RootElement.GetProperty("Account").GetString()} as {doc.RootElement.GetProperty("Arn").GetString()}");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            log.WriteLine("warning: could not read `aws sts get-caller-identity`");
+        }
+
         if (await ClusterExistsAsync(name, region, ct).ConfigureAwait(false))
         {
             log.WriteLine($"[1/4] cluster {name} ({region}) exists: kept");
