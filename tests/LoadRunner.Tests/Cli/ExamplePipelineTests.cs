@@ -11,12 +11,7 @@ public sealed partial class ExamplePipelineTests
     [InlineData("examples/jenkins/Jenkinsfile")]
     public async Task EveryConstellationCall_IsACommandWithTheseOptions(string file)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "Constellation.sln")))
-        {
-            root = root.Parent!;
-        }
-
+        var root = new DirectoryInfo(Support.Repo.Root);
         var text = await File.ReadAllTextAsync(Path.Combine(root.FullName, file), TestContext.Current.CancellationToken);
         var calls = Call().Matches(text).Select(m => m.Groups["args"].Value).ToList();
         calls.Count.ShouldBeGreaterThanOrEqualTo(4);

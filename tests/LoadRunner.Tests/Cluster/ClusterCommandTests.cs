@@ -17,7 +17,7 @@ public sealed class ClusterCommandTests : IAsyncLifetime
     private string _bin = null!;
     private string _kubeconfig = null!;
 
-    private static string Infra => Path.Combine(RepoRoot(), "infra");
+    private static string Infra => Path.Combine(Support.Repo.Root, "infra");
 
     private string Calls => File.Exists(Path.Combine(_bin, "calls.log")) ? File.ReadAllText(Path.Combine(_bin, "calls.log")) : string.Empty;
 
@@ -200,15 +200,4 @@ public sealed class ClusterCommandTests : IAsyncLifetime
         Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["topology.kubernetes.io/zone"] = zone, ["eks.amazonaws.com/nodegroup"] = group } },
         Status = new V1NodeStatus { Conditions = [new V1NodeCondition { Type = "Ready", Status = "True" }] },
     };
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Constellation.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
-    }
 }

@@ -8,7 +8,7 @@ namespace Constellation.LoadRunner.Tests.Cluster;
 /// <summary>The infra files load with KubernetesClient's typed loader and keep the invariants the scale test relies on.</summary>
 public sealed class InfraManifestTests
 {
-    private static readonly string Root = RepoRoot();
+    private static readonly string Root = Support.Repo.Root;
     private static readonly string Infra = Path.Combine(Root, "infra");
 
     private static List<object> All() => Directory.GetFiles(Path.Combine(Infra, "k8s"), "*.yaml", SearchOption.AllDirectories)
@@ -156,16 +156,5 @@ public sealed class InfraManifestTests
         var stream = new YamlStream();
         stream.Load(new StringReader(File.ReadAllText(path)));
         return (YamlMappingNode)stream.Documents[0].RootNode;
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Constellation.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir!.FullName;
     }
 }
