@@ -37,6 +37,9 @@ public sealed record RunRecord
     /// <summary>The CI gate's verdict and every threshold's outcome, when the plan has thresholds.</summary>
     public GateResult? Gate { get; init; }
 
+    /// <summary>Who started the run and how, when the service started it (e.g. "alice via api", "schedule via quartz").</summary>
+    public string? StartedBy { get; init; }
+
     /// <summary>Labels for finding this run again (e.g. release-1.4, baseline).</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 

@@ -73,6 +73,7 @@ public static class ConstellationCli
         root.Subcommands.Add(RunsCommand(ctx));
         root.Subcommands.Add(CompareCommand(ctx));
         root.Subcommands.Add(ClusterCommand(ctx));
+        root.Subcommands.Add(Serve.ServeCommand.Create(ctx));
         return root;
     }
 

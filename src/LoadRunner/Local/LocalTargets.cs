@@ -191,7 +191,7 @@ public sealed partial class LocalTargets : IAsyncDisposable
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SysKill(int pid, int signal);
+    internal static partial int SysKill(int pid, int signal);
 
     private const int Sigterm = 15;
 

@@ -21,6 +21,9 @@ public sealed record RunOptions
 
     /// <summary>Labels for the run (--tag), e.g. release-1.4.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Who started the run and how (the service records it); null from the CLI.</summary>
+    public string? StartedBy { get; init; }
 }
 
 /// <summary>The record of a finished run and where it was written.</summary>
@@ -79,6 +82,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 Scenarios = result.AbortedBy is null ? result.Scenarios : [.. result.Scenarios.Select(x => x.EndReason == "cancelled" ? x with { EndReason = "aborted" } : x)],
                 Generator = result.Generator,
                 Tags = options.Tags,
+                StartedBy = options.StartedBy,
             };
             abortedBy = result.AbortedBy;
             if (observer is not null)

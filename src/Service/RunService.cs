@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Runs;
+using Hangfire;
+using Microsoft.Extensions.Options;
+
+namespace Constellation.Service;
+
+/// <summary>What a caller may change about a plan: never a URL or a plan body.</summary>
+public sealed record RunOverrides
+{
+    /// <summary>Cap every scenario at this many seconds.</summary>
+    public int? DurationSeconds { get; init; }
+
+    /// <summary>Multiply every rate (open) or user count (closed), e.g. 0.5 or 2.</summary>
+    public double? RateMultiplier { get; init; }
+
+    public string? Tag { get; init; }
+}
+
+/// <summary>A run the service knows: queued, running or finished, who started it, who cancelled it.</summary>
+public sealed class RunState
+{
+    public required string Id { get; init; }
+    public required string Plan { get; init; }
+    public required string StartedBy { get; init; }
+    public required string Via { get; init; }
+    public required RunOverrides Overrides { get; init; }
+    public string Status { get; set; } = "queued";
+    public string? CancelledBy { get; set; }
+    public RunRecord? Record { get; set; }
+    public string? Error { get; set; }
+    public CancellationTokenSource Cancel { get; } = new();
+}
+
+/// <summary>
+/// The one execution path: the API, the dashboard and the schedule all call <see cref="Start"/>, which enqueues the
+/// same Hangfire job, which runs the same pipeline as the CLI. One run at a time: the service drives one cluster.
+/// </summary>
+public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobClient jobs, TimeProvider time, ILogger<RunService> logger)
+{
+    private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public IEnumerable<RunState> Active => _runs.Values.Where(r => r.Status is "queued" or "running");
+
+    public RunState? Find(string id) => _runs.GetValueOrDefault(id);
+
+    /// <summary>The plans the service may run, by name, with their validation result.</summary>
+    public IReadOnlyList<(string Name, PlanLoadResult Loaded)> Plans() =>
+        Directory.GetFiles(options.Value.PlansFolder, "*.yaml").Order(StringComparer.Ordinal)
+            .Select(f => (Path.GetFileNameWithoutExtension(f), PlanLoader.LoadFile(f)))
+            .ToList();
+
+    /// <summary>Queues a run; null with a reason when it cannot start (unknown plan, invalid overrides, busy).</summary>
+    public (RunState? Run, int Status, string? Problem) Start(string planName, RunOverrides overrides, string who, string via)
+    {
+        var file = Path.Combine(options.Value.PlansFolder, planName + ".yaml");
+        if (planName.Any(c => c is '/' or '\\') || planName.StartsWith('.') || !File.Exists(file))
+        {
+            return (null, StatusCodes.Status404NotFound, $"no plan '{planName}' in the plans folder (GET /api/plans lists them)");
+        }
+
+        var loaded = PlanLoader.LoadFile(file);
+        if (!loaded.IsValid)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, $"plan '{planName}' is invalid: {string.Join("; ", loaded.Errors)}");
+        }
+
+        if (Validate(overrides) is { } bad)
+        {
+            return (null, StatusCodes.Status400BadRequest, bad);
+        }
+
+        lock (_gate)
+        {
+            if (Active.FirstOrDefault() is { } busy)
+            {
+                return (null, StatusCodes.Status409Conflict, $"run {busy.Id} ({busy.Plan}) is {busy.Status}: one run at a time, the service drives one cluster");
+            }
+
+            var id = RunPipeline.NewRunId(loaded.Plan!.Name, time.GetUtcNow());
+            var state = new RunState { Id = id, Plan = planName, StartedBy = who, Via = via, Overrides = overrides };
+            _runs[id] = state;
+            jobs.Enqueue<RunService>(s => s.ExecuteAsync(id));
+            logger.LogInformation("run {RunId} of {Plan} queued by {Who} via {Via}", id, planName, who, via);
+            return (state, StatusCodes.Status202Accepted, null);
+        }
+    }
+
+    /// <summary>Cancels a queued or running run: the load stops, the partial report is kept.</summary>
+    public (int Status, string? Problem) Cancel(string id, string who)
+    {
+        if (Find(id) is not { } run)
+        {
+            return (StatusCodes.Status404NotFound, $"no run '{id}' is known to this service");
+        }
+
+        if (run.Status is not ("queued" or "running"))
+        {
+            return (StatusCodes.Status409Conflict, $"run {id} is already {run.Status}");
+        }
+
+        run.CancelledBy = who;
+        run.Cancel.Cancel();
+        logger.LogInformation("run {RunId} cancelled by {Who}", id, who);
+        return (StatusCodes.Status202Accepted, null);
+    }
+
+    /// <summary>The Hangfire job: runs the plan through the CLI's pipeline.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public async Task ExecuteAsync(string id)
+    {
+        if (Find(id) is not { } run)
+        {
+            logger.LogWarning("run {RunId} is not known (the service restarted?): skipped", id);
+            return;
+        }
+
+        if (run.Cancel.IsCancellationRequested)
+        {
+            run.Status = "cancelled";
+            return;
+        }
+
+        run.Status = "running";
+        try
+        {
+            var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);
+            var log = new LogWriter(logger, id);
+            var outcome = await new RunPipeline(time, log).RunAsync(
+                plan,
+                new RunOptions
+                {
+                    OutputRoot = options.Value.RunsFolder,
+                    RunId = id,
+                    Tags = run.Overrides.Tag is { } t ? [t] : [],
+                    StartedBy = $"{run.StartedBy} via {run.Via}",
+                },
+                progress: null,
+                run.Cancel.Token).ConfigureAwait(false);
+            run.Record = outcome.Record;
+            run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
+            await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            run.Status = "failed";
+            run.Error = e.Message;
+            logger.LogError(e, "run {RunId} failed", id);
+        }
+    }
+
+    private string? Validate(RunOverrides o)
+    {
+        if (o.DurationSeconds is { } d && (d < 1 || TimeSpan.FromSeconds(d) > options.Value.MaxDuration))
+        {
+            return $"durationSeconds must be from 1 to {options.Value.MaxDuration.TotalSeconds:0}, got {d}";
+        }
+
+        if (o.RateMultiplier is { } m && (m <= 0 || m > 10 || !double.IsFinite(m)))
+        {
+            return $"rateMultiplier must be > 0 and at most 10, got {m}";
+        }
+
+        if (o.Tag is { } tag && (tag.Length is 0 or > 100 || tag.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+        {
+            return "tag must be a word without spaces, at most 100 characters";
+        }
+
+        return null;
+    }
+
+    /// <summary>The plan with the overrides applied: shorter, or at a multiple of its rates.</summary>
+    internal static Plan Apply(Plan plan, RunOverrides o) => plan with
+    {
+        Scenarios = plan.Scenarios.Select(s =>
+        {
+            var segments = s.Load.Segments.ToList();
+            if (o.RateMultiplier is { } m)
+            {
+                bool closed = s.Load.Model == LoadModel.Closed;
+                segments = segments.Select(x => x with { From = Scale(x.From, m, closed), To = Scale(x.To, m, closed) }).ToList();
+            }
+
+            if (o.DurationSeconds is { } d)
+            {
+                var left = TimeSpan.FromSeconds(d) - s.StartAfter;
+                var capped = new List<LoadSegment>();
+                foreach (var x in segments)
+                {
+                    if (left <= TimeSpan.Zero)
+                    {
+                        break;
+                    }
+
+                    capped.Add(x.Duration <= left ? x : x with { Duration = left, To = x.From + ((x.To - x.From) * (left / x.Duration)) });
+                    left -= x.Duration;
+                }
+
+                segments = capped.Count > 0 ? capped : [segments[0] with { Duration = TimeSpan.FromSeconds(1) }];
+            }
+
+            return s with { Load = s.Load with { Segments = segments } };
+        }).ToList(),
+    };
+
+    private static double Scale(double v, double m, bool whole) => whole ? Math.Max(v == 0 ? 0 : 1, Math.Round(v * m)) : v * m;
+
+    /// <summary>The pipeline's progress lines into the service log.</summary>
+    private sealed class LogWriter(ILogger logger, string runId) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void WriteLine(string? value)
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                logger.LogInformation("run {RunId}: {Line}", runId, value);
+            }
+        }
+    }
+}
