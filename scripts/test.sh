@@ -30,6 +30,10 @@ command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 # yamllint: the infra manifests and plans are linted by a test.
 command -v yamllint >/dev/null 2>&1 || apt_install yamllint
 
+cleanups=()
+cleanup() { for c in "${cleanups[@]}"; do eval "$c"; done; }
+trap cleanup EXIT
+
 # s3rver: a real S3-compatible server on loopback for the S3 store's tests.
 tools="$root/artifacts/tools"
 if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
@@ -45,9 +49,30 @@ if [ -x "$tools/node_modules/.bin/s3rver" ]; then
   s3dir=$(mktemp -d /tmp/constellation-s3rver.XXXXXX)
   "$tools/node_modules/.bin/s3rver" --directory "$s3dir" --address 127.0.0.1 --port "$s3port" --configure-bucket constellation-test --silent >"$s3dir.log" 2>&1 &
   s3pid=$!
-  trap 'kill $s3pid 2>/dev/null; wait $s3pid 2>/dev/null; rm -rf "$s3dir" "$s3dir.log"' EXIT
+  cleanups+=("kill $s3pid 2>/dev/null; wait $s3pid 2>/dev/null; rm -rf '$s3dir' '$s3dir.log'")
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$s3port") 2>/dev/null && break; sleep 0.1; done
   export CONSTELLATION_TEST_S3_ENDPOINT="http://127.0.0.1:$s3port"
+fi
+
+# PostgreSQL: a throwaway cluster on loopback (initdb + pg_ctl, about a second) for the service's Hangfire
+# storage and its restart-recovery test. initdb refuses root, so as root it runs as the postgres user.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$pgbin" ]; then
+  apt_install postgresql-15
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+fi
+if [ -n "$pgbin" ]; then
+  pgdir=$(mktemp -d /tmp/constellation-pg.XXXXXX)
+  pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  as=()
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then chown postgres "$pgdir"; as=(runuser -u postgres --); fi
+  if "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres >"$pgdir.log" 2>&1 \
+     && "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir" -l "$pgdir/server.log" -w start >>"$pgdir.log" 2>&1; then
+    export CONSTELLATION_TEST_POSTGRES="Host=127.0.0.1;Port=$pgport;Username=postgres;Database=postgres"
+    cleanups+=("${as[*]} '$pgbin/pg_ctl' -D '$pgdir/data' -m immediate stop >/dev/null 2>&1; rm -rf '$pgdir' '$pgdir.log'")
+  else
+    echo "test.sh: could not start PostgreSQL (see $pgdir.log); the PostgreSQL tests are skipped" >&2
+  fi
 fi
 
 results="$root/artifacts/test-results"

@@ -38,7 +38,7 @@ public sealed class RunState
 /// The one execution path: the API, the dashboard and the schedule all call <see cref="Start"/>, which enqueues the
 /// same Hangfire job, which runs the same pipeline as the CLI. One run at a time: the service drives one cluster.
 /// </summary>
-public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobClient jobs, TimeProvider time, ILogger<RunService> logger)
+public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobClient jobs, Checkpoints checkpoints, TimeProvider time, ILogger<RunService> logger)
 {
     private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -129,6 +129,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         {
             var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);
             var log = new LogWriter(logger, id);
+            var checkpoint = checkpoints.Start(run);
             var outcome = await new RunPipeline(time, log).RunAsync(
                 plan,
                 new RunOptions
@@ -137,9 +138,11 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                     RunId = id,
                     Tags = run.Overrides.Tag is { } t ? [t] : [],
                     StartedBy = $"{run.StartedBy} via {run.Via}",
+                    OnSecond = checkpoint.OnSecond,
                 },
                 progress: null,
                 run.Cancel.Token).ConfigureAwait(false);
+            File.Delete(Path.Combine(outcome.Directory, Checkpoints.FileName));
             run.Record = outcome.Record;
             run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
             await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.Dashboard;
+using Hangfire.PostgreSql;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -24,10 +25,25 @@ public static class ServiceExtensions
             .AddPolicy(Policies.View, p => p.RequireRole(Roles.Viewer, Roles.Operator))
             .AddPolicy(Policies.Operate, p => p.RequireRole(Roles.Operator));
 
-        // Hangfire keeps the jobs: in memory (nothing else needed). One worker: one run at a time.
-        services.AddHangfire(c => c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings().UseInMemoryStorage());
+        // Hangfire keeps the jobs: in memory (nothing else needed), or PostgreSQL when a connection string is set.
+        // One worker: one run at a time.
+        var hangfireDb = builder.Configuration.GetConnectionString("Hangfire");
+        services.AddHangfire(c =>
+        {
+            c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+            if (string.IsNullOrWhiteSpace(hangfireDb))
+            {
+                c.UseInMemoryStorage();
+            }
+            else
+            {
+                c.UsePostgreSqlStorage(o => o.UseNpgsqlConnection(hangfireDb));
+            }
+        });
         services.AddHangfireServer(o => o.WorkerCount = 1);
         services.AddSingleton<RunService>();
+        services.AddSingleton<Checkpoints>();
+        services.AddHostedService<RecoveryService>(); // registered before Hangfire's server starts taking jobs
 
         // Quartz holds the schedules; a trigger enqueues the same Hangfire job as the API.
         var schedules = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>()?.Schedules ?? [];

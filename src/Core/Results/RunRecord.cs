@@ -72,6 +72,9 @@ public enum RunStatus
     Completed,
     Cancelled,
     Failed,
+
+    /// <summary>The service stopped during the run (crash, restart): the data up to its last checkpoint.</summary>
+    Aborted,
 }
 
 /// <summary>Where and when the run happened.</summary>

@@ -271,7 +271,7 @@ public static class ConstellationCli
     public static int ExitCodeOf(RunRecord record) => record.Status switch
     {
         RunStatus.Cancelled => ExitCodes.Interrupted,
-        RunStatus.Failed => ExitCodes.RuntimeError,
+        RunStatus.Failed or RunStatus.Aborted => ExitCodes.RuntimeError,
         _ => record.Gate?.Verdict switch
         {
             GateResult.Invalid => ExitCodes.RunInvalid,

@@ -22,6 +22,9 @@ public sealed record RunOptions
     /// <summary>Labels for the run (--tag), e.g. release-1.4.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
+    /// <summary>Called once a second with the second just recorded (the service checkpoints the partial run with it).</summary>
+    public Action<int, IReadOnlyList<(string Scenario, int Second, SecondSample Sample)>>? OnSecond { get; init; }
+
     /// <summary>Who started the run and how (the service records it); null from the CLI.</summary>
     public string? StartedBy { get; init; }
 }
@@ -60,7 +63,17 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             }
 
             var liveGate = new Core.Gate.LiveGate(plan);
-            var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, liveGate.IsEmpty ? null : liveGate.Observe).ConfigureAwait(false);
+            LiveCheck? live = (options.OnSecond, liveGate.IsEmpty) switch
+            {
+                (null, true) => null,
+                (null, false) => liveGate.Observe,
+                ({ } each, var noGate) => (second, samples) =>
+                {
+                    each(second, samples);
+                    return noGate ? null : liveGate.Observe(second, samples);
+                },
+            };
+            var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, live).ConfigureAwait(false);
             if (result.AbortedBy is { } why)
             {
                 log.WriteLine($"threshold lost, run stopped early (abortOnFail): {why}");

@@ -251,6 +251,7 @@ public static partial class HtmlReport
         RunStatus.Completed when run.Scenarios.Any(s => s.BreakingPoint is not null) => "completed — breaking point found",
         RunStatus.Completed => "completed",
         RunStatus.Cancelled => "cancelled — partial results",
+        RunStatus.Aborted => "aborted — the service stopped during the run; data up to its last checkpoint",
         _ => "failed",
     };
 
@@ -314,7 +315,7 @@ public static partial class HtmlReport
         h1 { margin: 0 0 .25rem; font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
         h2 small { font-weight: normal; color: #555; font-size: .8rem; word-break: break-all; }
         .status { display: inline-block; padding: .2rem .6rem; border-radius: .3rem; font-weight: bold; }
-        .status-completed { background: #dff0d8; } .status-cancelled { background: #fcf8e3; } .status-failed { background: #f2dede; }
+        .status-completed { background: #dff0d8; } .status-cancelled, .status-aborted { background: #fcf8e3; } .status-failed { background: #f2dede; }
         .facts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .75rem 0; }
         .facts dt { font-size: .75rem; color: #555; } .facts dd { margin: 0; word-break: break-all; }
         .breaking { border-left: 4px solid #d55e00; padding-left: .6rem; }

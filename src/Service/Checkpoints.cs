@@ -1,0 +1,139 @@
+using Constellation.Core.Results;
+using Microsoft.Extensions.Options;
+
+namespace Constellation.Service;
+
+/// <summary>
+/// Writes a running run's partial record to RUN/checkpoint.json every few seconds, so a crash or restart loses at
+/// most those seconds: on start, <see cref="RecoverAsync"/> turns every checkpoint without a run.json into an
+/// aborted run with its data and its report.
+/// </summary>
+public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider time, ILogger<Checkpoints> logger)
+{
+    private ServiceOptions Options => options.Value;
+    private TimeProvider Time => time;
+    private ILogger Logger => logger;
+
+    public const string FileName = "checkpoint.json";
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(3);
+
+    /// <summary>A writer for one run: fed every second by the pipeline, writes at most every <see cref="Interval"/>.</summary>
+    public Writer Start(RunState run) => new(this, run);
+
+    /// <summary>Turns interrupted runs into aborted ones (run.json, reports); returns their ids.</summary>
+    public async Task<IReadOnlyList<string>> RecoverAsync(CancellationToken ct)
+    {
+        var recovered = new List<string>();
+        if (!Directory.Exists(options.Value.RunsFolder))
+        {
+            return recovered;
+        }
+
+        foreach (var dir in Directory.GetDirectories(options.Value.RunsFolder))
+        {
+            var checkpoint = Path.Combine(dir, FileName);
+            if (!File.Exists(checkpoint))
+            {
+                continue;
+            }
+
+            if (!File.Exists(Path.Combine(dir, "run.json")))
+            {
+                var record = await RunRecordJson.ReadAsync(checkpoint, ct).ConfigureAwait(false);
+                await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, TextWriter.Null, ct).ConfigureAwait(false);
+                logger.LogWarning("run {RunId} was interrupted (the service stopped during it): marked aborted with {Seconds} s of data", record.RunId, record.Scenarios.Select(s => s.Seconds.Count).DefaultIfEmpty().Max());
+                recovered.Add(record.RunId);
+            }
+
+            File.Delete(checkpoint);
+        }
+
+        return recovered;
+    }
+
+    /// <summary>Collects a run's seconds and writes them as an aborted record now and then.</summary>
+    public sealed class Writer(Checkpoints owner, RunState run)
+    {
+        private readonly Dictionary<string, List<SecondSample>> _seconds = new(StringComparer.Ordinal);
+        private readonly DateTimeOffset _started = owner.Time.GetUtcNow();
+        private long _lastWrite = owner.Time.GetTimestamp();
+
+        public void OnSecond(int runSecond, IReadOnlyList<(string Scenario, int Second, SecondSample Sample)> samples)
+        {
+            foreach (var (scenario, _, sample) in samples)
+            {
+                if (!_seconds.TryGetValue(scenario, out var list))
+                {
+                    _seconds[scenario] = list = [];
+                }
+
+                list.Add(sample);
+            }
+
+            if (owner.Time.GetElapsedTime(_lastWrite) < Interval)
+            {
+                return;
+            }
+
+            _lastWrite = owner.Time.GetTimestamp();
+            try
+            {
+                Write(runSecond);
+            }
+            catch (IOException e)
+            {
+                owner.Logger.LogWarning(e, "run {RunId}: could not write its checkpoint", run.Id);
+            }
+        }
+
+        private void Write(int runSecond)
+        {
+            var dir = Path.Combine(owner.Options.RunsFolder, run.Id);
+            Directory.CreateDirectory(dir);
+            var record = new RunRecord
+            {
+                RunId = run.Id,
+                PlanName = run.Plan,
+                Status = RunStatus.Aborted,
+                Error = $"the service stopped during the run (crash or restart); data up to second {runSecond} (its last checkpoint) is kept",
+                Environment = new RunEnvironment
+                {
+                    ToolVersion = LoadRunner.ToolInfo.Version,
+                    Machine = Environment.MachineName,
+                    Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                    Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                    Cores = Environment.ProcessorCount,
+                    StartedUtc = _started,
+                    EndedUtc = owner.Time.GetUtcNow(),
+                },
+                Scenarios = [.. _seconds.Select(kv => new ScenarioResult
+                {
+                    Name = kv.Key,
+                    Target = kv.Key,
+                    Model = "open",
+                    Url = string.Empty,
+                    StartOffsetSeconds = 0,
+                    DurationSeconds = kv.Value.Count,
+                    EndReason = "aborted",
+                    Seconds = [.. kv.Value],
+                    Totals = ScenarioTotalsCalculator.FromSamples(kv.Value, kv.Value.Count),
+                })],
+                Generator = GeneratorHealthAssessor.Assess([]),
+                StartedBy = $"{run.StartedBy} via {run.Via}",
+                Tags = run.Overrides.Tag is { } t ? [t] : [],
+            };
+            var path = Path.Combine(dir, FileName);
+            var tmp = path + ".tmp";
+            File.WriteAllText(tmp, RunRecordJson.Serialize(record));
+            File.Move(tmp, path, overwrite: true);
+        }
+    }
+}
+
+/// <summary>At start, before any job runs: interrupted runs become aborted runs.</summary>
+public sealed class RecoveryService(Checkpoints checkpoints) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => checkpoints.RecoverAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
