@@ -1,3 +1,4 @@
+using Hangfire;
 using Constellation.Core.Results;
 using Microsoft.Extensions.Options;
 
@@ -130,10 +131,17 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
     }
 }
 
-/// <summary>At start, before any job runs: interrupted runs become aborted runs.</summary>
-public sealed class RecoveryService(Checkpoints checkpoints) : IHostedService
+/// <summary>At start, before any job runs: interrupted runs become aborted runs; every plan gets its dashboard button.</summary>
+public sealed class RecoveryService(Checkpoints checkpoints, RunService runs, Hangfire.IRecurringJobManager recurring) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => checkpoints.RecoverAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await checkpoints.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (name, _) in runs.Plans())
+        {
+            recurring.AddOrUpdate<RunService>($"plan {name}", s => s.StartFromDashboard(name), Hangfire.Cron.Never());
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

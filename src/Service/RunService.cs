@@ -83,9 +83,21 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             var id = RunPipeline.NewRunId(loaded.Plan!.Name, time.GetUtcNow());
             var state = new RunState { Id = id, Plan = planName, StartedBy = who, Via = via, Overrides = overrides };
             _runs[id] = state;
-            jobs.Enqueue<RunService>(s => s.ExecuteAsync(id));
+            jobs.Enqueue<RunService>(s => s.ExecuteAsync(id, CancellationToken.None));
             logger.LogInformation("run {RunId} of {Plan} queued by {Who} via {Via}", id, planName, who, via);
             return (state, StatusCodes.Status202Accepted, null);
+        }
+    }
+
+    /// <summary>The dashboard's button: each plan is a "recurring job" that never fires by itself; its Trigger now starts the plan.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    [JobDisplayName("start plan {0}")]
+    public void StartFromDashboard(string planName)
+    {
+        var (run, _, problem) = Start(planName, new RunOverrides(), "dashboard", "hangfire");
+        if (run is null)
+        {
+            throw new InvalidOperationException(problem); // shown on the job in the dashboard
         }
     }
 
@@ -109,8 +121,13 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
     }
 
     /// <summary>The Hangfire job: runs the plan through the CLI's pipeline.</summary>
+    /// <remarks>
+    /// Hangfire cancels <paramref name="jobCancelled"/> when the job is deleted in the dashboard or the server
+    /// shuts down: either stops the load like DELETE /api/runs/{id} and keeps the partial run.
+    /// </remarks>
     [AutomaticRetry(Attempts = 0)]
-    public async Task ExecuteAsync(string id)
+    [JobDisplayName("run {0}")]
+    public async Task ExecuteAsync(string id, CancellationToken jobCancelled)
     {
         if (Find(id) is not { } run)
         {
@@ -125,6 +142,11 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         }
 
         run.Status = "running";
+        using var fromDashboard = jobCancelled.Register(() =>
+        {
+            run.CancelledBy ??= "dashboard or shutdown";
+            run.Cancel.Cancel();
+        });
         try
         {
             var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);

@@ -61,25 +61,25 @@ public sealed class RestartRecoveryTests : IDisposable
                 target: webapp
                 load: { model: open, rate: 20, duration: 120s }
             """, ct);
-        int port = FreePort();
+        int port = ServiceProcess.FreePort();
         var db = new Npgsql.NpgsqlConnectionStringBuilder(connection) { Database = database }.ConnectionString;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
         http.DefaultRequestHeaders.Add("X-Constellation-Request", "1");
 
-        _service = Start(port, plans, runs, db);
-        await WaitAsync(async () => (await TryGetAsync(http, "/health/ready")) == HttpStatusCode.OK, ct);
+        _service = ServiceProcess.Start(port, plans, runs, db);
+        await ServiceProcess.WaitAsync(async () => (await ServiceProcess.TryGetAsync(http, "/health/ready")) == HttpStatusCode.OK, ct);
         var started = await http.PostAsJsonAsync("/api/runs", new { plan = "long" }, ct);
         started.StatusCode.ShouldBe(HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync(ct));
         var id = (await started.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString()!;
         var checkpoint = Path.Combine(runs, id, Checkpoints.FileName);
-        await WaitAsync(() => Task.FromResult(File.Exists(checkpoint) && RunRecordJson.Deserialize(File.ReadAllText(checkpoint)).Scenarios.Single().Seconds.Count >= 5), ct);
+        await ServiceProcess.WaitAsync(() => Task.FromResult(File.Exists(checkpoint) && RunRecordJson.Deserialize(File.ReadAllText(checkpoint)).Scenarios.Single().Seconds.Count >= 5), ct);
 
         _service.Kill(entireProcessTree: true); // a crash: no shutdown, no goodbye
         await _service.WaitForExitAsync(ct);
         File.Exists(Path.Combine(runs, id, "run.json")).ShouldBeFalse();
 
-        _service = Start(port, plans, runs, db);
-        await WaitAsync(async () => (await TryGetAsync(http, "/health/ready")) == HttpStatusCode.OK, ct);
+        _service = ServiceProcess.Start(port, plans, runs, db);
+        await ServiceProcess.WaitAsync(async () => (await ServiceProcess.TryGetAsync(http, "/health/ready")) == HttpStatusCode.OK, ct);
         var run = await http.GetFromJsonAsync<JsonElement>($"/api/runs/{id}", ct);
         run.GetProperty("status").GetString().ShouldBe("aborted");
         var record = await RunRecordJson.ReadAsync(Path.Combine(runs, id, "run.json"), ct);
@@ -100,60 +100,5 @@ public sealed class RestartRecoveryTests : IDisposable
         await check.OpenAsync(ct);
         await using var jobs = new Npgsql.NpgsqlCommand("SELECT count(*) FROM hangfire.job", check);
         ((long)(await jobs.ExecuteScalarAsync(ct))!).ShouldBeGreaterThanOrEqualTo(1); // the job lived in PostgreSQL
-    }
-
-    private static Process Start(int port, string plans, string runs, string db)
-    {
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.Service", baseDir.Name, "Constellation.Service.dll");
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
-        psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        psi.ArgumentList.Add($"--Constellation:PlansFolder={plans}");
-        psi.ArgumentList.Add($"--Constellation:RunsFolder={runs}");
-        psi.Environment["ConnectionStrings__Hangfire"] = db;
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static async Task<HttpStatusCode?> TryGetAsync(HttpClient http, string path)
-    {
-        try
-        {
-            using var r = await http.GetAsync(path);
-            return r.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, CancellationToken ct)
-    {
-        for (int i = 0; i < 300; i++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(200, ct);
-        }
-
-        throw new TimeoutException("the condition did not hold within 60 s");
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 }

@@ -44,6 +44,7 @@ public sealed class ServiceTests : IDisposable
         scenarios:
           - name: steady
             target: webapp
+            request: { path: /, headers: { Authorization: "Bearer s3cr3t-token" } }
             load: { model: open, rate: 20, duration: {{duration}} }
         thresholds: ["error_rate < 5%"]
         """;
@@ -163,6 +164,9 @@ public sealed class ServiceTests : IDisposable
         html.ShouldStartWith("<!doctype html>");
         var record = RunRecordJson.Deserialize((await SendAsync(f, "GET", $"/api/runs/{id}/run.json")).Body);
         record.StartedBy.ShouldBe("ops via api");
+        record.PlanText.ShouldNotBeNull().ShouldContain("Authorization: \"***redacted***\"");
+        html.ShouldNotContain("s3cr3t");
+        (await SendAsync(f, "GET", $"/api/runs/{id}/run.json")).Body.ShouldNotContain("s3cr3t");
         record.Scenarios.Single().DurationSeconds.ShouldBeLessThan(3); // the 2 s override
         var (_, list) = await SendAsync(f, "GET", "/api/runs?plan=quick&tag=smoke");
         list.ShouldContain($"\"id\":\"{id}\"");

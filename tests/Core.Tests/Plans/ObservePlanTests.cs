@@ -143,3 +143,40 @@ public sealed class ObservePlanTests
         return dir?.FullName ?? throw new DirectoryNotFoundException("repository root not found");
     }
 }
+
+public sealed class PlanRedactorTests
+{
+    [Fact]
+    public void Redact_MasksCredentialHeaders_InBlockAndFlowStyle_AndKeepsEverythingElse()
+    {
+        var yaml = """
+            name: secret # a comment stays
+            targets: { api: { baseUrl: "http://127.0.0.1:9" } }
+            scenarios:
+              - name: a
+                target: api
+                request:
+                  headers:
+                    Authorization: Bearer abc.def.ghi
+                    Accept: text/plain
+                    X-Api-Key: 'k-123'
+                load: { model: open, rate: 1, duration: 1s }
+              - name: b
+                target: api
+                request: { headers: { Cookie: "session=xyz", X-Trace: on } }
+                load: { model: open, rate: 1, duration: 1s }
+            """;
+
+        var redacted = PlanRedactor.Redact(yaml);
+
+        redacted.ShouldNotContain("abc.def.ghi");
+        redacted.ShouldNotContain("k-123");
+        redacted.ShouldNotContain("session=xyz");
+        redacted.ShouldContain("Accept: text/plain");
+        redacted.ShouldContain("X-Trace: on");
+        redacted.ShouldContain("# a comment stays");
+        var plan = PlanLoader.Parse(redacted).Plan!;
+        plan.Scenarios[0].Request.Headers["Authorization"].ShouldBe(PlanRedactor.Mask);
+        plan.Scenarios[1].Request.Headers["Cookie"].ShouldBe(PlanRedactor.Mask);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Constellation.Service.Tests;
+
+/// <summary>The service as a real process on a loopback port (restart and browser tests need a real one).</summary>
+internal static class ServiceProcess
+{
+    public static Process Start(int port, string plans, string runs, string? db = null)
+    {
+        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.Service", baseDir.Name, "Constellation.Service.dll");
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        psi.ArgumentList.Add($"--Constellation:PlansFolder={plans}");
+        psi.ArgumentList.Add($"--Constellation:RunsFolder={runs}");
+        if (db is not null)
+        {
+            psi.Environment["ConnectionStrings__Hangfire"] = db;
+        }
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    public static async Task<HttpStatusCode?> TryGetAsync(HttpClient http, string path)
+    {
+        try
+        {
+            using var r = await http.GetAsync(path);
+            return r.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    public static async Task WaitAsync(Func<Task<bool>> condition, CancellationToken ct)
+    {
+        for (int i = 0; i < 300; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(200, ct);
+        }
+
+        throw new TimeoutException("the condition did not hold within 60 s");
+    }
+
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}
