@@ -132,14 +132,17 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
 }
 
 /// <summary>At start, before any job runs: interrupted runs become aborted runs; every plan gets its dashboard button.</summary>
-public sealed class RecoveryService(Checkpoints checkpoints, RunService runs, Hangfire.IRecurringJobManager recurring) : IHostedService
+public sealed class RecoveryService(Checkpoints checkpoints, RunService runs, Hangfire.IRecurringJobManager recurring, Microsoft.Extensions.Options.IOptions<ServiceOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await checkpoints.RecoverAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (name, _) in runs.Plans())
         {
-            recurring.AddOrUpdate<RunService>($"plan {name}", s => s.StartFromDashboard(name), Hangfire.Cron.Never());
+            // The id says when Quartz runs it, so the dashboard shows the schedule next to the button.
+            var crons = options.Value.Schedules.Where(s => s.Plan == name).Select(s => s.Cron).ToList();
+            var id = crons.Count == 0 ? $"plan {name}" : $"plan {name} (scheduled: {string.Join(", ", crons)} UTC)";
+            recurring.AddOrUpdate<RunService>(id, s => s.StartFromDashboard(name), Hangfire.Cron.Never());
         }
     }
 
