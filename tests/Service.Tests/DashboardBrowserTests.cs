@@ -14,13 +14,7 @@ public sealed class DashboardBrowserTests : IDisposable
 
     public void Dispose()
     {
-        if (_service is { HasExited: false })
-        {
-            _service.Kill(entireProcessTree: true);
-            _service.WaitForExit(5000);
-        }
-
-        _service?.Dispose();
+        ServiceProcess.Stop(_service);
         Directory.Delete(_dir, recursive: true);
     }
 

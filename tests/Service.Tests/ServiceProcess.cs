@@ -7,6 +7,18 @@ namespace Constellation.Service.Tests;
 /// <summary>The service as a real process on a loopback port (restart and browser tests need a real one).</summary>
 internal static class ServiceProcess
 {
+    /// <summary>Kills the service and everything it started (its SpinService children).</summary>
+    public static void Stop(Process? service)
+    {
+        if (service is { HasExited: false })
+        {
+            service.Kill(entireProcessTree: true);
+            service.WaitForExit(5000);
+        }
+
+        service?.Dispose();
+    }
+
     public static Process Start(int port, string plans, string runs, string? db = null)
     {
         var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
