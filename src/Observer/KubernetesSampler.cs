@@ -36,6 +36,7 @@ public sealed class KubernetesSampler : ISampler
     private readonly Dictionary<string, PodState> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeState> _nodes = new(StringComparer.Ordinal);
     private IKubernetes? _client;
+    private readonly List<IKubernetes> _retired = [];
     private bool _nodesListed;
 
     public KubernetesSampler(KubernetesSamplerSpec spec, Func<KubernetesClientConfiguration> config, TimeProvider time, TextWriter log)
@@ -108,7 +109,23 @@ public sealed class KubernetesSampler : ISampler
             tasks.Add(PollMetricsAsync(recorder, stop));
         }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                foreach (var c in _retired.Append(_client).OfType<IKubernetes>())
+                {
+                    c.Dispose();
+                }
+
+                _retired.Clear();
+                _client = null;
+            }
+        }
     }
 
     /// <summary>What was seen so far: the timeline for the run record.</summary>
@@ -146,13 +163,31 @@ public sealed class KubernetesSampler : ISampler
         }
     }
 
-    private bool TryConnect(ObservationRecorder recorder)
+    private bool TryConnect(ObservationRecorder recorder, IKubernetes? failed = null)
     {
+        lock (_gate)
+        {
+            // Several watches meet the same expired token at once: the first one rebuilds, the rest use its client.
+            if (failed is not null && !ReferenceEquals(failed, _client))
+            {
+                return true;
+            }
+        }
+
         try
         {
-            var old = _client;
-            _client = new Kubernetes(_config());
-            old?.Dispose();
+            var client = new Kubernetes(_config());
+            lock (_gate)
+            {
+                // The old client may still carry other watches' requests: it is disposed when the sampler stops.
+                if (_client is not null)
+                {
+                    _retired.Add(_client);
+                }
+
+                _client = client;
+            }
+
             return true;
         }
         catch (Exception e) when (e is KubeConfigException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
@@ -262,9 +297,10 @@ public sealed class KubernetesSampler : ISampler
         var backoff = TimeSpan.FromSeconds(1);
         while (!stop.IsCancellationRequested)
         {
+            IKubernetes? failedClient = null;
             try
             {
-                var client = _client!;
+                var client = failedClient = _client!;
                 if (version is null)
                 {
                     var (items, listVersion) = await list(client, stop).ConfigureAwait(false);
@@ -340,7 +376,7 @@ public sealed class KubernetesSampler : ISampler
                 if (e is HttpOperationException { Response.StatusCode: HttpStatusCode.Unauthorized })
                 {
                     // Expired credentials: a new client reads the kubeconfig again (and runs its exec plugin).
-                    TryConnect(recorder);
+                    TryConnect(recorder, failedClient);
                 }
 
                 try
@@ -353,6 +389,21 @@ public sealed class KubernetesSampler : ISampler
                 }
 
                 backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            }
+            catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
+            {
+                // Not an API fault we know: still not a reason to stop watching. Marked, logged, retried.
+                recorder.OpenGap(gapKey, $"{what}: unexpected {e.GetType().Name}: {e.Message}");
+                recorder.Count(Name, 0, 1);
+                _log.WriteLine($"observer: kubernetes {what}: {e}");
+                try
+                {
+                    await Task.Delay(MaxBackoff, _time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }

@@ -256,6 +256,7 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
 
         observed.Observation.Gaps.ShouldContain(g => g.Reason.Contains("401") && g.Reason.Contains("expired credentials"));
         observed.Observation.Gaps.ShouldAllBe(g => g.ToSeconds < 4.5);
+        observed.Observation.Gaps.ShouldAllBe(g => !g.Reason.Contains("sampler failed") && !g.Reason.Contains("unexpected")); // every watch rebuilt its client safely
         var spin = observed.Observation.Kubernetes!.Workloads.Single();
         spin.Replicas[^1].Ready.ShouldBe(3);
     }
