@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite the way CI does and ends with one line:
 #   tests: N passed, N failed, N skipped
-# Installs what the tests need when it is missing (Debian's chromium for the report's browser test, python3
-# to read the result files). Every target the tests load — Kestrel servers, SpinService processes — runs
+# Installs what the tests need when it is missing (Debian's chromium for the browser tests, prometheus,
+# yamllint, postgresql-15, python3 to read the result files; s3rver from npm) and starts s3rver and a
+# throwaway PostgreSQL on loopback for the tests that need them. Every target the tests load — Kestrel servers, SpinService processes — runs
 # in-process or is started by the tests on loopback.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
