@@ -3,8 +3,8 @@
 #   tests: N passed, N failed, N skipped
 # Installs what the tests need when it is missing (Debian's chromium for the browser tests, prometheus,
 # yamllint, postgresql-15, python3 to read the result files; s3rver from npm) and starts s3rver and a
-# throwaway PostgreSQL on loopback for the tests that need them. Every target the tests load — Kestrel servers, SpinService processes — runs
-# in-process or is started by the tests on loopback.
+# throwaway PostgreSQL on loopback for the tests that need them. Every target the tests load — Kestrel
+# servers, SpinService processes — runs in-process or is started by the tests on loopback.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
