@@ -24,16 +24,7 @@ public sealed class DashboardBrowserTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         Assert.SkipUnless(File.Exists(ChromiumPath), $"{ChromiumPath} is not installed (scripts/test.sh installs it)");
         var plans = Path.Combine(_dir, "plans");
-        Directory.CreateDirectory(plans);
-        await File.WriteAllTextAsync(Path.Combine(plans, "quick.yaml"), """
-            name: quick
-            targets:
-              webapp: { launch: { role: webapp, readyTimeout: 120s } }
-            scenarios:
-              - name: steady
-                target: webapp
-                load: { model: open, rate: 20, duration: 2s }
-            """, ct);
+        await ServiceProcess.WritePlanAsync(plans, "quick", "2s", ct);
         int port = ServiceProcess.FreePort();
         _service = ServiceProcess.Start(port, plans, Path.Combine(_dir, "runs"));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };

@@ -45,16 +45,7 @@ public sealed class RestartRecoveryTests : IDisposable
 
         var plans = Path.Combine(_dir, "plans");
         var runs = Path.Combine(_dir, "runs");
-        Directory.CreateDirectory(plans);
-        await File.WriteAllTextAsync(Path.Combine(plans, "long.yaml"), """
-            name: long
-            targets:
-              webapp: { launch: { role: webapp, readyTimeout: 120s } }
-            scenarios:
-              - name: steady
-                target: webapp
-                load: { model: open, rate: 20, duration: 120s }
-            """, ct);
+        await ServiceProcess.WritePlanAsync(plans, "long", "120s", ct);
         int port = ServiceProcess.FreePort();
         var db = new Npgsql.NpgsqlConnectionStringBuilder(connection) { Database = database }.ConnectionString;
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };

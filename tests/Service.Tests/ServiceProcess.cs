@@ -7,6 +7,21 @@ namespace Constellation.Service.Tests;
 /// <summary>The service as a real process on a loopback port (restart and browser tests need a real one).</summary>
 internal static class ServiceProcess
 {
+    /// <summary>Writes a one-scenario plan (webapp launched on loopback, 20 req/s) into a plans folder.</summary>
+    public static async Task WritePlanAsync(string plans, string name, string duration, CancellationToken ct)
+    {
+        Directory.CreateDirectory(plans);
+        await File.WriteAllTextAsync(Path.Combine(plans, name + ".yaml"), $$"""
+            name: {{name}}
+            targets:
+              webapp: { launch: { role: webapp, readyTimeout: 120s } }
+            scenarios:
+              - name: steady
+                target: webapp
+                load: { model: open, rate: 20, duration: {{duration}} }
+            """, ct);
+    }
+
     /// <summary>Kills the service and everything it started (its SpinService children).</summary>
     public static void Stop(Process? service)
     {

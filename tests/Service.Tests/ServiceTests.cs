@@ -180,7 +180,10 @@ public sealed class ServiceTests : IDisposable
         var (_, body) = await SendAsync(f, "POST", "/api/runs", Remote, OperatorKey, new { plan = "long" });
         var id = JsonSerializer.Deserialize<JsonElement>(body).GetProperty("id").GetString()!;
         await WaitForAsync(f, id, s => s == "running");
-        await Task.Delay(2500, TestContext.Current.CancellationToken);
+        for (int i = 0; i < 300 && !File.Exists(Path.Combine(_runs, id, Checkpoints.FileName)); i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken); // until the load has produced its first checkpoint
+        }
 
         (await SendAsync(f, "DELETE", $"/api/runs/{id}", Remote, ViewerKey)).Status.ShouldBe(HttpStatusCode.Forbidden);
         (await SendAsync(f, "DELETE", $"/api/runs/{id}", Remote, OperatorKey)).Status.ShouldBe(HttpStatusCode.Accepted);
