@@ -102,6 +102,15 @@ public sealed class ObservationRecorder
         }
     }
 
+    /// <summary>Samples a sampler has taken so far (progress displays, tests waiting for data).</summary>
+    public long SamplesOf(string sampler)
+    {
+        lock (_gate)
+        {
+            return _samplers.TryGetValue(sampler, out var c) ? c.Samples + c.Errors : 0;
+        }
+    }
+
     /// <summary>Counts a notable occurrence (e.g. "watch resumed") shown with the sampler's report.</summary>
     public void Note(string sampler, string what)
     {

@@ -62,7 +62,7 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, log);
         var observer = new RunObserver([sampler], [], TimeProvider.System, log);
         observer.Start();
-        await Task.Delay(1000, ct); // the observer's baseline
+        await Until(() => s.OpenWatches >= 7, ct); // listed and watching: 2 deployments, 1 HPA, 2 pod sets, nodes, events
 
         const string insufficient = "0/2 nodes are available: 2 Insufficient cpu.";
         var t0 = TimeProvider.System.GetUtcNow();
@@ -246,16 +246,17 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
         _server.Apply(Cluster.Deployment("spin", 2, 2));
         _server.FailEverythingWith = 401;
-        var (observer, start) = StartSpinObserver(TimeSpan.FromSeconds(30));
-        await Task.Delay(1500, ct);
+        var (observer, sampler, start) = StartSpinObserver(TimeSpan.FromSeconds(30));
+        await Until(() => _server.Requests >= 8, ct); // every watch was refused, and retried
         _server.FailEverythingWith = null; // "the token was refreshed"
-        await Task.Delay(2500, ct);
+        await Until(() => _server.OpenWatches >= 4, ct);
         _server.Apply(Cluster.Deployment("spin", 3, 3));
-        await Task.Delay(500, ct);
+        await Until(() => sampler.Snapshot().Workloads.Single().Replicas.LastOrDefault()?.Ready == 3, ct);
         var observed = await observer.StopAsync(start, ct);
 
         observed.Observation.Gaps.ShouldContain(g => g.Reason.Contains("401") && g.Reason.Contains("expired credentials"));
-        observed.Observation.Gaps.ShouldAllBe(g => g.ToSeconds < 4.5);
+        var recovered = observed.Observation.Kubernetes!.Workloads.Single().Replicas[^1].Seconds;
+        observed.Observation.Gaps.ShouldAllBe(g => g.ToSeconds <= recovered); // closed once the watches were back
         observed.Observation.Gaps.ShouldAllBe(g => !g.Reason.Contains("sampler failed") && !g.Reason.Contains("unexpected")); // every watch rebuilt its client safely
         var spin = observed.Observation.Kubernetes!.Workloads.Single();
         spin.Replicas[^1].Ready.ShouldBe(3);
@@ -267,23 +268,34 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         var ct = TestContext.Current.CancellationToken;
         _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
         _server.ListDelay = TimeSpan.FromSeconds(5);
-        var (observer, start) = StartSpinObserver(TimeSpan.FromSeconds(1));
-        await Task.Delay(1800, ct);
+        var (observer, sampler, start) = StartSpinObserver(TimeSpan.FromSeconds(1));
+        await Until(() => _server.ListRequests >= 8, ct); // every list timed out once and was tried again
         _server.ListDelay = TimeSpan.Zero;
-        await Task.Delay(3500, ct);
+        await Until(() => _server.OpenWatches >= 4, ct);
         _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: false));
         _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: true));
-        await Task.Delay(500, ct);
+        await Until(() => sampler.Snapshot().Nodes.Any(n => n.Name == "node-b1" && n.ReadySeconds is not null), ct);
         var observed = await observer.StopAsync(start, ct);
 
         observed.Observation.Gaps.ShouldContain(g => g.Sampler == "kubernetes nodes" && g.Reason == "nodes: timed out");
-        observed.Observation.Gaps.Where(g => g.Sampler == "kubernetes nodes").ShouldAllBe(g => g.ToSeconds < 5);
+        var ready = observed.Observation.Kubernetes!.Nodes.Single(n => n.Name == "node-b1").ReadySeconds!.Value;
+        observed.Observation.Gaps.Where(g => g.Sampler == "kubernetes nodes").ShouldAllBe(g => g.ToSeconds <= ready);
         observed.Observation.Kubernetes!.Nodes.Select(n => n.Name).ShouldBe(["node-a1", "node-b1"], ignoreOrder: true);
         observed.Events.ShouldContain(e => e.Kind == "NodeReady" && e.Text.Contains("node-b1"));
     }
 
+    private static async Task Until(Func<bool> condition, CancellationToken ct)
+    {
+        for (int i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        condition().ShouldBeTrue("the condition did not hold within 20 s");
+    }
+
     /// <summary>An observer watching the spin deployment (pods by app=spin) and the nodes, no metrics, quiet.</summary>
-    private (RunObserver Observer, DateTimeOffset Start) StartSpinObserver(TimeSpan requestTimeout)
+    private (RunObserver Observer, KubernetesSampler Sampler, DateTimeOffset Start) StartSpinObserver(TimeSpan requestTimeout)
     {
         var spec = new KubernetesSamplerSpec
         {
@@ -297,7 +309,7 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
-        return (observer, start);
+        return (observer, sampler, start);
     }
 }
 

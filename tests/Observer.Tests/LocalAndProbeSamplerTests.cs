@@ -43,9 +43,10 @@ public sealed class LocalAndProbeSamplerTests
             var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
             var start = TimeProvider.System.GetUtcNow();
             observer.Start();
-            await Task.Delay(1500, ct);
+            await Until(() => observer.Recorder.SamplesOf("local") >= 10, ct); // five ticks of both processes
             idle.Kill();
-            await Task.Delay(600, ct);
+            var before = observer.Recorder.SamplesOf("local");
+            await Until(() => observer.Recorder.SamplesOf("local") >= before + 2, ct); // two more ticks: the exit was seen
             var observed = await observer.StopAsync(start, ct);
 
             var me = observed.Series.Single(s => s.Group == LocalProcessSampler.CpuGroup && s.Name == "me");
@@ -85,13 +86,13 @@ public sealed class LocalAndProbeSamplerTests
         var observer = new RunObserver([probe], [], TimeProvider.System, TextWriter.Null);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
-        await Task.Delay(2000, ct);
+        await Until(() => Volatile.Read(ref calls) >= 18, ct); // the warm-up and about 1.7 s of probes at 10/s
         var observed = await observer.StopAsync(start, ct);
 
         var result = observed.Observation.Probes.Single();
         result.Target.ShouldBe("webapp");
         result.Url.ShouldEndWith("/page");
-        result.Samples.Count.ShouldBeInRange(14, 22); // 10/s for 2 s
+        result.Samples.Count.ShouldBeInRange(16, 20); // every probe sent was recorded (the warm-up was not)
         result.Samples.ShouldAllBe(s => s.LatencyMs < 300);
         result.Samples.Count(s => s.Status == 503).ShouldBeGreaterThanOrEqualTo(2);
         result.Samples.Where(s => s.Ok).ShouldAllBe(s => s.Status == 200);
@@ -110,7 +111,7 @@ public sealed class LocalAndProbeSamplerTests
         var observer = new RunObserver([probe], [], TimeProvider.System, TextWriter.Null);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
-        await Task.Delay(1200, ct);
+        await Until(() => observer.Recorder.SamplesOf("probe gone") >= 4, ct);
         var observed = await observer.StopAsync(start, ct);
         var samples = observed.Observation.Probes.Single().Samples;
         samples.ShouldNotBeEmpty();
@@ -126,10 +127,20 @@ public sealed class LocalAndProbeSamplerTests
         var observer = new RunObserver([new Broken(), local], [], TimeProvider.System, TextWriter.Null);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
-        await Task.Delay(600, ct);
+        await Until(() => observer.Recorder.SamplesOf("local") >= 4 && observer.Recorder.SamplesOf("broken") >= 1, ct); // it failed; the other kept sampling
         var observed = await observer.StopAsync(start, ct);
         observed.Observation.Gaps.ShouldContain(g => g.Sampler == "broken" && g.Reason.Contains("sampler failed") && g.Reason.Contains("boom"));
         observed.Series.ShouldContain(s => s.Name == "me" && s.Points.Count >= 3);
+    }
+
+    private static async Task Until(Func<bool> condition, CancellationToken ct)
+    {
+        for (int i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        condition().ShouldBeTrue("the condition did not hold within 20 s");
     }
 
     private sealed class Broken : ISampler

@@ -72,8 +72,10 @@ public sealed class PrometheusSamplerTests : IAsyncLifetime
             await Task.Delay(200, ct);
         }
 
-        await Task.Delay(2500, ct); // two more scrapes after the last request
-        var to = TimeProvider.System.GetUtcNow();
+        // Until Prometheus has scraped the last request.
+        var counted = Uri.EscapeDataString("sum(http_requests_received_total{job=\"spin\",endpoint=\"/api/spin\"})");
+        await WaitOkAsync(http, $"http://127.0.0.1:{promPort}/api/v1/query?query={counted}", ct, body => body.Contains("\"20\"]", StringComparison.Ordinal));
+        var to = TimeProvider.System.GetUtcNow().AddSeconds(1); // one step on: the last evaluation sees the newest scrape
 
         var spec = new PrometheusSamplerSpec
         {

@@ -142,7 +142,11 @@ public sealed class ClusterCommandTests : IAsyncLifetime
             TextWriter.Synchronized(log),
             TimeProvider.System);
         var up = commands.UpAsync(TestContext.Current.CancellationToken);
-        await Task.Delay(1500, TestContext.Current.CancellationToken);
+        for (int i = 0; i < 400 && !log.ToString().Contains("waiting for: metrics.k8s.io (HTTP 503)"); i++)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
         _server.MetricsUnavailable = false;
         await up;
 
