@@ -97,16 +97,7 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
                 PlanName = run.Plan,
                 Status = RunStatus.Aborted,
                 Error = $"the service stopped during the run (crash or restart); data up to second {runSecond} (its last checkpoint) is kept",
-                Environment = new RunEnvironment
-                {
-                    ToolVersion = LoadRunner.ToolInfo.Version,
-                    Machine = Environment.MachineName,
-                    Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-                    Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
-                    Cores = Environment.ProcessorCount,
-                    StartedUtc = _started,
-                    EndedUtc = owner.Time.GetUtcNow(),
-                },
+                Environment = LoadRunner.Runs.RunPipeline.Environment(_started, owner.Time.GetUtcNow(), new Dictionary<string, Uri>()),
                 Scenarios = [.. _seconds.Select(kv => new ScenarioResult
                 {
                     Name = kv.Key,
@@ -120,7 +111,7 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
                     Totals = ScenarioTotalsCalculator.FromSamples(kv.Value, kv.Value.Count),
                 })],
                 Generator = GeneratorHealthAssessor.Assess([]),
-                StartedBy = $"{run.StartedBy} via {run.Via}",
+                StartedBy = run.Origin,
                 Tags = run.Overrides.Tag is { } t ? [t] : [],
             };
             var path = Path.Combine(dir, FileName);

@@ -26,6 +26,9 @@ public sealed class RunState
     public required string Plan { get; init; }
     public required string StartedBy { get; init; }
     public required string Via { get; init; }
+
+    /// <summary>Who and how, as recorded in run.json: "alice via api", "schedule via quartz".</summary>
+    public string Origin => $"{StartedBy} via {Via}";
     public required RunOverrides Overrides { get; init; }
     public string Status { get; set; } = "queued";
     public string? CancelledBy { get; set; }
@@ -159,7 +162,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                     OutputRoot = options.Value.RunsFolder,
                     RunId = id,
                     Tags = run.Overrides.Tag is { } t ? [t] : [],
-                    StartedBy = $"{run.StartedBy} via {run.Via}",
+                    StartedBy = run.Origin,
                     OnSecond = checkpoint.OnSecond,
                 },
                 progress: null,

@@ -105,7 +105,7 @@ public static class RunsApi
             status,
             s?.Verdict ?? record?.Gate?.Verdict,
             s?.StartedUtc ?? record?.Environment.StartedUtc,
-            state is null ? null : $"{state.StartedBy} via {state.Via}",
+            state?.Origin,
             state?.CancelledBy,
             s?.Tags ?? record?.Tags ?? [],
             [.. (s?.Scenarios ?? []).Select(x => new ScenarioNumbers(x.Name, x.Requests, x.Rps, x.ErrorRate, x.P95Ms, x.P99Ms, x.BrokeAt))],

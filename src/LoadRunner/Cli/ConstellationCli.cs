@@ -308,11 +308,16 @@ public static class ConstellationCli
 
         ClusterCommands? Make(ParseResult pr)
         {
-            var waitText = pr.GetValue(waitTimeout) ?? "15m"; // only `up` has the option
-            if (!Durations.TryParse(waitText, out var wait) || wait <= TimeSpan.Zero)
+            var options = new ClusterOptions { InfraDirectory = pr.GetValue(infra)!.FullName, Kubeconfig = pr.GetValue(kubeconfig), Registry = pr.GetValue(registry) };
+            if (pr.GetValue(waitTimeout) is { } waitText) // only `up` has the option
             {
-                ctx.Error.WriteLine($"error: --wait-timeout must be a duration such as 15m, got '{waitText}'");
-                return null;
+                if (!Durations.TryParse(waitText, out var wait) || wait <= TimeSpan.Zero)
+                {
+                    ctx.Error.WriteLine($"error: --wait-timeout must be a duration such as 15m, got '{waitText}'");
+                    return null;
+                }
+
+                options = options with { WaitTimeout = wait };
             }
 
             var env = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -321,10 +326,7 @@ public static class ConstellationCli
                 env[name] = ctx.Environment(name);
             }
 
-            return new ClusterCommands(
-                new ClusterOptions { InfraDirectory = pr.GetValue(infra)!.FullName, Kubeconfig = pr.GetValue(kubeconfig), Registry = pr.GetValue(registry), WaitTimeout = wait, Environment = env },
-                ctx.Error,
-                ctx.Time);
+            return new ClusterCommands(options with { Environment = env }, ctx.Error, ctx.Time);
         }
 
         async Task<int> Guard(Func<Task<int>> body)

@@ -52,23 +52,8 @@ public sealed partial class LocalTargets : IAsyncDisposable
     }
 
     /// <summary>Finds the SpinService build next to this tool's build (same configuration), or where the variable says.</summary>
-    public static string FindSpinService()
-    {
-        var configured = Environment.GetEnvironmentVariable(SpinServicePathVariable);
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return File.Exists(configured) ? configured : throw new LaunchException($"{SpinServicePathVariable}={configured} does not exist");
-        }
-
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory);
-        var candidates = new[]
-        {
-            Path.Combine(baseDir.FullName, "Constellation.SpinService.dll"),
-            Path.Combine(baseDir.Parent?.Parent?.FullName ?? baseDir.FullName, "Constellation.SpinService", baseDir.Name, "Constellation.SpinService.dll"),
-        };
-        return candidates.FirstOrDefault(File.Exists)
-            ?? throw new LaunchException($"SpinService is not built (looked in {string.Join(", ", candidates)}); build the solution or set {SpinServicePathVariable}");
-    }
+    public static string FindSpinService() =>
+        SiblingBuild.Find("Constellation.SpinService", "Constellation.SpinService.dll", SpinServicePathVariable, message => new LaunchException(message));
 
     public async ValueTask DisposeAsync()
     {

@@ -243,7 +243,8 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         return string.Create(CultureInfo.InvariantCulture, $"{utc.UtcDateTime:yyyyMMdd-HHmmss}-{(slug.Length == 0 ? "run" : slug)}-{Random.Shared.Next(0x10000):x4}");
     }
 
-    private static RunEnvironment Environment(DateTimeOffset started, DateTimeOffset ended, IReadOnlyDictionary<string, Uri> urls) => new()
+    /// <summary>Where and when a run happened: this machine, this tool, the targets' URLs.</summary>
+    public static RunEnvironment Environment(DateTimeOffset started, DateTimeOffset ended, IReadOnlyDictionary<string, Uri> urls) => new()
     {
         ToolVersion = ToolInfo.Version,
         Machine = System.Environment.MachineName,

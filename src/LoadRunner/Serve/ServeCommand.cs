@@ -48,15 +48,6 @@ public static class ServeCommand
     }
 
     /// <summary>The service build next to this tool's (same configuration), or where $CONSTELLATION_SERVICE says.</summary>
-    public static string FindService()
-    {
-        if (Environment.GetEnvironmentVariable(ServicePathVariable) is { Length: > 0 } configured)
-        {
-            return File.Exists(configured) ? configured : throw new FileNotFoundException($"{ServicePathVariable}={configured} does not exist");
-        }
-
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var candidate = Path.Combine(baseDir.Parent?.Parent?.FullName ?? baseDir.FullName, "Constellation.Service", baseDir.Name, "Constellation.Service.dll");
-        return File.Exists(candidate) ? candidate : throw new FileNotFoundException($"the service is not built (looked for {candidate}); build src/Service or set {ServicePathVariable}");
-    }
+    public static string FindService() =>
+        Local.SiblingBuild.Find("Constellation.Service", "Constellation.Service.dll", ServicePathVariable, message => new FileNotFoundException(message));
 }
