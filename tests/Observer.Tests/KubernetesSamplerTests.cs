@@ -176,7 +176,7 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             (9.5, () => { }));
 
         var observed = await observer.StopAsync(t0, ct);
-        var run = TestRecords.Run(loadSeconds: 7) with { Observation = observed.Observation, Events = observed.Events, Observations = observed.Series };
+        var run = Constellation.Tests.TestRuns.Steady("name: scale-out\n", 7, _ => 1) with { Observation = observed.Observation, Events = observed.Events, Observations = observed.Series };
         var m = ScalingAnalyzer.Derive(run)!;
 
         var spin = m.Workloads.Single(w => w.Deployment == "spin");
@@ -329,50 +329,4 @@ internal static class Script
             step();
         }
     }
-}
-
-/// <summary>A run record around an observation: one scenario loading from second 0 for the given time.</summary>
-internal static class TestRecords
-{
-    public static RunRecord Run(double loadSeconds) => new()
-    {
-        RunId = "test",
-        PlanName = "test",
-        Status = RunStatus.Completed,
-        Environment = new RunEnvironment
-        {
-            ToolVersion = "test",
-            Machine = "test",
-            Os = "linux",
-            Runtime = ".NET",
-            Cores = 2,
-            StartedUtc = DateTimeOffset.UnixEpoch,
-            EndedUtc = DateTimeOffset.UnixEpoch.AddSeconds(loadSeconds),
-        },
-        Scenarios =
-        [
-            new ScenarioResult
-            {
-                Name = "spin",
-                Target = "spin",
-                Model = "open",
-                Url = "http://127.0.0.1/",
-                StartOffsetSeconds = 0,
-                DurationSeconds = loadSeconds,
-                EndReason = "completed",
-                Seconds = [],
-                Totals = new ScenarioTotals
-                {
-                    Requests = 0,
-                    Outcomes = new OutcomeCounts(),
-                    BytesReceived = 0,
-                    Rps = 0,
-                    ErrorRate = 0,
-                    Latency = LatencySummary.Empty,
-                    ServiceTime = LatencySummary.Empty,
-                },
-            },
-        ],
-        Generator = GeneratorHealthAssessor.Assess([]),
-    };
 }

@@ -42,7 +42,7 @@ public sealed class DashboardBrowserTests : IDisposable
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
-        var shots = Path.Combine(FindResults(), "screenshots");
+        var shots = Path.Combine(Constellation.Tests.Repo.Root, "artifacts", "test-results", "screenshots");
         Directory.CreateDirectory(shots);
 
         var dashboard = await page.GotoAsync($"http://127.0.0.1:{port}/hangfire/jobs/succeeded");
@@ -61,16 +61,5 @@ public sealed class DashboardBrowserTests : IDisposable
         (await page.ContentAsync()).ShouldContain("quick");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "report-served.png"), FullPage = true });
         new FileInfo(Path.Combine(shots, "dashboard.png")).Length.ShouldBeGreaterThan(10_000);
-    }
-
-    private static string FindResults()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Constellation.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.Combine(dir!.FullName, "artifacts", "test-results");
     }
 }

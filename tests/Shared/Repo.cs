@@ -1,4 +1,4 @@
-namespace Constellation.LoadRunner.Tests.Support;
+namespace Constellation.Tests;
 
 /// <summary>The repository the tests run from (for infra/, plans/, examples/, README.md).</summary>
 internal static class Repo

@@ -120,7 +120,7 @@ public sealed class ObservePlanTests
     [Fact]
     public void ShippedPlans_AreValid()
     {
-        var plans = Path.Combine(RepoRoot(), "plans");
+        var plans = Path.Combine(Constellation.Tests.Repo.Root, "plans");
         foreach (var file in Directory.GetFiles(plans, "*.yaml"))
         {
             var result = PlanLoader.LoadFile(file);
@@ -130,17 +130,6 @@ public sealed class ObservePlanTests
         PlanLoader.LoadFile(Path.Combine(plans, "local.yaml")).Plan!.Observe!.Probes.ShouldContain(p => p.Target == "webapp");
         var eks = PlanLoader.LoadFile(Path.Combine(plans, "eks-nightly.yaml")).Plan!;
         eks.Observe!.Kubernetes!.Workloads.ShouldContain(w => w.Deployment == "spin" && w.Hpa == "spin");
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Constellation.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new DirectoryNotFoundException("repository root not found");
     }
 }
 

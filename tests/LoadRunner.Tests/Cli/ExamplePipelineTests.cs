@@ -11,7 +11,7 @@ public sealed partial class ExamplePipelineTests
     [InlineData("examples/jenkins/Jenkinsfile")]
     public async Task EveryConstellationCall_IsACommandWithTheseOptions(string file)
     {
-        var root = new DirectoryInfo(Support.Repo.Root);
+        var root = new DirectoryInfo(Constellation.Tests.Repo.Root);
         var text = await File.ReadAllTextAsync(Path.Combine(root.FullName, file), TestContext.Current.CancellationToken);
         var calls = Call().Matches(text).Select(m => m.Groups["args"].Value).ToList();
         calls.Count.ShouldBeGreaterThanOrEqualTo(4);

@@ -17,7 +17,7 @@ public sealed class ClusterCommandTests : IAsyncLifetime
     private string _bin = null!;
     private string _kubeconfig = null!;
 
-    private static string Infra => Path.Combine(Support.Repo.Root, "infra");
+    private static string Infra => Path.Combine(Constellation.Tests.Repo.Root, "infra");
 
     private string Calls => File.Exists(Path.Combine(_bin, "calls.log")) ? File.ReadAllText(Path.Combine(_bin, "calls.log")) : string.Empty;
 

@@ -8,7 +8,7 @@ namespace Constellation.LoadRunner.Tests.Cluster;
 /// <summary>The infra files load with KubernetesClient's typed loader and keep the invariants the scale test relies on.</summary>
 public sealed class InfraManifestTests
 {
-    private static readonly string Root = Support.Repo.Root;
+    private static readonly string Root = Constellation.Tests.Repo.Root;
     private static readonly string Infra = Path.Combine(Root, "infra");
 
     private static List<object> All() => Directory.GetFiles(Path.Combine(Infra, "k8s"), "*.yaml", SearchOption.AllDirectories)
