@@ -11,11 +11,11 @@ using System.Globalization;
 using Constellation.Core.Plans;
 using Constellation.Observer;
 using Constellation.Testing.FakeKubernetes;
-using k8s.Models;
 
 var inv = CultureInfo.InvariantCulture;
 int seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(a => int.Parse(a, inv)).FirstOrDefault(60);
 const int Nodes = 200, Pods = 2000, ChurnPerSecond = 20;
+const string Ns = "bench";
 
 if (args.Contains("--server"))
 {
@@ -42,8 +42,8 @@ Console.Error.WriteLine($"fake cluster up ({Nodes} nodes, {Pods} pods, {ChurnPer
 var spec = new KubernetesSamplerSpec
 {
     Kubeconfig = kubeconfig,
-    Workloads = [new WorkloadSpec { Namespace = "bench", Deployment = "churn", Hpa = "churn" }],
-    EventNamespaces = ["bench"],
+    Workloads = [new WorkloadSpec { Namespace = Ns, Deployment = "churn", Hpa = "churn" }],
+    EventNamespaces = [Ns],
     MetricsInterval = TimeSpan.FromSeconds(15),
 };
 var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, Console.Error);
@@ -128,17 +128,17 @@ static async Task ServeAsync(int lifetimeSeconds)
     string[] zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d"];
     for (int i = 0; i < Nodes; i++)
     {
-        s.Apply(Node($"node-{i}", zones[i % 4], true));
+        s.Apply(KubeObjects.Node($"node-{i}", zones[i % 4], ready: true, instanceType: "m5.xlarge"));
         s.NodeUsage[$"node-{i}"] = ("1500m", "6Gi");
     }
 
-    s.Apply(Deployment(Pods, Pods));
-    s.Apply(Hpa(Pods, 60));
+    s.Apply(KubeObjects.Deployment("churn", Pods, Pods, Ns));
+    s.Apply(KubeObjects.Hpa("churn", Pods, Pods, 60, Ns));
     int next = 0;
     var live = new Queue<string>();
     for (; next < Pods; next++)
     {
-        s.Apply(Pod($"churn-{next}", $"node-{next % Nodes}", scheduled: true, ready: true));
+        s.Apply(KubeObjects.Pod($"churn-{next}", "churn", $"node-{next % Nodes}", scheduled: true, ready: true, ns: Ns));
         s.PodUsage[$"bench/churn-{next}"] = ("200m", "120Mi");
         live.Enqueue($"churn-{next}");
     }
@@ -152,12 +152,12 @@ static async Task ServeAsync(int lifetimeSeconds)
         // Pods: the ones created a second ago get scheduled, the ones scheduled become Ready, 20 new ones arrive, 20 old ones go.
         foreach (var name in pendingReady)
         {
-            s.Apply(Pod(name, $"node-{t % Nodes}", scheduled: true, ready: true));
+            s.Apply(KubeObjects.Pod(name, "churn", $"node-{t % Nodes}", scheduled: true, ready: true, ns: Ns));
         }
 
         foreach (var name in pendingSchedule)
         {
-            s.Apply(Pod(name, $"node-{t % Nodes}", scheduled: true, ready: false));
+            s.Apply(KubeObjects.Pod(name, "churn", $"node-{t % Nodes}", scheduled: true, ns: Ns));
         }
 
         pendingReady = pendingSchedule;
@@ -165,7 +165,7 @@ static async Task ServeAsync(int lifetimeSeconds)
         for (int i = 0; i < ChurnPerSecond; i++, next++)
         {
             var name = $"churn-{next}";
-            s.Apply(Pod(name, null, scheduled: false, ready: false));
+            s.Apply(KubeObjects.Pod(name, "churn", pendingMessage: "0/200 nodes are available", ns: Ns));
             pendingSchedule.Add(name);
             live.Enqueue(name);
             var old = live.Dequeue();
@@ -174,73 +174,18 @@ static async Task ServeAsync(int lifetimeSeconds)
             s.PodUsage[$"bench/{name}"] = ("200m", "120Mi");
             if (i % 2 == 0)
             {
-                s.Apply(Event("Scheduled", $"Successfully assigned bench/{name}", name));
+                s.Apply(KubeObjects.Event("Scheduled", $"Successfully assigned bench/{name}", "Pod", name, ns: Ns));
             }
         }
 
         for (int i = 0; i < ChurnPerSecond; i++)
         {
             var n = ((t * ChurnPerSecond) + i) % Nodes;
-            s.Apply(Node($"node-{n}", zones[n % 4], true));
+            s.Apply(KubeObjects.Node($"node-{n}", zones[n % 4], ready: true, instanceType: "m5.xlarge"));
         }
 
-        s.Apply(Deployment(Pods, Pods - 40 + (t % 3)));
-        s.Apply(Hpa(Pods, 55 + (t % 10)));
+        s.Apply(KubeObjects.Deployment("churn", Pods, Pods - 40 + (t % 3), Ns));
+        s.Apply(KubeObjects.Hpa("churn", Pods, Pods, 55 + (t % 10), Ns));
         await Task.Delay(1000);
     }
 }
-
-static V1Node Node(string name, string zone, bool ready) => new()
-{
-    ApiVersion = "v1",
-    Kind = "Node",
-    Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["topology.kubernetes.io/zone"] = zone, ["eks.amazonaws.com/nodegroup"] = "workers", ["node.kubernetes.io/instance-type"] = "m5.xlarge" } },
-    Status = new V1NodeStatus { Conditions = [new V1NodeCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = FakeKubernetesServer.Now(), LastHeartbeatTime = FakeKubernetesServer.Now() }] },
-};
-
-static V1Pod Pod(string name, string? node, bool scheduled, bool ready) => new()
-{
-    ApiVersion = "v1",
-    Kind = "Pod",
-    Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "bench", Labels = new Dictionary<string, string> { ["app"] = "churn" }, Uid = "uid-" + name },
-    Spec = new V1PodSpec { NodeName = node, Containers = [new V1Container { Name = "app", Image = "spin:1" }] },
-    Status = new V1PodStatus
-    {
-        Phase = ready ? "Running" : "Pending",
-        Conditions =
-        [
-            new V1PodCondition { Type = "PodScheduled", Status = scheduled ? "True" : "False", Reason = scheduled ? null : "Unschedulable", LastTransitionTime = FakeKubernetesServer.Now() },
-            new V1PodCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = FakeKubernetesServer.Now() },
-        ],
-    },
-};
-
-static V1Deployment Deployment(int replicas, int ready) => new()
-{
-    ApiVersion = "apps/v1",
-    Kind = "Deployment",
-    Metadata = new V1ObjectMeta { Name = "churn", NamespaceProperty = "bench" },
-    Spec = new V1DeploymentSpec { Replicas = replicas, Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "churn" } }, Template = new V1PodTemplateSpec() },
-    Status = new V1DeploymentStatus { ReadyReplicas = ready, Replicas = replicas },
-};
-
-static V2HorizontalPodAutoscaler Hpa(int desired, int cpu) => new()
-{
-    ApiVersion = "autoscaling/v2",
-    Kind = "HorizontalPodAutoscaler",
-    Metadata = new V1ObjectMeta { Name = "churn", NamespaceProperty = "bench" },
-    Spec = new V2HorizontalPodAutoscalerSpec { MaxReplicas = 3000, ScaleTargetRef = new V2CrossVersionObjectReference { Kind = "Deployment", Name = "churn" } },
-    Status = new V2HorizontalPodAutoscalerStatus { DesiredReplicas = desired, CurrentReplicas = desired, CurrentMetrics = [new V2MetricStatus { Type = "Resource", Resource = new V2ResourceMetricStatus { Name = "cpu", Current = new V2MetricValueStatus { AverageUtilization = cpu } } }] },
-};
-
-static Corev1Event Event(string reason, string message, string pod) => new()
-{
-    ApiVersion = "v1",
-    Kind = "Event",
-    Metadata = new V1ObjectMeta { Name = $"{pod}.{Guid.NewGuid():n}", NamespaceProperty = "bench" },
-    InvolvedObject = new V1ObjectReference { Kind = "Pod", Name = pod, NamespaceProperty = "bench" },
-    Reason = reason,
-    Message = message,
-    Type = "Normal",
-    LastTimestamp = FakeKubernetesServer.Now(),
-};

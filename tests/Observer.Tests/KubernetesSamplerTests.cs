@@ -34,14 +34,14 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
 
         // Before the load: two nodes in two zones, spin at 2 ready replicas, its HPA content; webapp at 1.
         var longAgo = FakeKubernetesServer.Now().AddHours(-1);
-        s.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
-        s.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: true));
-        s.Apply(Cluster.Deployment("spin", 2, 2));
-        s.Apply(Cluster.Hpa("spin", desired: 2, current: 2, cpuPercent: 20));
-        s.Apply(Cluster.Pod("spin-1", "spin", "node-a1", scheduled: true, ready: true, created: longAgo));
-        s.Apply(Cluster.Pod("spin-2", "spin", "node-b1", scheduled: true, ready: true, created: longAgo));
-        s.Apply(Cluster.Deployment("webapp", 1, 1));
-        s.Apply(Cluster.Pod("webapp-1", "webapp", "node-a1", scheduled: true, ready: true, created: longAgo));
+        s.Apply(KubeObjects.Node("node-a1", "eu-west-1a", ready: true));
+        s.Apply(KubeObjects.Node("node-b1", "eu-west-1b", ready: true));
+        s.Apply(KubeObjects.Deployment("spin", 2, 2));
+        s.Apply(KubeObjects.Hpa("spin", desired: 2, current: 2, cpuPercent: 20));
+        s.Apply(KubeObjects.Pod("spin-1", "spin", "node-a1", scheduled: true, ready: true, created: longAgo));
+        s.Apply(KubeObjects.Pod("spin-2", "spin", "node-b1", scheduled: true, ready: true, created: longAgo));
+        s.Apply(KubeObjects.Deployment("webapp", 1, 1));
+        s.Apply(KubeObjects.Pod("webapp-1", "webapp", "node-a1", scheduled: true, ready: true, created: longAgo));
         s.NodeUsage["node-a1"] = ("900m", "2Gi");
         s.NodeUsage["node-b1"] = ("700m", "2Gi");
         s.PodUsage["demo/spin-1"] = ("450m", "100Mi");
@@ -52,10 +52,10 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             Kubeconfig = s.WriteKubeconfig(_dir),
             Workloads =
             [
-                new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Hpa = "spin" },
-                new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "webapp" },
+                new WorkloadSpec { Namespace = KubeObjects.Ns, Deployment = "spin", Hpa = "spin" },
+                new WorkloadSpec { Namespace = KubeObjects.Ns, Deployment = "webapp" },
             ],
-            EventNamespaces = [Cluster.Ns],
+            EventNamespaces = [KubeObjects.Ns],
             MetricsInterval = TimeSpan.FromMilliseconds(250),
         };
         var log = new StringWriter();
@@ -70,44 +70,44 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             (0.5, () => s.MetricsUnavailable = true),
             (1.0, () =>
             {
-                s.Apply(Cluster.Hpa("spin", desired: 4, current: 2, cpuPercent: 180));
-                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 4; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
-                s.Apply(Cluster.Deployment("spin", 4, 2));
-                s.Apply(Cluster.Pod("spin-3", "spin"));
-                s.Apply(Cluster.Pod("spin-4", "spin"));
+                s.Apply(KubeObjects.Hpa("spin", desired: 4, current: 2, cpuPercent: 180));
+                s.Apply(KubeObjects.Event("SuccessfulRescale", "New size: 4; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(KubeObjects.Deployment("spin", 4, 2));
+                s.Apply(KubeObjects.Pod("spin-3", "spin"));
+                s.Apply(KubeObjects.Pod("spin-4", "spin"));
             }),
             (1.2, () =>
             {
-                s.Apply(Cluster.Pod("spin-3", "spin", "node-a1", scheduled: true));
-                s.Apply(Cluster.Pod("spin-4", "spin", "node-b1", scheduled: true));
+                s.Apply(KubeObjects.Pod("spin-3", "spin", "node-a1", scheduled: true));
+                s.Apply(KubeObjects.Pod("spin-4", "spin", "node-b1", scheduled: true));
             }),
             (2.0, () =>
             {
-                s.Apply(Cluster.Pod("spin-3", "spin", "node-a1", scheduled: true, ready: true));
-                s.Apply(Cluster.Pod("spin-4", "spin", "node-b1", scheduled: true, ready: true));
-                s.Apply(Cluster.Deployment("spin", 4, 4));
+                s.Apply(KubeObjects.Pod("spin-3", "spin", "node-a1", scheduled: true, ready: true));
+                s.Apply(KubeObjects.Pod("spin-4", "spin", "node-b1", scheduled: true, ready: true));
+                s.Apply(KubeObjects.Deployment("spin", 4, 4));
             }),
             (2.5, () =>
             {
-                s.Apply(Cluster.Hpa("spin", desired: 10, current: 4, cpuPercent: 240));
-                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 10; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
-                s.Apply(Cluster.Deployment("spin", 10, 4));
+                s.Apply(KubeObjects.Hpa("spin", desired: 10, current: 4, cpuPercent: 240));
+                s.Apply(KubeObjects.Event("SuccessfulRescale", "New size: 10; reason: cpu resource utilization (percentage of request) above target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(KubeObjects.Deployment("spin", 10, 4));
                 for (int i = 5; i <= 10; i++)
                 {
-                    s.Apply(Cluster.Pod($"spin-{i}", "spin"));
+                    s.Apply(KubeObjects.Pod($"spin-{i}", "spin"));
                 }
             }),
             (2.7, () =>
             {
-                s.Apply(Cluster.Pod("spin-5", "spin", "node-a1", scheduled: true));
-                s.Apply(Cluster.Pod("spin-6", "spin", "node-b1", scheduled: true));
+                s.Apply(KubeObjects.Pod("spin-5", "spin", "node-a1", scheduled: true));
+                s.Apply(KubeObjects.Pod("spin-6", "spin", "node-b1", scheduled: true));
                 for (int i = 7; i <= 10; i++)
                 {
-                    s.Apply(Cluster.Pod($"spin-{i}", "spin", pendingMessage: insufficient));
-                    s.Apply(Cluster.Event("FailedScheduling", insufficient, "Pod", $"spin-{i}", "Warning", $"uid-spin-{i}"));
+                    s.Apply(KubeObjects.Pod($"spin-{i}", "spin", pendingMessage: insufficient));
+                    s.Apply(KubeObjects.Event("FailedScheduling", insufficient, "Pod", $"spin-{i}", "Warning", $"uid-spin-{i}"));
                 }
 
-                s.Apply(Cluster.Event("TriggeredScaleUp", "pod triggered scale-up: [{eks-workers 2->4 (max: 6)}]", "Pod", "spin-7"));
+                s.Apply(KubeObjects.Event("TriggeredScaleUp", "pod triggered scale-up: [{eks-workers 2->4 (max: 6)}]", "Pod", "spin-7"));
             }),
             (3.0, () =>
             {
@@ -116,14 +116,14 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             }),
             (3.2, () =>
             {
-                s.Apply(Cluster.Node("node-a2", "eu-west-1a", ready: false));
-                s.Apply(Cluster.Node("node-b2", "eu-west-1b", ready: false));
+                s.Apply(KubeObjects.Node("node-a2", "eu-west-1a", ready: false));
+                s.Apply(KubeObjects.Node("node-b2", "eu-west-1b", ready: false));
             }),
             (3.5, () =>
             {
-                s.Apply(Cluster.Pod("spin-5", "spin", "node-a1", scheduled: true, ready: true));
-                s.Apply(Cluster.Pod("spin-6", "spin", "node-b1", scheduled: true, ready: true));
-                s.Apply(Cluster.Deployment("spin", 10, 6));
+                s.Apply(KubeObjects.Pod("spin-5", "spin", "node-a1", scheduled: true, ready: true));
+                s.Apply(KubeObjects.Pod("spin-6", "spin", "node-b1", scheduled: true, ready: true));
+                s.Apply(KubeObjects.Deployment("spin", 10, 6));
             }),
             (4.0, () =>
             {
@@ -132,41 +132,41 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             }),
             (4.5, () =>
             {
-                s.Apply(Cluster.Node("node-a2", "eu-west-1a", ready: true));
-                s.Apply(Cluster.Node("node-b2", "eu-west-1b", ready: true));
+                s.Apply(KubeObjects.Node("node-a2", "eu-west-1a", ready: true));
+                s.Apply(KubeObjects.Node("node-b2", "eu-west-1b", ready: true));
             }),
             (5.0, () =>
             {
                 for (int i = 7; i <= 10; i++)
                 {
-                    s.Apply(Cluster.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true));
+                    s.Apply(KubeObjects.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true));
                 }
             }),
             (6.0, () =>
             {
                 for (int i = 7; i <= 10; i++)
                 {
-                    s.Apply(Cluster.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true, ready: true));
+                    s.Apply(KubeObjects.Pod($"spin-{i}", "spin", i % 2 == 0 ? "node-b2" : "node-a2", scheduled: true, ready: true));
                 }
 
-                s.Apply(Cluster.Deployment("spin", 10, 10));
+                s.Apply(KubeObjects.Deployment("spin", 10, 10));
             }),
 
             // The load ends at 7.0; scale-in follows.
             (7.5, () =>
             {
-                s.Apply(Cluster.Hpa("spin", desired: 2, current: 10, cpuPercent: 5));
-                s.Apply(Cluster.Event("SuccessfulRescale", "New size: 2; reason: All metrics below target", "HorizontalPodAutoscaler", "spin"));
-                s.Apply(Cluster.Deployment("spin", 2, 10));
+                s.Apply(KubeObjects.Hpa("spin", desired: 2, current: 10, cpuPercent: 5));
+                s.Apply(KubeObjects.Event("SuccessfulRescale", "New size: 2; reason: All metrics below target", "HorizontalPodAutoscaler", "spin"));
+                s.Apply(KubeObjects.Deployment("spin", 2, 10));
             }),
             (8.0, () =>
             {
                 for (int i = 3; i <= 10; i++)
                 {
-                    s.Delete("pods", Cluster.Ns, $"spin-{i}");
+                    s.Delete("pods", KubeObjects.Ns, $"spin-{i}");
                 }
 
-                s.Apply(Cluster.Deployment("spin", 2, 2));
+                s.Apply(KubeObjects.Deployment("spin", 2, 2));
             }),
             (9.0, () =>
             {
@@ -243,14 +243,14 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
     public async Task ExpiredCredentials_LeaveAGapAndTheSamplerRecovers()
     {
         var ct = TestContext.Current.CancellationToken;
-        _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
-        _server.Apply(Cluster.Deployment("spin", 2, 2));
+        _server.Apply(KubeObjects.Node("node-a1", "eu-west-1a", ready: true));
+        _server.Apply(KubeObjects.Deployment("spin", 2, 2));
         _server.FailEverythingWith = 401;
         var (observer, sampler, start) = StartSpinObserver(TimeSpan.FromSeconds(30));
         await Until(() => _server.Requests >= 8, ct); // every watch was refused, and retried
         _server.FailEverythingWith = null; // "the token was refreshed"
         await Until(() => _server.OpenWatches >= 4, ct);
-        _server.Apply(Cluster.Deployment("spin", 3, 3));
+        _server.Apply(KubeObjects.Deployment("spin", 3, 3));
         await Until(() => sampler.Snapshot().Workloads.Single().Replicas.LastOrDefault()?.Ready == 3, ct);
         var observed = await observer.StopAsync(start, ct);
 
@@ -266,14 +266,14 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
     public async Task ListsSlowerThanTheRequestTimeout_LeaveAGap_AndTheWatchStartsOnceTheServerIsFast()
     {
         var ct = TestContext.Current.CancellationToken;
-        _server.Apply(Cluster.Node("node-a1", "eu-west-1a", ready: true));
+        _server.Apply(KubeObjects.Node("node-a1", "eu-west-1a", ready: true));
         _server.ListDelay = TimeSpan.FromSeconds(5);
         var (observer, sampler, start) = StartSpinObserver(TimeSpan.FromSeconds(1));
         await Until(() => _server.ListRequests >= 8, ct); // every list timed out once and was tried again
         _server.ListDelay = TimeSpan.Zero;
         await Until(() => _server.OpenWatches >= 4, ct);
-        _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: false));
-        _server.Apply(Cluster.Node("node-b1", "eu-west-1b", ready: true));
+        _server.Apply(KubeObjects.Node("node-b1", "eu-west-1b", ready: false));
+        _server.Apply(KubeObjects.Node("node-b1", "eu-west-1b", ready: true));
         await Until(() => sampler.Snapshot().Nodes.Any(n => n.Name == "node-b1" && n.ReadySeconds is not null), ct);
         var observed = await observer.StopAsync(start, ct);
 
@@ -300,8 +300,8 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
         var spec = new KubernetesSamplerSpec
         {
             Kubeconfig = _server.WriteKubeconfig(_dir),
-            Workloads = [new WorkloadSpec { Namespace = Cluster.Ns, Deployment = "spin", Selector = "app=spin" }],
-            EventNamespaces = [Cluster.Ns],
+            Workloads = [new WorkloadSpec { Namespace = KubeObjects.Ns, Deployment = "spin", Selector = "app=spin" }],
+            EventNamespaces = [KubeObjects.Ns],
             MetricsInterval = TimeSpan.Zero,
             RequestTimeout = requestTimeout,
         };

@@ -24,8 +24,8 @@ public sealed class ClusterCommandTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _server = await FakeKubernetesServer.StartAsync();
-        _server.Apply(Node("ip-10-0-1-10", "eu-west-1a", "workers"));
-        _server.Apply(Node("ip-10-0-2-10", "eu-west-1b", "workers"));
+        _server.Apply(KubeObjects.Node("ip-10-0-1-10", "eu-west-1a", ready: true));
+        _server.Apply(KubeObjects.Node("ip-10-0-2-10", "eu-west-1b", ready: true));
         _server.NodeUsage["ip-10-0-1-10"] = ("300m", "1Gi");
         _bin = Path.Combine(_dir, "bin");
         Directory.CreateDirectory(_bin);
@@ -196,12 +196,4 @@ public sealed class ClusterCommandTests : IAsyncLifetime
         _server.Applied.Count.ShouldBe(12);
         e.ShouldContain("applied deployment/demo/spin");
     }
-
-    private static V1Node Node(string name, string zone, string group) => new()
-    {
-        ApiVersion = "v1",
-        Kind = "Node",
-        Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["topology.kubernetes.io/zone"] = zone, ["eks.amazonaws.com/nodegroup"] = group } },
-        Status = new V1NodeStatus { Conditions = [new V1NodeCondition { Type = "Ready", Status = "True" }] },
-    };
 }

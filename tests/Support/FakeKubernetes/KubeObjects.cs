@@ -1,14 +1,13 @@
-using Constellation.Testing.FakeKubernetes;
 using k8s.Models;
 
-namespace Constellation.Observer.Tests;
+namespace Constellation.Testing.FakeKubernetes;
 
-/// <summary>Builders for the objects a scale-out script puts on the fake API server.</summary>
-internal static class Cluster
+/// <summary>Builders for the objects tests and benchmarks put on the fake API server (namespace "demo" unless told).</summary>
+public static class KubeObjects
 {
     public const string Ns = "demo";
 
-    public static V1Node Node(string name, string zone, bool ready, string group = "workers") => new()
+    public static V1Node Node(string name, string zone, bool ready, string group = "workers", string instanceType = "m5.large") => new()
     {
         ApiVersion = "v1",
         Kind = "Node",
@@ -18,7 +17,7 @@ internal static class Cluster
             Labels = new Dictionary<string, string>
             {
                 ["topology.kubernetes.io/zone"] = zone,
-                ["node.kubernetes.io/instance-type"] = "m5.large",
+                ["node.kubernetes.io/instance-type"] = instanceType,
                 ["eks.amazonaws.com/capacityType"] = "ON_DEMAND",
                 ["eks.amazonaws.com/nodegroup"] = group,
             },
@@ -26,7 +25,7 @@ internal static class Cluster
         Status = new V1NodeStatus { Conditions = [new V1NodeCondition { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = FakeKubernetesServer.Now() }] },
     };
 
-    public static V1Pod Pod(string name, string app, string? node = null, bool scheduled = false, bool ready = false, string? pendingMessage = null, DateTime? created = null)
+    public static V1Pod Pod(string name, string app, string? node = null, bool scheduled = false, bool ready = false, string? pendingMessage = null, DateTime? created = null, string ns = Ns)
     {
         var now = FakeKubernetesServer.Now();
         var conditions = new List<V1PodCondition>();
@@ -44,17 +43,17 @@ internal static class Cluster
         {
             ApiVersion = "v1",
             Kind = "Pod",
-            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns, Labels = new Dictionary<string, string> { ["app"] = app }, CreationTimestamp = created, Uid = $"uid-{name}" },
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { ["app"] = app }, CreationTimestamp = created, Uid = $"uid-{name}" },
             Spec = new V1PodSpec { NodeName = node, Containers = [new V1Container { Name = "app", Image = "spin:1" }] },
             Status = new V1PodStatus { Phase = ready ? "Running" : "Pending", Conditions = conditions },
         };
     }
 
-    public static V1Deployment Deployment(string name, int replicas, int ready) => new()
+    public static V1Deployment Deployment(string name, int replicas, int ready, string ns = Ns) => new()
     {
         ApiVersion = "apps/v1",
         Kind = "Deployment",
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns, Labels = new Dictionary<string, string> { ["app"] = name } },
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns, Labels = new Dictionary<string, string> { ["app"] = name } },
         Spec = new V1DeploymentSpec
         {
             Replicas = replicas,
@@ -64,11 +63,11 @@ internal static class Cluster
         Status = new V1DeploymentStatus { Replicas = replicas, ReadyReplicas = ready, AvailableReplicas = ready },
     };
 
-    public static V2HorizontalPodAutoscaler Hpa(string name, int desired, int current, int cpuPercent) => new()
+    public static V2HorizontalPodAutoscaler Hpa(string name, int desired, int current, int cpuPercent, string ns = Ns) => new()
     {
         ApiVersion = "autoscaling/v2",
         Kind = "HorizontalPodAutoscaler",
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Ns },
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
         Spec = new V2HorizontalPodAutoscalerSpec { MaxReplicas = 10, MinReplicas = 2, ScaleTargetRef = new V2CrossVersionObjectReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = name } },
         Status = new V2HorizontalPodAutoscalerStatus
         {
@@ -80,7 +79,7 @@ internal static class Cluster
 
     private static int _events;
 
-    public static Corev1Event Event(string reason, string message, string kind, string name, string type = "Normal", string? uid = null)
+    public static Corev1Event Event(string reason, string message, string kind, string name, string type = "Normal", string? uid = null, string ns = Ns)
     {
         var now = FakeKubernetesServer.Now();
         var id = Interlocked.Increment(ref _events);
@@ -88,8 +87,8 @@ internal static class Cluster
         {
             ApiVersion = "v1",
             Kind = "Event",
-            Metadata = new V1ObjectMeta { Name = $"{name}.{id:x8}", NamespaceProperty = Ns },
-            InvolvedObject = new V1ObjectReference { Kind = kind, Name = name, NamespaceProperty = Ns, Uid = uid },
+            Metadata = new V1ObjectMeta { Name = $"{name}.{id:x8}", NamespaceProperty = ns },
+            InvolvedObject = new V1ObjectReference { Kind = kind, Name = name, NamespaceProperty = ns, Uid = uid },
             Reason = reason,
             Message = message,
             Type = type,
