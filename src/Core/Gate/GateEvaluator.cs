@@ -9,11 +9,14 @@ namespace Constellation.Core.Gate;
 /// </summary>
 public static class GateEvaluator
 {
-    /// <summary>Null when the plan gates nothing (no thresholds and no explicit validity section).</summary>
+    /// <summary>
+    /// Null when the plan gates nothing (no thresholds and no explicit validity section) and the run is not a
+    /// degraded distributed run — one whose agents did not all deliver their share is always invalid.
+    /// </summary>
     public static GateResult? Evaluate(RunRecord run, Plan plan, RunRecord? baseline, string? abortedBy = null)
     {
         var thresholds = plan.AllThresholds.ToList();
-        if (thresholds.Count == 0 && plan.Validity is null)
+        if (thresholds.Count == 0 && plan.Validity is null && run.Distribution is not { Degraded: true })
         {
             return null;
         }
@@ -222,6 +225,11 @@ public static class GateEvaluator
         if (g.Bottleneck && validity.GeneratorSaturatedIsInvalid)
         {
             reasons.Add($"the load generator was saturated (max CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms): the result measures the generator, not the target");
+        }
+
+        if (run.Distribution is { Degraded: true } d)
+        {
+            reasons.AddRange(d.Problems.Select(p => $"the planned load was not fully sent: {p}"));
         }
 
         var gaps = run.Scaling?.GapSeconds ?? run.Observation?.Gaps.Sum(x => x.Seconds) ?? 0;

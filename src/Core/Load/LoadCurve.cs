@@ -92,9 +92,10 @@ public sealed class LoadCurve
     /// Arrivals whose intended time falls in [from, to): exactly the number the open-model pacer starts.
     /// Arrival k (k = 0, 1, …) is at the time where the cumulative curve equals k.
     /// </summary>
-    public long ArrivalsBetween(TimeSpan from, TimeSpan to) => CountBelow(to) - CountBelow(from);
+    public long ArrivalsBetween(TimeSpan from, TimeSpan to) => ArrivalsBefore(to) - ArrivalsBefore(from);
 
-    private long CountBelow(TimeSpan t)
+    /// <summary>How many arrivals have an intended time before <paramref name="t"/>: the index of the first one at or after it.</summary>
+    public long ArrivalsBefore(TimeSpan t)
     {
         // Arrivals with time < t are those k with k < N(t) — i.e. ceil(N(t)). Snap float noise so that an
         // arrival that lands exactly on a second boundary is counted once and in the later second.

@@ -45,6 +45,9 @@ public sealed record RunRecord
 
     /// <summary>Scaling metrics derived from the observation and the load (see <see cref="ScalingAnalyzer"/>).</summary>
     public ScalingMetrics? Scaling { get; init; }
+
+    /// <summary>The agents of a distributed run (--agents N) and each one's health; null for a run on one process.</summary>
+    public Distribution? Distribution { get; init; }
 }
 
 /// <summary>One sampled series; series of one <see cref="Group"/> share a chart.</summary>

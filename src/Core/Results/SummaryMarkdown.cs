@@ -68,7 +68,36 @@ public static class SummaryMarkdown
             sb.Append(inv, $"- {Escape(w)}\n");
         }
 
+        if (run.Distribution is { } d)
+        {
+            Agents(sb, d);
+        }
+
         return sb.ToString();
+    }
+
+    private static void Agents(StringBuilder sb, Distribution d)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append(inv, $"\n## Agents\n\n{d.Agents.Count} agents ({d.Mode}); their seconds were merged exactly (histograms added). Exchange: `{Escape(d.Exchange)}`.\n\n");
+        if (d.Degraded)
+        {
+            sb.Append("**Degraded: the planned load was not fully sent, so the run is invalid.**\n\n");
+            foreach (var p in d.Problems)
+            {
+                sb.Append(inv, $"- {Escape(p)}\n");
+            }
+
+            sb.Append('\n');
+        }
+
+        sb.Append("| agent | share | state | host | requests | rps | errors | p95 | p99 | max CPU | max pacer lag |\n|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var a in d.Agents)
+        {
+            sb.Append(inv, $"| {a.Index} | {a.Share * 100:0.#}% | {a.State} | {Escape(a.Host ?? "?")} | {a.Requests} | {a.Rps:0.#} | {a.Errors} | {OptionalMs(a.P95Ms)} | {OptionalMs(a.P99Ms)} | {a.MaxCpuPercent:0}% | {a.MaxPacerLagMs:0.#} ms |\n");
+        }
+
+        static string OptionalMs(double? ms) => ms is { } v ? Ms(v) : "-";
     }
 
     private static void Thresholds(StringBuilder sb, GateResult g)

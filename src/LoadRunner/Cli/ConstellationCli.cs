@@ -73,6 +73,7 @@ public static class ConstellationCli
         root.Subcommands.Add(RunsCommand(ctx));
         root.Subcommands.Add(CompareCommand(ctx));
         root.Subcommands.Add(ClusterCommand(ctx));
+        root.Subcommands.Add(AgentRunCliOptions.AgentCommand(ctx));
         root.Subcommands.Add(Serve.ServeCommand.Create(ctx));
         return root;
     }
@@ -138,7 +139,13 @@ public static class ConstellationCli
         var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") };
         var s3LinkExpiry = new Option<string>("--s3-link-expiry") { Description = "How long the presigned report link works (at most 7 days).", DefaultValueFactory = _ => "168h" };
         var tags = new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false };
+        var agentOptions = new AgentRunCliOptions();
         var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, tags };
+        foreach (var o in agentOptions.All)
+        {
+            cmd.Options.Add(o);
+        }
+
         cmd.SetAction(async (pr, _) =>
         {
             var file = pr.GetValue(plan);
@@ -170,19 +177,26 @@ public static class ConstellationCli
                 return ExitCodes.InvalidInput;
             }
 
+            Uri? endpoint = null;
+            if (pr.GetValue(s3Endpoint) is { Length: > 0 } endpointText && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)))
+            {
+                ctx.Error.WriteLine($"error: --s3-endpoint must be an absolute http:// or https:// URL, got '{endpointText}'");
+                return ExitCodes.InvalidInput;
+            }
+
+            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, endpoint, pr.GetValue(s3Region), ctx.Error, ctx.Time);
+            if (agentError is not null)
+            {
+                ctx.Error.WriteLine($"error: {agentError}");
+                return ExitCodes.InvalidInput;
+            }
+
             var stores = new List<Reports.Stores.IRunStore>();
             if (pr.GetValue(s3Bucket) is { Length: > 0 } bucket)
             {
                 if (!Durations.TryParse(pr.GetValue(s3LinkExpiry), out var expiry) || expiry <= TimeSpan.Zero || expiry > TimeSpan.FromDays(7))
                 {
                     ctx.Error.WriteLine($"error: --s3-link-expiry must be a duration up to 7 days (168h), got '{pr.GetValue(s3LinkExpiry)}'");
-                    return ExitCodes.InvalidInput;
-                }
-
-                Uri? endpoint = null;
-                if (pr.GetValue(s3Endpoint) is { Length: > 0 } endpointText && (!Uri.TryCreate(endpointText, UriKind.Absolute, out endpoint) || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps)))
-                {
-                    ctx.Error.WriteLine($"error: --s3-endpoint must be an absolute http:// or https:// URL, got '{endpointText}'");
                     return ExitCodes.InvalidInput;
                 }
 
@@ -197,7 +211,7 @@ public static class ConstellationCli
             var pipeline = new RunPipeline(ctx.Time, ctx.Error);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
-                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores, Tags = tagList },
+                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores, Tags = tagList, Agents = agents },
                 Observers(view, metrics),
                 ctx.Cancel,
                 ctx.Abort).ConfigureAwait(false);

@@ -63,8 +63,10 @@ public sealed class LoadEngine(TimeProvider time)
         Action<EngineProgress>? progress,
         CancellationToken cancel,
         CancellationToken abort = default,
-        LiveCheck? liveCheck = null)
+        LiveCheck? liveCheck = null,
+        EngineOptions? options = null)
     {
+        options ??= new EngineOptions();
         using var watchdog = new TimeoutWatchdog(time);
         using var abortRegistration = abort.Register(watchdog.AbortAll);
         var states = new List<State>();
@@ -72,14 +74,29 @@ public sealed class LoadEngine(TimeProvider time)
         {
             var endpoint = await HttpEndpoint.CreateAsync(s.Url, s.Spec.Request.Method, s.Spec.Request.Headers, s.Spec.Request.Body, s.Spec.Request.Timeout, cancel).ConfigureAwait(false);
             var executor = new RequestExecutor(endpoint, new ScenarioRecorder(), watchdog, time);
-            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executor, time)));
+            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executor, time, options.Share), options.Share));
         }
+
+        options.Control?.Attach(name =>
+        {
+            foreach (var st in states.Where(st => st.Spec.Name == name))
+            {
+                st.Runner.RequestStop();
+            }
+        });
 
         double freq = time.TimestampFrequency;
         var cpu = new SystemCpu();
         var generator = new List<GeneratorSecond>();
-        var startedUtc = time.GetUtcNow() + StartLead;
-        long t0 = time.GetTimestamp() + (long)(StartLead.TotalSeconds * freq);
+        // Agents of a distributed run share one UTC start; a lone engine starts right away.
+        var lead = options.StartAtUtc is { } at ? at - time.GetUtcNow() : StartLead;
+        if (lead < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"the common start time {options.StartAtUtc:O} passed {Core.Text.Durations.Format(-lead)} ago: this agent started too late to take its share");
+        }
+
+        var startedUtc = options.StartAtUtc ?? time.GetUtcNow() + lead;
+        long t0 = time.GetTimestamp() + (long)(lead.TotalSeconds * freq);
         var planned = scenarios.Count == 0 ? TimeSpan.Zero : scenarios.Max(s => TimeSpan.FromSeconds(StartSecond(s.Spec)) + s.Spec.Load.Duration);
 
         foreach (var st in states)
@@ -111,7 +128,7 @@ public sealed class LoadEngine(TimeProvider time)
         {
             try
             {
-                abortedBy = SampleLoop(states, t0, planned, cpu, generator, progress, liveCheck, allDone.Token);
+                abortedBy = SampleLoop(states, t0, planned, cpu, generator, progress, liveCheck, options.OnGeneratorSecond, allDone.Token);
                 sampled.TrySetResult();
             }
             catch (Exception e)
@@ -129,7 +146,7 @@ public sealed class LoadEngine(TimeProvider time)
         return new EngineResult(results, GeneratorHealthAssessor.Assess(generator), startedUtc, endedUtc, cancel.IsCancellationRequested) { AbortedBy = abortedBy };
     }
 
-    private string? SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, LiveCheck? liveCheck, CancellationToken allDone)
+    private string? SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, LiveCheck? liveCheck, Action<GeneratorSecond>? onGenerator, CancellationToken allDone)
     {
         double freq = time.TimestampFrequency;
         long lastTick = t0;
@@ -162,7 +179,11 @@ public sealed class LoadEngine(TimeProvider time)
                 justSampled.Add((st.Spec.Name, tick - 1 - st.StartSecond, st.Samples[^1]));
             }
 
-            if (liveCheck is not null && abortedBy is null && justSampled.Count > 0 && liveCheck(tick - 1, justSampled) is { } reason)
+            var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight);
+            onGenerator?.Invoke(generatorSecond);
+
+            // Every second, even one with no scenario running (yet): an agent's coordinator counts on the beat.
+            if (liveCheck is not null && abortedBy is null && liveCheck(tick - 1, justSampled) is { } reason)
             {
                 // A threshold marked abortOnFail is lost: stop every scenario as Ctrl+C would, keep what was measured.
                 abortedBy = reason;
@@ -174,7 +195,7 @@ public sealed class LoadEngine(TimeProvider time)
 
             justSampled.Clear();
 
-            generator.Add(new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight));
+            generator.Add(generatorSecond);
             progress?.Invoke(new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu));
             if (finalTick || states.All(s => s.Finished))
             {
@@ -187,13 +208,14 @@ public sealed class LoadEngine(TimeProvider time)
 
     private void Sample(State st, int second, long now)
     {
-        var interval = st.Runner.Recorder.TakeInterval(st.NextLatencyBuffer(), st.ServiceTimeBuffer);
+        var interval = st.Runner.Recorder.TakeInterval(st.LatencyBuffer, st.ServiceTimeBuffer);
         var curve = st.Runner.Curve;
         var from = TimeSpan.FromSeconds(second);
+        var to = from + TimeSpan.FromSeconds(1);
         double offered = st.Spec.Load.Model == LoadModel.Open
-            ? curve.ArrivalsBetween(from, from + TimeSpan.FromSeconds(1))
-            : Math.Round(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
-        if (st.StopSecond is { } stoppedAt && second > stoppedAt)
+            ? st.Share.OwnedBetween(curve.ArrivalsBefore(from), curve.ArrivalsBefore(to))
+            : st.Share.UsersOf(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
+        if (st.Monitor.StopSecond is { } stoppedAt && second > stoppedAt)
         {
             offered = 0; // the scenario was stopped: nothing more was planned to be sent
         }
@@ -212,55 +234,14 @@ public sealed class LoadEngine(TimeProvider time)
             ServiceTimeHistogram = interval.ServiceTime.TotalCount == 0 ? null : Histograms.Encode(interval.ServiceTime),
         };
         st.Samples.Add(sample);
-        st.Window.Enqueue((sample, interval.Latency));
-        while (st.Window.Count > st.MaxWindow)
-        {
-            st.Window.Dequeue();
-        }
-
         st.TotalRequests += interval.Counts.Completed;
         st.TotalErrors += interval.Counts.Errors;
         st.Last = sample;
         st.LastP95 = sample.Latency.P95Ms;
 
-        if (st.BreakingPoint is null && !st.Runner.StopRequested)
+        if (!st.Runner.StopRequested && st.Monitor.Observe(second, sample, interval.Latency, time.GetUtcNow()) is not null)
         {
-            EvaluateStopConditions(st, second);
-        }
-    }
-
-    private void EvaluateStopConditions(State st, int second)
-    {
-        foreach (var condition in st.Spec.StopWhen)
-        {
-            int window = (int)condition.Window.TotalSeconds;
-            if (st.Window.Count < window)
-            {
-                continue;
-            }
-
-            var recent = st.Window.Skip(st.Window.Count - window).ToList();
-            var stats = new WindowStats(
-                Started: recent.Sum(r => r.Sample.Started),
-                Completed: recent.Sum(r => r.Sample.Outcomes.Completed),
-                Errors: recent.Sum(r => r.Sample.Outcomes.Errors),
-                Dropped: recent.Sum(r => r.Sample.Outcomes.Dropped),
-                Latency: condition.Metric is StopMetric.Percentile or StopMetric.Mean ? Histograms.MergeInto(st.WindowBuffer, recent.Select(r => (HdrHistogram.HistogramBase)r.Latency)) : null);
-            if (condition.Observe(stats) is { } observed && condition.Holds(observed))
-            {
-                var elapsed = TimeSpan.FromSeconds(second + 1);
-                st.BreakingPoint = BreakingPoints.Derive(
-                    condition,
-                    observed,
-                    st.Runner.Curve,
-                    st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users",
-                    elapsed,
-                    time.GetUtcNow(),
-                    st.Samples);
-                st.StopSecond = second;
-                st.Runner.RequestStop();
-                return;
-            }
+            st.Runner.RequestStop();
         }
     }
 
@@ -270,10 +251,10 @@ public sealed class LoadEngine(TimeProvider time)
         var last = st.Finished ? null : st.Last;
         var elapsed = st.Last is null ? TimeSpan.Zero : TimeSpan.FromSeconds(st.Last.Second + 1);
         var unit = st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users";
-        string state = st.Finished ? (st.BreakingPoint is not null ? "broke" : "done")
+        string state = st.Finished ? (st.Monitor.BreakingPoint is not null ? "broke" : "done")
             : st.Last is null ? "waiting"
             : st.Runner.StopRequested ? "draining" : "running";
-        string stage = st.BreakingPoint is { } bp
+        string stage = st.Monitor.BreakingPoint is { } bp
             ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"broke at {bp.OfferedAtFailure:0.#} {unit}")
             : st.Finished ? "done" : st.Runner.Curve.StageNameAt(elapsed);
         return new ScenarioProgress(
@@ -297,7 +278,7 @@ public sealed class LoadEngine(TimeProvider time)
         double freq = time.TimestampFrequency;
         long end = st.EndTimestamp ?? time.GetTimestamp();
         double duration = Math.Max(0, (end - st.StartTimestamp) / freq);
-        string endReason = st.BreakingPoint is not null ? "stopped" : st.Runner.StopRequested ? "cancelled" : "completed";
+        string endReason = st.Monitor.BreakingPoint is not null ? "stopped" : st.Runner.StopRequested ? "cancelled" : "completed";
         return new ScenarioResult
         {
             Name = st.Spec.Name,
@@ -309,48 +290,91 @@ public sealed class LoadEngine(TimeProvider time)
             EndReason = endReason,
             Seconds = st.Samples,
             Totals = ScenarioTotalsCalculator.FromSamples(st.Samples, duration),
-            BreakingPoint = st.BreakingPoint,
+            BreakingPoint = st.Monitor.BreakingPoint,
             LatencyLimits = [.. st.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
         };
     }
 
-    private sealed class State(ResolvedScenario resolved, ScenarioRunner runner)
+    private sealed class State(ResolvedScenario resolved, ScenarioRunner runner, LoadShare share)
     {
         public ResolvedScenario Resolved { get; } = resolved;
         public ScenarioSpec Spec => Resolved.Spec;
         public ScenarioRunner Runner { get; } = runner;
+        public LoadShare Share { get; } = share;
         public int StartSecond { get; } = StartSecond(resolved.Spec);
-        public int MaxWindow { get; } = LongestWindow(resolved.Spec);
         public long StartTimestamp { get; set; }
         public long? EndTimestamp { get; set; }
         public Task? Task { get; set; }
         public bool Finished { get; set; }
         public List<SecondSample> Samples { get; } = [];
-        public Queue<(SecondSample Sample, HdrHistogram.LongHistogram Latency)> Window { get; } = new();
 
-        /// <summary>One more latency buffer than the window holds, reused in turn: the one handed out is never in the window.</summary>
-        private HdrHistogram.LongHistogram[] LatencyBuffers { get; } = [.. Enumerable.Range(0, LongestWindow(resolved.Spec) + 1).Select(_ => Histograms.Create())];
+        public StopConditionMonitor Monitor { get; } = new(resolved.Spec.StopWhen, resolved.Spec.Load.Curve, resolved.Spec.Load.Model == LoadModel.Open ? "req/s" : "users");
 
-        private int _nextBuffer;
+        /// <summary>Where each second's histograms are drained, reused every second.</summary>
+        public HdrHistogram.LongHistogram LatencyBuffer { get; } = Histograms.Create();
 
         public HdrHistogram.LongHistogram ServiceTimeBuffer { get; } = Histograms.Create();
 
-        /// <summary>Where a stop condition's window is merged, reused every second.</summary>
-        public HdrHistogram.LongHistogram WindowBuffer { get; } = Histograms.Create();
-
-        private static int LongestWindow(ScenarioSpec spec) => spec.StopWhen.Count == 0 ? 0 : (int)spec.StopWhen.Max(c => c.Window.TotalSeconds);
-
-        public HdrHistogram.LongHistogram NextLatencyBuffer()
-        {
-            var buffer = LatencyBuffers[_nextBuffer];
-            _nextBuffer = (_nextBuffer + 1) % LatencyBuffers.Length;
-            return buffer;
-        }
         public SecondSample? Last { get; set; }
         public double LastP95 { get; set; }
         public long TotalRequests { get; set; }
         public long TotalErrors { get; set; }
-        public BreakingPoint? BreakingPoint { get; set; }
-        public int? StopSecond { get; set; }
+    }
+}
+
+/// <summary>How the engine takes part in a run: alone (the defaults), or as one agent of a distributed run.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>This engine's part of the load. Default: all of it.</summary>
+    public LoadShare Share { get; init; } = LoadShare.Whole;
+
+    /// <summary>The common start of a distributed run's agents; default: right away.</summary>
+    public DateTimeOffset? StartAtUtc { get; init; }
+
+    /// <summary>Lets a coordinator stop a scenario from outside (its breaking point was found on the merged view).</summary>
+    public EngineControl? Control { get; init; }
+
+    /// <summary>Called once a second, just before the live check, with the generator's own health in that second.</summary>
+    public Action<GeneratorSecond>? OnGeneratorSecond { get; init; }
+}
+
+/// <summary>Stops scenarios of a running engine from outside; a stop asked before the engine started is kept for it.</summary>
+public sealed class EngineControl
+{
+    private readonly Lock _lock = new();
+    private readonly List<string> _pending = [];
+    private Action<string>? _stop;
+
+    /// <summary>Stops issuing the scenario's requests, as its own stop condition would.</summary>
+    public void StopScenario(string name)
+    {
+        Action<string>? stop;
+        lock (_lock)
+        {
+            stop = _stop;
+            if (stop is null)
+            {
+                _pending.Add(name);
+                return;
+            }
+        }
+
+        stop(name);
+    }
+
+    internal void Attach(Action<string> stop)
+    {
+        string[] pending;
+        lock (_lock)
+        {
+            _stop = stop;
+            pending = [.. _pending];
+            _pending.Clear();
+        }
+
+        foreach (var name in pending)
+        {
+            stop(name);
+        }
     }
 }

@@ -11,15 +11,20 @@ public abstract class ScenarioRunner
     private long _inFlight;
     private long _pacerLagMaxTicks;
 
-    protected ScenarioRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
+    protected ScenarioRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
     {
         Spec = spec;
+        Share = share;
         Executor = executor;
         Time = time;
         Curve = spec.Load.Curve;
     }
 
     public ScenarioSpec Spec { get; }
+
+    /// <summary>This runner's part of the scenario's load (all of it, unless it is one agent of several).</summary>
+    public LoadShare Share { get; }
+
     public LoadCurve Curve { get; }
     public ScenarioRecorder Recorder => Executor.Recorder;
     public long InFlight => Interlocked.Read(ref _inFlight);
@@ -60,10 +65,10 @@ public abstract class ScenarioRunner
     protected bool WaitUntil(long timestamp, CancellationToken token) => PreciseSleep.WaitUntil(Time, timestamp, token);
 
     /// <summary>Creates the runner for a scenario's load model.</summary>
-    public static ScenarioRunner Create(ScenarioSpec spec, RequestExecutor executor, TimeProvider time) => spec.Load.Model switch
+    public static ScenarioRunner Create(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare? share = null) => spec.Load.Model switch
     {
-        LoadModel.Open => new OpenModelRunner(spec, executor, time),
-        _ => new ClosedModelRunner(spec, executor, time),
+        LoadModel.Open => new OpenModelRunner(spec, executor, time, share ?? LoadShare.Whole),
+        _ => new ClosedModelRunner(spec, executor, time, share ?? LoadShare.Whole),
     };
 }
 
@@ -77,8 +82,8 @@ public sealed class OpenModelRunner : ScenarioRunner
     private readonly Lock _idleLock = new();
     private CancellationToken _abort;
 
-    public OpenModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
-        : base(spec, executor, time)
+    public OpenModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
+        : base(spec, executor, time, share)
     {
     }
 
@@ -124,8 +129,14 @@ public sealed class OpenModelRunner : ScenarioRunner
         double freq = Time.TimestampFrequency;
         int max = Spec.Load.MaxInFlight;
         var token = StopToken;
+        var share = Share;
         while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && schedule.TryNext(out var seconds))
         {
+            if (!share.OwnsArrival(schedule.Issued - 1))
+            {
+                continue; // another agent's arrival
+            }
+
             long due = startTimestamp + (long)(seconds * freq);
             if (!WaitUntil(due, token))
             {
@@ -178,8 +189,8 @@ public sealed class ClosedModelRunner : ScenarioRunner
 {
     private static readonly TimeSpan ControlPeriod = TimeSpan.FromMilliseconds(50);
 
-    public ClosedModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time)
-        : base(spec, executor, time)
+    public ClosedModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
+        : base(spec, executor, time, share)
     {
     }
 
@@ -200,7 +211,7 @@ public sealed class ClosedModelRunner : ScenarioRunner
                 }
 
                 var elapsed = TimeSpan.FromSeconds((now - startTimestamp) / freq);
-                int desired = (int)Math.Round(Curve.ValueAt(elapsed));
+                int desired = Share.UsersOf(Curve.ValueAt(elapsed));
                 while (users.Count < desired)
                 {
                     var stop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);

@@ -27,6 +27,21 @@ public sealed record RunOptions
 
     /// <summary>Who started the run and how (the service records it); null from the CLI.</summary>
     public string? StartedBy { get; init; }
+
+    /// <summary>Spread the load over several agents (--agents N); null: this process sends it all.</summary>
+    public AgentRunOptions? Agents { get; init; }
+}
+
+/// <summary>A distributed run: how the load is split, how the agents start, and where they meet.</summary>
+public sealed record AgentRunOptions
+{
+    public required Distributed.DistributionOptions Distribution { get; init; }
+
+    /// <summary>The launcher for a run, given the run's folder (local agents log into it).</summary>
+    public required Func<string, Distributed.IAgentLauncher> Launcher { get; init; }
+
+    /// <summary>The exchange for a run, given its folder and id; default: the folder's agents/ sub-folder.</summary>
+    public Func<string, string, Distributed.IExchange>? Exchange { get; init; }
 }
 
 /// <summary>The record of a finished run and where it was written.</summary>
@@ -73,7 +88,25 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                     return noGate ? null : liveGate.Observe(second, samples);
                 },
             };
-            var result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, live).ConfigureAwait(false);
+            EngineResult result;
+            Distribution? distribution = null;
+            if (options.Agents is { } agents)
+            {
+                using var exchange = agents.Exchange?.Invoke(dir, runId) ?? new Distributed.FolderExchange(Path.Combine(dir, "agents"));
+                await using var launcher = agents.Launcher(dir);
+                var distributed = await new Distributed.AgentCoordinator(time, log).RunAsync(runId, plan, scenarios, urls, agents.Distribution, exchange, launcher, progress, live, cancel, abort).ConfigureAwait(false);
+                await exchange.DeleteAsync(Distributed.AgentProtocol.AssignmentKey, CancellationToken.None).ConfigureAwait(false); // it holds the plan's real headers
+                (result, distribution) = (distributed.Result, distributed.Distribution);
+                foreach (var problem in distribution.Problems)
+                {
+                    log.WriteLine($"DEGRADED: {problem}");
+                }
+            }
+            else
+            {
+                result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, live).ConfigureAwait(false);
+            }
+
             if (result.AbortedBy is { } why)
             {
                 log.WriteLine($"threshold lost, run stopped early (abortOnFail): {why}");
@@ -96,6 +129,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 Generator = result.Generator,
                 Tags = options.Tags,
                 StartedBy = options.StartedBy,
+                Distribution = distribution,
             };
             abortedBy = result.AbortedBy;
             if (observer is not null)

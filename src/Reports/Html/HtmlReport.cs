@@ -90,7 +90,13 @@ public static partial class HtmlReport
             sb.Append("</ul>\n");
         }
 
-        sb.Append("</section>\n<section><h2>Environment</h2><dl class=\"facts\">");
+        sb.Append("</section>\n");
+        if (run.Distribution is { } d)
+        {
+            Agents(sb, d);
+        }
+
+        sb.Append("<section><h2>Environment</h2><dl class=\"facts\">");
         Fact(sb, "machine", env.Machine);
         Fact(sb, "OS", env.Os);
         Fact(sb, "runtime", env.Runtime);
@@ -254,6 +260,31 @@ public static partial class HtmlReport
         RunStatus.Aborted => "aborted — the service stopped during the run; data up to its last checkpoint",
         _ => "failed",
     };
+
+    private static void Agents(StringBuilder sb, Distribution d)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append(inv, $"<section><h2>Agents</h2><p>{d.Agents.Count} agents ({E(d.Mode)}); their seconds were merged exactly (histograms added). Exchange: <code>{E(d.Exchange)}</code>.</p>\n");
+        if (d.Degraded)
+        {
+            sb.Append("<p><strong class=\"error\">Degraded: the planned load was not fully sent, so the run is invalid.</strong></p><ul>");
+            foreach (var p in d.Problems)
+            {
+                sb.Append(inv, $"<li>{E(p)}</li>");
+            }
+
+            sb.Append("</ul>\n");
+        }
+
+        sb.Append("<div class=\"scroll\"><table><tr><th>agent</th><th>share</th><th>state</th><th>host</th><th>requests</th><th>rps</th><th>errors</th><th>p95</th><th>p99</th><th>max CPU</th><th>max pacer lag</th></tr>\n");
+        foreach (var a in d.Agents)
+        {
+            var cls = a.State == "completed" ? string.Empty : " class=\"error\"";
+            sb.Append(inv, $"<tr><td>{a.Index}</td><td>{a.Share * 100:0.#}%</td><td{cls}>{E(a.State)}</td><td>{E(a.Host ?? "?")}</td><td>{a.Requests}</td><td>{a.Rps:0.#}</td><td>{a.Errors}</td><td>{Ms(a.P95Ms)}</td><td>{Ms(a.P99Ms)}</td><td>{a.MaxCpuPercent:0}%</td><td>{a.MaxPacerLagMs:0.#} ms</td></tr>\n");
+        }
+
+        sb.Append("</table></div></section>\n");
+    }
 
     private static void Fact(StringBuilder sb, string name, string value) =>
         sb.Append("<div><dt>").Append(E(name)).Append("</dt><dd>").Append(E(value)).Append("</dd></div>");

@@ -77,6 +77,29 @@ public sealed record S3StoreOptions
 /// Uploads a run folder to S3 (standard AWS credential chain) with the right content types, retries
 /// transient failures with exponential backoff, and returns a presigned link to the report.
 /// </summary>
+/// <summary>Builds S3 clients the same way everywhere: AWS's region and credential chain, or an S3-compatible endpoint.</summary>
+public static class S3Clients
+{
+    /// <summary>Region default: $AWS_REGION, else us-east-1. With <paramref name="serviceUrl"/>, path-style addressing (MinIO, s3rver). No SDK retries: callers count theirs.</summary>
+    public static AmazonS3Client Create(string? region, Uri? serviceUrl, AWSCredentials? credentials = null)
+    {
+        region ??= Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1";
+        var config = new AmazonS3Config
+        {
+            RegionEndpoint = RegionEndpoint.GetBySystemName(region),
+            MaxErrorRetry = 0,
+        };
+        if (serviceUrl is { } url)
+        {
+            config.ServiceURL = url.ToString();
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = region;
+        }
+
+        return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+    }
+}
+
 public sealed class S3RunStore : IRunStore, IDisposable
 {
     private readonly S3StoreOptions _options;
@@ -90,20 +113,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
         _options = options;
         _log = log;
         _time = time ?? TimeProvider.System;
-        var region = options.Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1";
-        var config = new AmazonS3Config
-        {
-            RegionEndpoint = RegionEndpoint.GetBySystemName(region),
-            MaxErrorRetry = 0, // Polly retries, so attempts are counted and logged in one place
-        };
-        if (options.ServiceUrl is { } url)
-        {
-            config.ServiceURL = url.ToString();
-            config.ForcePathStyle = true;
-            config.AuthenticationRegion = region;
-        }
-
-        _s3 = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        _s3 = S3Clients.Create(options.Region, options.ServiceUrl, credentials);
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
             MaxRetryAttempts = Math.Max(0, options.MaxAttempts - 1),
