@@ -194,7 +194,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
     /// <summary>Judges the run against the plan's thresholds (with the baseline run, for regressions) and logs the verdict.</summary>
     private async Task<RunRecord> GateAsync(RunRecord record, Plan plan, RunOptions options, string? abortedBy)
     {
-        if (!plan.AllThresholds.Any() && plan.Validity is null)
+        if (!plan.AllThresholds.Any() && plan.Validity is null && record.Distribution is not { Degraded: true })
         {
             return record;
         }

@@ -154,6 +154,25 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact]
+    public void ADegradedDistributedRun_IsInvalid_EvenWithoutThresholds()
+    {
+        var plan = PlanLoader.Parse("name: x\ntargets: { a: { baseUrl: \"http://127.0.0.1:9\" } }\nscenarios: [{ name: s, target: a, load: { model: open, rate: 1, duration: 1s } }]").Plan!;
+        var agents = new Distribution
+        {
+            Mode = "local",
+            Exchange = "/tmp/x",
+            Agents = [new AgentSummary { Index = 0, Weight = 1, Share = 0.5, State = "completed" }, new AgentSummary { Index = 1, Weight = 1, Share = 0.5, State = "failed" }],
+        };
+
+        GateEvaluator.Evaluate(TestRuns.Sample() with { Distribution = agents }, plan, null).ShouldBeNull(); // every agent delivered: nothing to judge
+
+        var degraded = agents with { Problems = ["agent 1 (50% of the load) failed after second 3: killed"] };
+        var gate = GateEvaluator.Evaluate(TestRuns.Sample() with { Distribution = degraded }, plan, null).ShouldNotBeNull();
+        gate.Verdict.ShouldBe(GateResult.Invalid);
+        gate.InvalidReasons.Single().ShouldBe("the planned load was not fully sent: agent 1 (50% of the load) failed after second 3: killed");
+    }
+
+    [Fact]
     public void NoThresholds_NoGate() =>
         GateEvaluator.Evaluate(TestRuns.Sample(), PlanLoader.Parse("name: x\ntargets: { a: { baseUrl: \"http://127.0.0.1:9\" } }\nscenarios: [{ name: s, target: a, load: { model: open, rate: 1, duration: 1s } }]").Plan!, null).ShouldBeNull();
 

@@ -303,6 +303,9 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
     /// <summary>Server-side applies seen: (resource, namespace, name, fieldManager, force).</summary>
     public List<(string Resource, string? Namespace, string Name, string? FieldManager, bool Force)> Applied { get; } = [];
 
+    /// <summary>Deletes seen: (resource, namespace, name, propagationPolicy).</summary>
+    public List<(string Resource, string? Namespace, string Name, string PropagationPolicy)> Deleted { get; } = [];
+
     /// <summary>When set, an applied Deployment reports all its replicas Ready at once (a stand-in for the controllers).</summary>
     public bool DeploymentsBecomeReady { get; set; } = true;
 
@@ -310,6 +313,27 @@ public sealed class FakeKubernetesServer : IAsyncDisposable
     private async Task OneAsync(HttpContext context, string resource, string? ns, string name)
     {
         var key = Key(resource, ns, name);
+        if (HttpMethods.IsDelete(context.Request.Method))
+        {
+            bool existed;
+            lock (_gate)
+            {
+                existed = _objects.ContainsKey(key);
+                Deleted.Add((resource, ns, name, context.Request.Query["propagationPolicy"].ToString()));
+            }
+
+            if (!existed)
+            {
+                await StatusAsync(context, 404, "NotFound", $"{resource} \"{name}\" not found").ConfigureAwait(false);
+                return;
+            }
+
+            Delete(resource, ns, name);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\"}").ConfigureAwait(false);
+            return;
+        }
+
         if (HttpMethods.IsPatch(context.Request.Method))
         {
             if (context.Request.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) != true)

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Cli;
+using Constellation.LoadRunner.Distributed;
+using Constellation.LoadRunner.Tests.Support;
+
+namespace Constellation.LoadRunner.Tests.Distributed;
+
+/// <summary>
+/// `run --agents N` end to end: real agent processes (this build's constellation.dll), a folder exchange, a real
+/// Kestrel target on loopback, and the coordinator merging their seconds.
+/// </summary>
+public sealed class DistributedRunTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-agents-").FullName;
+    private TestTarget _target = null!;
+
+    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _target.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private async Task<string> PlanAsync(string scenarios)
+    {
+        var path = Path.Combine(_dir, $"plan-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, $"""
+            name: distributed
+            targets:
+              web: {"{"} baseUrl: "{_target.BaseUrl}" {"}"}
+            scenarios:
+            {scenarios}
+            """, TestContext.Current.CancellationToken);
+        return path;
+    }
+
+    private async Task<(int Code, RunRecord Record, string Log)> RunAsync(string plan, string runId, params string[] extra)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = await ConstellationCli.RunAsync(["run", plan, "-o", _dir, "--run-id", runId, "-q", .. extra], new CliContext(o, e, false, TestContext.Current.CancellationToken, CancellationToken.None));
+        var json = Path.Combine(_dir, runId, "run.json");
+        File.Exists(json).ShouldBeTrue($"{o}\n{e}");
+        return (code, await RunRecordJson.ReadAsync(json, TestContext.Current.CancellationToken), $"{o}\n{e}");
+    }
+
+    [Fact]
+    public async Task TwoAgents_AtATotalRate_SendExactlyWhatOneProcessSends()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 150, duration: 4s }
+              - name: users
+                target: web
+                request: { path: /ok }
+                load: { model: closed, users: 5, duration: 3s, thinkTime: 20ms }
+            """);
+
+        var (oneCode, one, oneLog) = await RunAsync(plan, "one");
+        var (twoCode, two, twoLog) = await RunAsync(plan, "two", "--agents", "2");
+
+        oneCode.ShouldBe(ExitCodes.Ok, oneLog);
+        twoCode.ShouldBe(ExitCodes.Ok, twoLog);
+        one.Distribution.ShouldBeNull();
+        var steadyOne = one.Scenarios.Single(s => s.Name == "steady");
+        var steadyTwo = two.Scenarios.Single(s => s.Name == "steady");
+        steadyOne.Seconds.Sum(s => s.Started).ShouldBe(600);
+        steadyTwo.Seconds.Sum(s => s.Started).ShouldBe(600); // the same arrivals, dealt out between the agents
+        steadyTwo.Totals.Outcomes.Status2xx.ShouldBe(steadyOne.Totals.Outcomes.Status2xx);
+        steadyTwo.Seconds.Take(4).Select(s => s.Offered).ShouldBe(steadyOne.Seconds.Take(4).Select(s => s.Offered));
+        two.Scenarios.Single(s => s.Name == "users").Seconds.Take(3).ShouldAllBe(s => s.Offered == 5); // 3 + 2 users
+        steadyTwo.Totals.LatencyHistogram.ShouldNotBeNull();
+        Histograms.Decode(steadyTwo.Totals.LatencyHistogram!).TotalCount.ShouldBe(600);
+
+        var d = two.Distribution.ShouldNotBeNull();
+        d.Mode.ShouldBe("local");
+        d.Degraded.ShouldBeFalse();
+        d.Agents.Select(a => a.State).ShouldBe(["completed", "completed"]);
+        d.Agents.Select(a => a.Share).ShouldBe([0.5, 0.5]);
+        d.Agents.Sum(a => a.Requests).ShouldBe(two.Scenarios.Sum(s => s.Totals.Requests));
+        two.Gate.ShouldBeNull();
+        File.ReadAllText(Path.Combine(_dir, "two", "summary.md")).ShouldContain("## Agents");
+        File.ReadAllText(Path.Combine(_dir, "two", "index.html")).ShouldContain("<h2>Agents</h2>");
+        File.Exists(Path.Combine(_dir, "two", "agents", AgentProtocol.AssignmentKey)).ShouldBeFalse(); // it carried the plan's headers
+        File.ReadAllText(Path.Combine(_dir, "two", "logs", "agent-1.log")).ShouldContain("agent 1: done");
+    }
+
+    [Fact]
+    public async Task UnequalWeights_SplitTheArrivalsByWeight()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 120, duration: 3s }
+            """);
+
+        var (code, record, log) = await RunAsync(plan, "weighted", "--agent-weights", "2,1");
+
+        code.ShouldBe(ExitCodes.Ok, log);
+        record.Scenarios.Single().Seconds.Sum(s => s.Started).ShouldBe(360);
+        record.Distribution.ShouldNotBeNull().Agents.Select(a => a.Requests).ShouldBe([240L, 120L]);
+    }
+
+    [Fact]
+    public async Task AnAgentKilledMidRun_IsAMissingShare_AndTheRunIsInvalid()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 100, duration: 10s }
+            """);
+        var run = RunAsync(plan, "killed", "--agents", "2");
+
+        // Once agent 1 has streamed three seconds, kill it as the OOM killer would.
+        var seconds = Path.Combine(_dir, "killed", "agents", "agent-1", "seconds");
+        var deadline = Stopwatch.StartNew();
+        while (!(Directory.Exists(seconds) && Directory.GetFiles(seconds, "*.json").Length >= 3))
+        {
+            deadline.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60), "agent 1 never streamed three seconds");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        var status = AgentProtocol.Deserialize<AgentStatus>(await File.ReadAllBytesAsync(Path.Combine(_dir, "killed", "agents", AgentProtocol.StatusKey(1)), TestContext.Current.CancellationToken));
+        using (var agent = Process.GetProcessById(status.Pid))
+        {
+            agent.Kill();
+        }
+
+        var (code, record, log) = await run;
+
+        code.ShouldBe(ExitCodes.RunInvalid, log);
+        var d = record.Distribution.ShouldNotBeNull();
+        d.Degraded.ShouldBeTrue();
+        d.Agents[0].State.ShouldBe("completed");
+        d.Agents[1].State.ShouldBe("failed");
+        var missing = d.MissingShare["steady"];
+        missing.ShouldBeInRange(0.05, 0.45); // half the load for the seconds after the kill
+        d.Problems.Single().ShouldStartWith("agent 1 (50% of the load) failed after second ");
+        record.Gate.ShouldNotBeNull().Verdict.ShouldBe(GateResult.Invalid);
+        record.Gate.InvalidReasons.ShouldContain(r => r.Contains("agent 1", StringComparison.Ordinal));
+        var sent = record.Scenarios.Single().Seconds.Sum(s => s.Started);
+        sent.ShouldBeLessThan(1000);
+        sent.ShouldBeGreaterThanOrEqualTo(500); // agent 0 sent all of its half
+        ((1000 - sent) / 1000.0).ShouldBe(missing, 0.05); // what is missing is what was not sent
+        File.ReadAllText(Path.Combine(_dir, "killed", "summary.md")).ShouldContain("Degraded");
+        log.ShouldContain("DEGRADED: agent 1");
+    }
+
+    [Fact]
+    public async Task ABreakingPoint_IsFoundOnTheMergedView_AndStopsEveryAgent()
+    {
+        // The target fails once it has served 240 requests in all: 120 from each agent, so only the merged view
+        // sees the error rate at once; both agents must stop.
+        var plan = await PlanAsync("""
+              - name: ramp
+                target: web
+                request: { path: "/fail-after?n=240" }
+                load: { model: open, rate: 100, duration: 12s }
+                stopWhen: ["error_rate > 5% over 1s"]
+            """);
+
+        var (code, record, log) = await RunAsync(plan, "broke", "--agents", "2");
+
+        code.ShouldBe(ExitCodes.Ok, log);
+        var s = record.Scenarios.Single();
+        s.EndReason.ShouldBe("stopped");
+        var bp = s.BreakingPoint.ShouldNotBeNull();
+        bp.Condition.ShouldBe("error_rate > 5% over 1s");
+        bp.ElapsedSeconds.ShouldBeLessThan(6);
+        s.Seconds.Where(x => x.Second > (int)bp.ElapsedSeconds).ShouldAllBe(x => x.Offered == 0);
+        s.Seconds.Sum(x => x.Started).ShouldBeLessThan(800); // nowhere near the 1200 planned: both stopped
+        record.Distribution.ShouldNotBeNull().Agents.ShouldAllBe(a => a.State == "completed" && a.Requests > 100);
+        log.ShouldContain("broke on the merged view of all agents");
+    }
+
+    [Fact]
+    public async Task BadAgentOptions_AreInvalidInput()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 1, duration: 1s }
+            """);
+        var e = new StringWriter();
+        async Task<int> Run(params string[] args) => await ConstellationCli.RunAsync(["run", plan, "-o", _dir, .. args], new CliContext(new StringWriter(), e, false, TestContext.Current.CancellationToken, CancellationToken.None));
+
+        (await Run("--agents", "2", "--agent-weights", "1,1,1")).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("--agents 2 but --agent-weights gives 3 weights");
+        (await Run("--agent-weights", "2,x")).ShouldBe(ExitCodes.InvalidInput);
+        (await Run("--agents", "2", "--agents-on", "kubernetes")).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("--agents-on kubernetes needs somewhere the agent pods and this coordinator both reach");
+        (await Run("--agents", "2", "--agents-on", "kubernetes", "--exchange", _dir)).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("needs an S3 exchange");
+        Directory.GetDirectories(_dir).ShouldBeEmpty(); // nothing ran
+    }
+}
