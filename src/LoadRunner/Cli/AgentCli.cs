@@ -14,6 +14,7 @@ internal sealed class AgentRunCliOptions
     public Option<string?> Weights { get; } = new("--agent-weights") { Description = "Unequal shares, one positive integer per agent, e.g. 2,1,1 (the first agent takes half). Implies --agents." };
     public Option<string> On { get; } = new("--agents-on") { Description = "Where the agents run: local (processes on this machine) or kubernetes (an Indexed Job created from --agent-manifest; needs an S3 --exchange).", DefaultValueFactory = _ => "local" };
     public Option<bool> Pin { get; } = new("--pin-agents") { Description = "local: pin agent I to core I mod cores (taskset), so agents do not compete for a core." };
+    public Option<string?> Prefix { get; } = new("--agent-prefix") { Description = "local: start each agent through this command, {index} replaced by its index, e.g. 'nice -n 5' or a script that puts it in a cgroup." };
     public Option<string?> Exchange { get; } = new("--exchange") { Description = "Where the agents write their seconds and read the coordinator's instructions: a folder, or s3://BUCKET/PREFIX. Default: the run's agents/ folder locally; s3://<--s3-bucket>/<--s3-prefix>/<run-id>/agents on Kubernetes." };
     public Option<string?> StartLead { get; } = new("--agent-start-lead") { Description = "Time between handing out the assignment and the common start, for every agent to be up. Default: 5s local, 3m kubernetes (pods may wait for a node)." };
     public Option<string> LostAfter { get; } = new("--agent-lost-after") { Description = "An agent that reports nothing for this long is lost: its share is recorded as missing and the run is invalid (exit 3).", DefaultValueFactory = _ => "10s" };
@@ -25,7 +26,7 @@ internal sealed class AgentRunCliOptions
     public Option<string?> Kubeconfig { get; } = new("--kubeconfig") { Description = "kubernetes: the kubeconfig. Default: $KUBECONFIG, then ~/.kube/config." };
     public Option<bool> InCluster { get; } = new("--in-cluster") { Description = "kubernetes: use the pod's service account (the coordinator runs in the cluster)." };
 
-    public IEnumerable<Option> All => [Agents, Weights, On, Pin, Exchange, StartLead, LostAfter, Manifest, Image, Cpu, Memory, Namespace, Kubeconfig, InCluster];
+    public IEnumerable<Option> All => [Agents, Weights, On, Pin, Prefix, Exchange, StartLead, LostAfter, Manifest, Image, Cpu, Memory, Namespace, Kubeconfig, InCluster];
 
     /// <summary>
     /// The distributed-run options from the command line, or null for a one-process run; an error message
@@ -104,10 +105,11 @@ internal sealed class AgentRunCliOptions
         if (mode == "local")
         {
             var pin = pr.GetValue(Pin);
+            IReadOnlyList<string> prefix = pr.GetValue(Prefix)?.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
             return (new AgentRunOptions
             {
                 Distribution = distribution,
-                Launcher = dir => new LocalAgentLauncher(Path.Combine(dir, "logs"), pin, log, s3Environment),
+                Launcher = dir => new LocalAgentLauncher(Path.Combine(dir, "logs"), pin, log, s3Environment, prefix),
                 Exchange = exchange,
             }, null);
         }

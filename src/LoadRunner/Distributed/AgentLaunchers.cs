@@ -35,9 +35,10 @@ public interface IAgentLauncher : IAsyncDisposable
 
 /// <summary>
 /// Agents as processes on this machine: <c>dotnet constellation.dll agent --exchange DIR --index I</c>, each with
-/// its output in logs/agent-I.log; optionally each pinned to its own core (taskset), the way the benchmark runs.
+/// its output in logs/agent-I.log; optionally each pinned to its own core (taskset), and optionally started
+/// through a command prefix ({index} is replaced by the agent's index: nice, numactl, a cgroup wrapper).
 /// </summary>
-public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter log, IReadOnlyDictionary<string, string>? environment = null) : IAgentLauncher
+public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter log, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? prefix = null) : IAgentLauncher
 {
     private readonly List<(Process Process, StreamWriter Log)> _agents = [];
 
@@ -46,7 +47,7 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter
     public Task StartAsync(string runId, int agents, string exchange, CancellationToken ct)
     {
         Directory.CreateDirectory(logDirectory);
-        var (host, prefix) = Command();
+        var (host, dll) = Command();
         var taskset = pin ? FindOnPath("taskset") : null;
         if (pin && taskset is null)
         {
@@ -55,15 +56,19 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter
 
         for (int i = 0; i < agents; i++)
         {
-            var info = new ProcessStartInfo(taskset ?? host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var index = i.ToString(CultureInfo.InvariantCulture);
+            var command = new List<string>();
+            command.AddRange((prefix ?? []).Select(p => p.Replace("{index}", index, StringComparison.Ordinal)));
             if (taskset is not null)
             {
-                info.ArgumentList.Add("-c");
-                info.ArgumentList.Add((i % System.Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture));
-                info.ArgumentList.Add(host);
+                command.AddRange([taskset, "-c", (i % System.Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture)]);
             }
 
-            foreach (var a in prefix.Concat(["agent", "--exchange", exchange, "--index", i.ToString(CultureInfo.InvariantCulture)]))
+            command.Add(host);
+            command.AddRange(dll);
+            command.AddRange(["agent", "--exchange", exchange, "--index", index]);
+            var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in command.Skip(1))
             {
                 info.ArgumentList.Add(a);
             }

@@ -92,4 +92,7 @@ public sealed record AgentOutcome
     public required IReadOnlyList<ScenarioResult> Scenarios { get; init; }
     public required GeneratorHealth Generator { get; init; }
     public bool Cancelled { get; init; }
+
+    /// <summary>The cores this agent could use (its CPU percentages are shares of them).</summary>
+    public int Cores { get; init; }
 }

@@ -75,7 +75,7 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
 
             await exchange.PutAsync(
                 AgentProtocol.ResultKey(index),
-                new AgentOutcome { Index = index, Host = host, Scenarios = result.Scenarios, Generator = result.Generator, Cancelled = result.Cancelled },
+                new AgentOutcome { Index = index, Host = host, Scenarios = result.Scenarios, Generator = result.Generator, Cancelled = result.Cancelled, Cores = System.Environment.ProcessorCount },
                 CancellationToken.None).ConfigureAwait(false);
             await PutStatusAsync(exchange, index, host, "done", null).ConfigureAwait(false);
             var requests = result.Scenarios.Sum(s => s.Totals.Requests);

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Distributed runs: closed-loop maximum throughput against nginx on loopback of one process (no agents), one
+# agent pinned to core 0, two agents pinned to cores 0 and 1 (run --agents N --pin-agents), and — as root,
+# where cgroups can be made — one and two agents each held to QUOTA of a core by a CFS quota, as a pod's CPU
+# limit holds an agent on EKS (--agent-prefix puts each agent in its own cgroup). Reports requests/s, the
+# ratio to one agent, the agents' CPU (cores used), requests per agent CPU-second and the machine's CPU.
+# Writes bench/results/agents-<stamp>.md.
+#   USERS=128 DURATION=10 ROUNDS=3 QUOTA=0.3 bash bench/agents.sh
+# On a 2-core machine the target side (nginx plus the kernel's loopback work) needs about a core at full
+# speed, so two unlimited agents cannot double anything: the quota rows are where the generators, not the
+# machine, are the limit.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+USERS=${USERS:-128}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+QUOTA=${QUOTA:-0.3}
+work=$(mktemp -d /tmp/constellation-agents-bench.XXXXXX)
+chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
+./constellation --version >/dev/null   # builds if needed
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/nginx/logs" "$work/nginx/www"
+printf 'ok\n' >"$work/nginx/www/index.html"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server { listen 127.0.0.1:$port; root $work/nginx/www; location / { } }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+cgroups=""
+cleanup() {
+  kill $nginx_pid 2>/dev/null || true; wait $nginx_pid 2>/dev/null || true
+  for g in $cgroups; do rmdir "$g" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+modes="process agents1 agents2"
+if [ -w /sys/fs/cgroup/cpu ]; then
+  for i in 0 1; do
+    g=/sys/fs/cgroup/cpu/constellation-bench-$$-agent$i
+    mkdir "$g" && cgroups="$cgroups $g"
+    echo "$(awk -v q="$QUOTA" 'BEGIN { printf "%d", q * 100000 }')" >"$g/cpu.cfs_quota_us"   # of a 100 ms period
+  done
+  printf '#!/bin/sh\necho $$ > /sys/fs/cgroup/cpu/constellation-bench-%s-agent$1/cgroup.procs\nshift\nexec "$@"\n' $$ >"$work/in-cgroup.sh"
+  chmod +x "$work/in-cgroup.sh"
+  modes="$modes quota1 quota2"
+else
+  echo "agents bench: /sys/fs/cgroup/cpu is not writable (run as root for the CPU-quota rows)" >&2
+fi
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+cat >"$work/plan.yaml" <<YAML
+name: agents-bench
+targets: { nginx: { baseUrl: "http://127.0.0.1:$port" } }
+scenarios:
+  - name: max
+    target: nginx
+    request: { path: /index.html }
+    load: { model: closed, users: $USERS, duration: ${DURATION}s }
+YAML
+nginx_cpu() { python3 - "$@" <<'PY'
+import os, sys
+total = 0
+for pid in os.listdir("/proc"):
+    if not pid.isdigit(): continue
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    name = stat[stat.index("(") + 1:stat.rindex(")")]
+    if name == "nginx":
+        f = stat[stat.rindex(")") + 2:].split()
+        total += int(f[11]) + int(f[12])
+print(total / os.sysconf("SC_CLK_TCK"))
+PY
+}
+./constellation run "$work/plan.yaml" -o "$work/runs" --run-id warmup -q >/dev/null 2>&1 || true
+for r in $(seq "$ROUNDS"); do
+  for mode in $modes; do
+    case $mode in
+      process) cmd=(taskset -c 0 ./constellation run "$work/plan.yaml") ;;
+      agents1) cmd=(./constellation run "$work/plan.yaml" --agents 1 --pin-agents) ;;
+      agents2) cmd=(./constellation run "$work/plan.yaml" --agents 2 --pin-agents) ;;
+      quota1) cmd=(./constellation run "$work/plan.yaml" --agents 1 --agent-prefix "$work/in-cgroup.sh {index}") ;;
+      quota2) cmd=(./constellation run "$work/plan.yaml" --agents 2 --agent-prefix "$work/in-cgroup.sh {index}") ;;
+    esac
+    before=$(nginx_cpu)
+    # Exit 3 is expected: at maximum throughput every agent is saturated, which makes a real run invalid.
+    "${cmd[@]}" -o "$work/runs" --run-id "$mode-$r" -q >"$work/$mode-$r.log" 2>&1 || true
+    after=$(nginx_cpu)
+    echo "$mode $r $before $after" >>"$work/nginx-cpu.txt"
+    sleep 2
+  done
+done
+stamp=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p bench/results
+python3 - "$work" "$DURATION" "$USERS" "$ROUNDS" "$(/usr/sbin/nginx -v 2>&1)" "$QUOTA" "$modes" >"bench/results/agents-$stamp.md" <<'PY'
+import json, sys, platform, statistics, os
+work, duration, users, rounds, nginx_version, quota, modes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], float(sys.argv[6]), sys.argv[7].split()
+cores = os.cpu_count()
+nginx = {}
+for line in open(f"{work}/nginx-cpu.txt"):
+    mode, r, before, after = line.split()
+    nginx[(mode, r)] = float(after) - float(before)
+rows = {}
+for mode in modes:
+    for r in range(1, rounds + 1):
+        d = json.load(open(f"{work}/runs/{mode}-{r}/run.json"))
+        s = d["scenarios"][0]
+        secs = s["seconds"][1:duration]          # whole seconds after the first (connections, JIT)
+        rps = sum(x["outcomes"]["status2xx"] for x in secs) / len(secs)
+        errors = s["totals"]["outcomes"]["status5xx"] + s["totals"]["outcomes"]["connectionError"] + s["totals"]["outcomes"]["timeout"]
+        if d.get("distribution"):
+            agent_cpu = []
+            for a in range(len(d["distribution"]["agents"])):
+                res = json.load(open(f"{work}/runs/{mode}-{r}/agents/agent-{a}/result.json"))
+                g = res["generator"]["seconds"][1:duration]
+                agent_cpu.append(sum(x["cpuPercent"] for x in g) / len(g) * res["cores"] / 100)
+        else:
+            g = d["generator"]["seconds"][1:duration]
+            agent_cpu = [sum(x["cpuPercent"] for x in g) / len(g) * d["environment"]["cores"] / 100]
+        gen = d["generator"]["seconds"][1:duration]
+        machine = sum((x.get("machineCpuPercent") or 0) for x in gen) / len(gen) * cores / 100
+        rows.setdefault(mode, []).append({"rps": rps, "errors": errors, "cpu": agent_cpu, "nginx": nginx[(mode, str(r))], "machine": machine})
+def med(xs): return statistics.median(xs)
+print(f"# Distributed runs: one agent vs two — {platform.node()}, {cores} cores\n")
+print(f"Target: nginx {nginx_version.split('/')[-1]} (1 worker, unpinned, static 3-byte file, keep-alive) on loopback. Closed model, {users} users in all")
+print(f"(split between the agents), {duration} s per run, {rounds} rounds; medians. rps = 2xx per second over the whole seconds after the")
+print("first. Agent CPU = each generator's mean CPU in those seconds, in cores. rps per agent core = rps / the agents' cores together.")
+print("nginx CPU = nginx's own CPU seconds / the load's length, in cores (the kernel's loopback work is mostly not in it). Machine")
+print("CPU = all cores busy, in cores. Quota rows: each agent in its own cgroup with a CFS quota of " + f"{quota:g} of a core (a pod's CPU limit).")
+print("At maximum throughput every generator is")
+print("saturated by design, so these runs end with exit 3 (invalid) — a real run in that state would be flagged the same way.\n")
+print("| mode | rps | vs one agent alike | agent CPU (cores, each) | rps per agent core | nginx CPU (cores) | machine CPU (cores) | errors |")
+print("|---|---:|---:|---|---:|---:|---:|---:|")
+names = {"process": "one process, no agents (taskset -c 0)", "agents1": "--agents 1 --pin-agents (core 0)", "agents2": "--agents 2 --pin-agents (cores 0, 1)",
+         "quota1": f"--agents 1, {quota:g}-core quota", "quota2": f"--agents 2, {quota:g}-core quota each"}
+for mode in modes:
+    base = med([x["rps"] for x in rows["quota1" if mode.startswith("quota") else "agents1"]])
+    rs = rows[mode]
+    rps = med([x["rps"] for x in rs])
+    cpus = [med([x["cpu"][i] for x in rs]) for i in range(len(rs[0]["cpu"]))]
+    per_core = med([x["rps"] / sum(x["cpu"]) for x in rs])
+    nginx_cores = med([x["nginx"] / duration for x in rs])
+    machine = med([x["machine"] for x in rs])
+    print(f"| {names[mode]} | {rps:,.0f} | {rps / base:.2f}× | {', '.join(f'{c:.2f}' for c in cpus)} | {per_core:,.0f} | {nginx_cores:.2f} | {machine:.2f} | {sum(x['errors'] for x in rs)} |")
+print("\nEvery round: " + "; ".join(f"{m} " + ", ".join(f"{x['rps']:,.0f}" for x in rows[m]) for m in rows) + " rps.")
+PY
+cat "bench/results/agents-$stamp.md"
