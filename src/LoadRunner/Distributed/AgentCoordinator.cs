@@ -92,7 +92,15 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
                     if (await exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false) is { } outcome)
                     {
                         t.Outcome = outcome;
-                        t.End(outcome.Generator.Bottleneck ? "saturated" : "completed", outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
+                        if (outcome.Cancelled && !control.Cancel)
+                        {
+                            // Stopped by its own SIGTERM (a pod evicted, a node drained), not by this coordinator: its share after that is missing.
+                            t.End("failed", "it was stopped before the end (SIGTERM or Ctrl+C on the agent itself)");
+                        }
+                        else
+                        {
+                            t.End(outcome.Generator.Bottleneck ? "saturated" : "completed", outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
+                        }
                     }
                     else
                     {
@@ -292,7 +300,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
             });
             if (t.State != "completed")
             {
-                var lostText = missing.Count == 0 ? string.Empty : "; not sent: " + string.Join(", ", missing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{Percent(kv.Value)} of {kv.Key}'s planned load")));
+                var lostText = missing.Count == 0 ? string.Empty : "; the run did not send " + string.Join(", ", missing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{Percent(kv.Value)} of {kv.Key}'s planned load")));
                 problems.Add(string.Create(CultureInfo.InvariantCulture, $"agent {t.Index} ({Percent(t.Share.Fraction)} of the load) {t.State}{(t.State == "saturated" ? string.Empty : t.LastSecond < 0 ? " before its first second" : $" after second {t.LastSecond}")}: {t.Error}{(t.State == "saturated" ? string.Empty : lostText)}"));
             }
         }
