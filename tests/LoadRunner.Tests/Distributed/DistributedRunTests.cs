@@ -183,6 +183,30 @@ public sealed class DistributedRunTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAbortOnFailThreshold_IsJudgedOnTheMergedView_AndStopsEveryAgent()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 40, duration: 30s }
+                thresholds: [{ threshold: "p(95) < 1us", abortOnFail: true, delayAbortEval: 2s }]
+            """);
+
+        var (code, record, log) = await RunAsync(plan, "aborted", "--agents", "2");
+
+        code.ShouldBe(ExitCodes.ThresholdsFailed, log);
+        var s = record.Scenarios.Single();
+        s.EndReason.ShouldBe("aborted");
+        s.Seconds.Count.ShouldBeLessThan(12); // a 30 s plan stopped soon after its 2 s grace
+        record.Gate.ShouldNotBeNull().AbortedBy.ShouldNotBeNull();
+        var d = record.Distribution.ShouldNotBeNull();
+        d.Degraded.ShouldBeFalse(); // the coordinator stopped them: nothing is missing
+        d.Agents.ShouldAllBe(a => a.State == "completed" && a.Requests > 20);
+        log.ShouldContain("threshold lost, run stopped early (abortOnFail)");
+    }
+
+    [Fact]
     public async Task BadAgentOptions_AreInvalidInput()
     {
         var plan = await PlanAsync("""
