@@ -1,3 +1,5 @@
+using Constellation.Core.Plans;
+
 namespace Constellation.Core.Load;
 
 /// <summary>
@@ -82,6 +84,18 @@ public sealed class LoadShare
     {
         long u = (long)Math.Round(Math.Max(0, users));
         return (int)((u * _cumulative[Index + 1] / Total) - (u * _cumulative[Index] / Total));
+    }
+
+    /// <summary>
+    /// This agent's planned load in second <paramref name="second"/> of a curve: its arrivals in that second (open
+    /// model) or its users at the second's middle (closed model). With <see cref="Whole"/>, the plan's own.
+    /// </summary>
+    public double PlannedIn(LoadModel model, LoadCurve curve, int second)
+    {
+        var from = TimeSpan.FromSeconds(second);
+        return model == LoadModel.Open
+            ? OwnedBetween(curve.ArrivalsBefore(from), curve.ArrivalsBefore(from + TimeSpan.FromSeconds(1)))
+            : UsersOf(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
     }
 
     private long OwnedBefore(long k)

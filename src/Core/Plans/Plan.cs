@@ -112,6 +112,9 @@ public sealed record LoadSpec
 
     public TimeSpan Duration => Segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
 
+    /// <summary>What the curve counts: req/s (open) or users (closed).</summary>
+    public string Unit => Model == LoadModel.Open ? "req/s" : "users";
+
     public Load.LoadCurve Curve => new(Segments);
 }
 

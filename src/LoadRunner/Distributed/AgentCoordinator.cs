@@ -84,11 +84,13 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
 
             foreach (var t in tracks.Where(t => !t.Terminal))
             {
+                // The state is taken before the seconds are read: an agent seen to have exited wrote all of them already.
                 var state = launcher.StateOf(t.Index);
                 await ReadSecondsAsync(exchange, t).ConfigureAwait(false);
                 if (state.State == AgentProcessState.Exited)
                 {
-                    await ReadSecondsAsync(exchange, t).ConfigureAwait(false);
+                    var status = await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
+                    t.Host ??= status?.Host;
                     if (await exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false) is { } outcome)
                     {
                         t.Outcome = outcome;
@@ -104,12 +106,10 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
                     }
                     else
                     {
-                        var status = await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
                         var why = status?.Error ?? state.Reason ?? $"exited with code {state.ExitCode}";
                         t.End(why.Contains("too late", StringComparison.Ordinal) ? "late" : "failed", why);
                     }
 
-                    t.Host ??= (await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false))?.Host;
                     log.WriteLine($"agent {t.Index}: {t.State}{(t.Error is null ? string.Empty : ": " + t.Error)}");
                     continue;
                 }
@@ -257,14 +257,13 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
             int startSecond = (int)Math.Round(spec.StartAfter.TotalSeconds);
             int lastSecond = stopSecond ?? (cancelled || abortedBy is not null ? mergedSeconds - 1 - startSecond : (int)Math.Ceiling(spec.Load.Duration.TotalSeconds) - 1);
             double planned = 0, lost = 0;
-            var curve = spec.Load.Curve;
             for (int s = 0; s <= lastSecond; s++)
             {
-                var whole = Planned(spec, curve, LoadShare.Whole, s);
+                var whole = LoadShare.Whole.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
                 planned += whole;
                 foreach (var t in tracks.Where(t => t.State is not ("completed" or "saturated") && t.LastSecond < startSecond + s))
                 {
-                    lost += Planned(spec, curve, t.Share, s);
+                    lost += t.Share.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
                 }
             }
 
@@ -324,15 +323,6 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
 
     private static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{fraction * 100:0.#}%");
 
-    /// <summary>The load planned for one scenario second and one share: arrivals (open) or users (closed).</summary>
-    private static double Planned(ScenarioSpec spec, LoadCurve curve, LoadShare share, int second)
-    {
-        var from = TimeSpan.FromSeconds(second);
-        return spec.Load.Model == LoadModel.Open
-            ? share.OwnedBetween(curve.ArrivalsBefore(from), curve.ArrivalsBefore(from + TimeSpan.FromSeconds(1)))
-            : share.UsersOf(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
-    }
-
     private sealed class Track(int index, int weight, LoadShare share)
     {
         public int Index { get; } = index;
@@ -382,14 +372,14 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
     private sealed class MergedScenario(ScenarioSpec spec)
     {
         public ScenarioSpec Spec { get; } = spec;
-        public StopConditionMonitor Monitor { get; } = new(spec.StopWhen, spec.Load.Curve, spec.Load.Model == LoadModel.Open ? "req/s" : "users");
+        public StopConditionMonitor Monitor { get; } = new(spec.StopWhen, spec.Load.Curve, spec.Load.Unit);
         public SecondSample? Last { get; set; }
         public long Requests { get; set; }
         public long Errors { get; set; }
 
         public ScenarioProgress Progress(int runSecond)
         {
-            var unit = Spec.Load.Model == LoadModel.Open ? "req/s" : "users";
+            var unit = Spec.Load.Unit;
             var elapsed = TimeSpan.FromSeconds(runSecond + 1) - Spec.StartAfter;
             bool done = elapsed >= Spec.Load.Duration || Monitor.BreakingPoint is not null;
             string state = Monitor.BreakingPoint is not null ? "broke" : Last is null ? "waiting" : done ? "done" : "running";

@@ -209,12 +209,7 @@ public sealed class LoadEngine(TimeProvider time)
     private void Sample(State st, int second, long now)
     {
         var interval = st.Runner.Recorder.TakeInterval(st.LatencyBuffer, st.ServiceTimeBuffer);
-        var curve = st.Runner.Curve;
-        var from = TimeSpan.FromSeconds(second);
-        var to = from + TimeSpan.FromSeconds(1);
-        double offered = st.Spec.Load.Model == LoadModel.Open
-            ? st.Share.OwnedBetween(curve.ArrivalsBefore(from), curve.ArrivalsBefore(to))
-            : st.Share.UsersOf(curve.ValueAt(from + TimeSpan.FromMilliseconds(500)));
+        double offered = st.Share.PlannedIn(st.Spec.Load.Model, st.Runner.Curve, second);
         if (st.Monitor.StopSecond is { } stoppedAt && second > stoppedAt)
         {
             offered = 0; // the scenario was stopped: nothing more was planned to be sent
@@ -250,7 +245,7 @@ public sealed class LoadEngine(TimeProvider time)
         // A finished scenario shows its end, not its last second frozen.
         var last = st.Finished ? null : st.Last;
         var elapsed = st.Last is null ? TimeSpan.Zero : TimeSpan.FromSeconds(st.Last.Second + 1);
-        var unit = st.Spec.Load.Model == LoadModel.Open ? "req/s" : "users";
+        var unit = st.Spec.Load.Unit;
         string state = st.Finished ? (st.Monitor.BreakingPoint is not null ? "broke" : "done")
             : st.Last is null ? "waiting"
             : st.Runner.StopRequested ? "draining" : "running";
@@ -308,7 +303,7 @@ public sealed class LoadEngine(TimeProvider time)
         public bool Finished { get; set; }
         public List<SecondSample> Samples { get; } = [];
 
-        public StopConditionMonitor Monitor { get; } = new(resolved.Spec.StopWhen, resolved.Spec.Load.Curve, resolved.Spec.Load.Model == LoadModel.Open ? "req/s" : "users");
+        public StopConditionMonitor Monitor { get; } = new(resolved.Spec.StopWhen, resolved.Spec.Load.Curve, resolved.Spec.Load.Unit);
 
         /// <summary>Where each second's histograms are drained, reused every second.</summary>
         public HdrHistogram.LongHistogram LatencyBuffer { get; } = Histograms.Create();
