@@ -214,6 +214,7 @@ public sealed class ThresholdTracker
             Status5xx = a.Status5xx - b.Status5xx,
             Timeout = a.Timeout - b.Timeout,
             ConnectionError = a.ConnectionError - b.ConnectionError,
+            CheckFailed = a.CheckFailed - b.CheckFailed,
             Dropped = a.Dropped - b.Dropped,
         };
     }

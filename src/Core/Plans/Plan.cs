@@ -87,6 +87,30 @@ public sealed record RequestSpec
 
     /// <summary>Default: 10s.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Checks on every answer (plan key <c>expect</c>); null: any 2xx/3xx answer is a success.</summary>
+    public ResponseExpectation? Expect { get; init; }
+}
+
+/// <summary>
+/// Checks on an answer, like JMeter's Response Assertion: a 2xx/3xx answer that fails one counts as an error
+/// (outcome "check failed"). 4xx/5xx answers, timeouts and connection errors are errors anyway.
+/// </summary>
+public sealed record ResponseExpectation
+{
+    /// <summary>The status must be one of these (each 100–399); empty: any 2xx/3xx.</summary>
+    public IReadOnlyList<int> Status { get; init; } = [];
+
+    /// <summary>The body (its first <see cref="MaxCheckedBodyBytes"/> bytes, as UTF-8) must contain each of these.</summary>
+    public IReadOnlyList<string> BodyContains { get; init; } = [];
+
+    /// <summary>The body must contain none of these.</summary>
+    public IReadOnlyList<string> BodyNotContains { get; init; } = [];
+
+    /// <summary>How much of a body the text checks read; the rest is counted, not kept.</summary>
+    public const int MaxCheckedBodyBytes = 1024 * 1024;
+
+    public bool ChecksBody => BodyContains.Count > 0 || BodyNotContains.Count > 0;
 }
 
 /// <summary>Open (arrival rate) or closed (virtual users) load model.</summary>
@@ -109,6 +133,18 @@ public sealed record LoadSpec
 
     /// <summary>Closed model: pause between a user's requests. Default: 0.</summary>
     public TimeSpan ThinkTime { get; init; }
+
+    /// <summary>
+    /// Closed model: think time is drawn uniformly from <see cref="ThinkTime"/> to this (JMeter's Uniform Random
+    /// Timer); null: always <see cref="ThinkTime"/>.
+    /// </summary>
+    public TimeSpan? ThinkTimeMax { get; init; }
+
+    /// <summary>
+    /// Closed model: requests each user sends before it stops (JMeter's loop count); a user that is done is not
+    /// replaced, and the scenario ends early once every user the curve reaches is done. Null: no limit.
+    /// </summary>
+    public int? Iterations { get; init; }
 
     public TimeSpan Duration => Segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
 

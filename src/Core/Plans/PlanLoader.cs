@@ -294,8 +294,83 @@ public static class PlanLoader
         }
 
         var body = r.String("body");
+        var expect = r.Has("expect") ? ReadExpect(r, errors) : null;
         r.RejectUnknown();
-        return new RequestSpec { Method = method, Path = path, Headers = headers, Body = body, Timeout = timeout };
+        return new RequestSpec { Method = method, Path = path, Headers = headers, Body = body, Timeout = timeout, Expect = expect };
+    }
+
+    private static ResponseExpectation? ReadExpect(YamlMap request, YamlErrors errors)
+    {
+        var e = YamlMap.From(request.Get("expect"), request.Child("expect"), errors);
+        if (e is null)
+        {
+            return null;
+        }
+
+        var statuses = new List<int>();
+        foreach (var (text, node, path) in ScalarList(e, "status", errors))
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code) || code < 100 || code > 399)
+            {
+                errors.Add(path, $"must be a status from 100 to 399 (4xx and 5xx answers are errors anyway), got '{text}'", node);
+            }
+            else
+            {
+                statuses.Add(code);
+            }
+        }
+
+        var contains = ScalarList(e, "bodyContains", errors).Select(x => x.Text).ToList();
+        var notContains = ScalarList(e, "bodyNotContains", errors).Select(x => x.Text).ToList();
+        foreach (var (key, list) in new[] { ("bodyContains", contains), ("bodyNotContains", notContains) })
+        {
+            if (list.Any(string.IsNullOrEmpty))
+            {
+                errors.Add(e.Child(key), "must not hold an empty text", e.Get(key, markUsed: false));
+            }
+        }
+
+        if (!e.Has("status") && !e.Has("bodyContains") && !e.Has("bodyNotContains"))
+        {
+            errors.Add(e.Path, "needs at least one of status, bodyContains, bodyNotContains", e.Node);
+        }
+
+        e.RejectUnknown();
+        return new ResponseExpectation { Status = statuses, BodyContains = contains, BodyNotContains = notContains };
+    }
+
+    /// <summary>A key holding one scalar or a list of scalars, with each item's path and node.</summary>
+    private static List<(string Text, YamlNode Node, string Path)> ScalarList(YamlMap map, string key, YamlErrors errors)
+    {
+        var result = new List<(string, YamlNode, string)>();
+        var node = map.Get(key);
+        switch (node)
+        {
+            case null:
+                break;
+            case YamlScalarNode scalar:
+                result.Add((scalar.Value ?? string.Empty, scalar, map.Child(key)));
+                break;
+            case YamlSequenceNode seq:
+                for (int i = 0; i < seq.Children.Count; i++)
+                {
+                    if (seq.Children[i] is YamlScalarNode item)
+                    {
+                        result.Add((item.Value ?? string.Empty, item, $"{map.Child(key)}[{i}]"));
+                    }
+                    else
+                    {
+                        errors.Add($"{map.Child(key)}[{i}]", "must be a single value", seq.Children[i]);
+                    }
+                }
+
+                break;
+            default:
+                errors.Add(map.Child(key), "must be a value or a list of values", node);
+                break;
+        }
+
+        return result;
     }
 
     private static LoadSpec? ReadLoad(YamlMap scenario, YamlErrors errors)
@@ -329,7 +404,7 @@ public static class PlanLoader
         string unitKey = open ? "rate" : "users";
         string startKey = open ? "startRate" : "startUsers";
         string otherUnit = open ? "users" : "rate";
-        foreach (var misplaced in open ? new[] { "users", "startUsers", "thinkTime" } : ["rate", "startRate", "maxInFlight"])
+        foreach (var misplaced in open ? new[] { "users", "startUsers", "thinkTime", "thinkTimeMax", "iterations" } : ["rate", "startRate", "maxInFlight"])
         {
             if (l.Has(misplaced))
             {
@@ -384,8 +459,13 @@ public static class PlanLoader
                     continue;
                 }
 
+                // A stage of 0s is a jump: the value changes at once (JMeter's stepping thread groups).
                 var d = st.Duration("duration", required: true);
-                CheckDuration(st, "duration", d, errors);
+                if (d is { } sd && sd < TimeSpan.Zero)
+                {
+                    errors.Add(st.Child("duration"), $"must be >= 0, got {st.String("duration")}", st.Get("duration"));
+                }
+
                 var v = st.Number(unitKey, required: true);
                 if (st.Has(otherUnit))
                 {
@@ -409,6 +489,10 @@ public static class PlanLoader
             if (seq is not null && seq.Children.Count == 0)
             {
                 errors.Add(l.Child("stages"), "must list at least one stage", seq);
+            }
+            else if (seq is not null && segments.Count == seq.Children.Count && segments.All(x => x.Duration == TimeSpan.Zero))
+            {
+                errors.Add(l.Child("stages"), "must last longer than 0s in total", seq);
             }
         }
         else if (l.Has(startKey))
@@ -466,6 +550,18 @@ public static class PlanLoader
             errors.Add(l.Child("thinkTime"), $"must be >= 0, got {Durations.Format(th)}", l.Get("thinkTime"));
         }
 
+        var thinkMax = l.Duration("thinkTimeMax");
+        if (thinkMax is { } tm && tm < (think ?? TimeSpan.Zero))
+        {
+            errors.Add(l.Child("thinkTimeMax"), $"must be >= thinkTime ({Durations.Format(think ?? TimeSpan.Zero)}), got {Durations.Format(tm)}", l.Get("thinkTimeMax"));
+        }
+
+        var iterations = l.Number("iterations");
+        if (iterations is { } it && (it < 1 || it > int.MaxValue || it != Math.Floor(it)))
+        {
+            errors.Add(l.Child("iterations"), $"must be a whole number >= 1, got {Fmt(it)}", l.Get("iterations"));
+        }
+
         l.RejectUnknown();
 
         var total = segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
@@ -501,6 +597,8 @@ public static class PlanLoader
             Segments = segments,
             MaxInFlight = (int)(maxInFlight ?? 1000),
             ThinkTime = think ?? TimeSpan.Zero,
+            ThinkTimeMax = thinkMax,
+            Iterations = iterations is { } count && count >= 1 && count <= int.MaxValue ? (int)count : null,
         };
     }
 

@@ -156,12 +156,16 @@ public sealed record OutcomeCounts
     public long Status5xx { get; init; }
     public long Timeout { get; init; }
     public long ConnectionError { get; init; }
+
+    /// <summary>2xx/3xx answers that failed the request's <c>expect</c> checks (status list, body text).</summary>
+    public long CheckFailed { get; init; }
+
     public long Dropped { get; init; }
 
     /// <summary>Requests that got any answer or failed (dropped ones never started).</summary>
-    public long Completed => Status2xx + Status3xx + Status4xx + Status5xx + Timeout + ConnectionError;
+    public long Completed => Status2xx + Status3xx + Status4xx + Status5xx + Timeout + ConnectionError + CheckFailed;
 
-    public long Errors => Status4xx + Status5xx + Timeout + ConnectionError;
+    public long Errors => Status4xx + Status5xx + Timeout + ConnectionError + CheckFailed;
 
     public long Ok => Status2xx + Status3xx;
 
@@ -173,6 +177,7 @@ public sealed record OutcomeCounts
         Status5xx = a.Status5xx + b.Status5xx,
         Timeout = a.Timeout + b.Timeout,
         ConnectionError = a.ConnectionError + b.ConnectionError,
+        CheckFailed = a.CheckFailed + b.CheckFailed,
         Dropped = a.Dropped + b.Dropped,
     };
 }

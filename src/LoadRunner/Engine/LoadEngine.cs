@@ -72,7 +72,7 @@ public sealed class LoadEngine(TimeProvider time)
         var states = new List<State>();
         foreach (var s in scenarios)
         {
-            var endpoint = await HttpEndpoint.CreateAsync(s.Url, s.Spec.Request.Method, s.Spec.Request.Headers, s.Spec.Request.Body, s.Spec.Request.Timeout, cancel).ConfigureAwait(false);
+            var endpoint = await HttpEndpoint.CreateAsync(s.Url, s.Spec.Request.Method, s.Spec.Request.Headers, s.Spec.Request.Body, s.Spec.Request.Timeout, cancel, s.Spec.Request.Expect).ConfigureAwait(false);
             var executor = new RequestExecutor(endpoint, new ScenarioRecorder(), watchdog, time);
             states.Add(new State(s, ScenarioRunner.Create(s.Spec, executor, time, options.Share), options.Share));
         }

@@ -16,7 +16,7 @@ public sealed class ScenarioRecorder
     private long _bytes;
     private long _started;
 
-    private const int DroppedSlot = 6;
+    private const int DroppedSlot = 7;
 
     public void RecordStarted() => Interlocked.Increment(ref _started);
 
@@ -50,6 +50,7 @@ public sealed class ScenarioRecorder
             Status5xx = Interlocked.Exchange(ref _counts[(int)Outcome.Status5xx * 8], 0),
             Timeout = Interlocked.Exchange(ref _counts[(int)Outcome.Timeout * 8], 0),
             ConnectionError = Interlocked.Exchange(ref _counts[(int)Outcome.ConnectionError * 8], 0),
+            CheckFailed = Interlocked.Exchange(ref _counts[(int)Outcome.CheckFailed * 8], 0),
             Dropped = Interlocked.Exchange(ref _counts[DroppedSlot * 8], 0),
         };
         return new Interval(latencyInto, serviceTimeInto, counts, Interlocked.Exchange(ref _bytes, 0), Interlocked.Exchange(ref _started, 0));

@@ -183,15 +183,26 @@ public sealed class OpenModelRunner : ScenarioRunner
 
 /// <summary>
 /// Closed model: a number of virtual users, each sending a request, waiting for its answer and thinking,
-/// in a loop — JMeter thread-group semantics. The user count follows the curve.
+/// in a loop — JMeter thread-group semantics. The user count follows the curve; with an iteration limit each
+/// user stops after that many requests (JMeter's loop count) and the scenario ends once all of them are done.
 /// </summary>
 public sealed class ClosedModelRunner : ScenarioRunner
 {
     private static readonly TimeSpan ControlPeriod = TimeSpan.FromMilliseconds(50);
 
+    // Iteration limit: requests left per user slot (a slot keeps its budget across scale-down and up), and how
+    // many slots have used theirs up.
+    private readonly int[]? _remaining;
+    private int _exhausted;
+
     public ClosedModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
         : base(spec, executor, time, share)
     {
+        if (spec.Load.Iterations is { } iterations)
+        {
+            _remaining = new int[Math.Max(0, share.UsersOf(Curve.Peak))];
+            Array.Fill(_remaining, iterations);
+        }
     }
 
     public override async Task RunAsync(long startTimestamp, CancellationToken abort)
@@ -205,7 +216,7 @@ public sealed class ClosedModelRunner : ScenarioRunner
             while (!linked.IsCancellationRequested)
             {
                 long now = Time.GetTimestamp();
-                if (now >= end)
+                if (now >= end || (_remaining is not null && Volatile.Read(ref _exhausted) >= _remaining.Length))
                 {
                     break;
                 }
@@ -215,7 +226,8 @@ public sealed class ClosedModelRunner : ScenarioRunner
                 while (users.Count < desired)
                 {
                     var stop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
-                    users.Add((Task.Run(() => UserLoop(stop.Token, abort), CancellationToken.None), stop));
+                    int slot = users.Count;
+                    users.Add((Task.Run(() => UserLoop(slot, stop.Token, abort), CancellationToken.None), stop));
                 }
 
                 while (users.Count > desired)
@@ -261,22 +273,36 @@ public sealed class ClosedModelRunner : ScenarioRunner
         }
     }
 
-    private async Task UserLoop(CancellationToken stop, CancellationToken abort)
+    private async Task UserLoop(int slot, CancellationToken stop, CancellationToken abort)
     {
         Http1Connection? connection = null;
         var think = Spec.Load.ThinkTime;
+        var thinkMax = Spec.Load.ThinkTimeMax ?? think;
         AddInFlight(1);
         try
         {
             while (!stop.IsCancellationRequested)
             {
+                int left = int.MaxValue;
+                if (_remaining is not null && (slot >= _remaining.Length || (left = Interlocked.Decrement(ref _remaining[slot])) < 0))
+                {
+                    break; // this user has sent all its iterations
+                }
+
                 long now = Time.GetTimestamp();
                 connection = await Executor.ExecuteAsync(connection, now, abort).ConfigureAwait(false);
-                if (think > TimeSpan.Zero)
+                if (left == 0)
+                {
+                    Interlocked.Increment(ref _exhausted);
+                    break;
+                }
+
+                var pause = thinkMax > think ? think + ((thinkMax - think) * Random.Shared.NextDouble()) : think;
+                if (pause > TimeSpan.Zero)
                 {
                     try
                     {
-                        await Task.Delay(think, Time, stop).ConfigureAwait(false);
+                        await Task.Delay(pause, Time, stop).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {

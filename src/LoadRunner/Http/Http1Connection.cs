@@ -21,6 +21,11 @@ public sealed class Http1Connection : IDisposable
     private int _end;
     private int _disposed;
 
+    // The body kept for the expect checks (only when the request has body checks), up to MaxCheckedBodyBytes.
+    private byte[]? _body;
+    private int _bodyLength;
+    private bool _capturing;
+
     private Http1Connection(Socket socket, SslStream? tls)
     {
         _socket = socket;
@@ -114,6 +119,9 @@ public sealed class Http1Connection : IDisposable
         ParseHeaders(head, ref contentLength, ref chunked, ref close);
         long bytes = headerEnd + 4 - _start;
         _start = headerEnd + 4;
+        var checks = endpoint.Checks;
+        _capturing = checks is { ChecksBody: true };
+        _bodyLength = 0;
 
         if (endpoint.IsHead || status is 204 or 304 || status < 200)
         {
@@ -132,13 +140,22 @@ public sealed class Http1Connection : IDisposable
             // No framing: the body runs to the end of the connection.
             close = true;
             bytes += _end - _start;
+            Capture(_end - _start);
             _start = _end;
             int n;
             while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
             {
                 bytes += n;
+                Capture(n);
                 _start = _end;
             }
+        }
+
+        _capturing = false;
+        var outcome = HttpResult.Classify(status);
+        if (checks is not null && outcome is Outcome.Status2xx or Outcome.Status3xx && !checks.Pass(status, _body.AsSpan(0, _bodyLength)))
+        {
+            outcome = Outcome.CheckFailed;
         }
 
         if (_start == _end)
@@ -148,7 +165,7 @@ public sealed class Http1Connection : IDisposable
 
         Exchanges++;
         IsBroken |= close;
-        return new HttpResult(HttpResult.Classify(status), status, bytes);
+        return new HttpResult(outcome, status, bytes);
     }
 
     public void Dispose()
@@ -170,11 +187,13 @@ public sealed class Http1Connection : IDisposable
             int available = _end - _start;
             if (available >= remaining)
             {
+                Capture((int)remaining);
                 _start += (int)remaining;
                 return length;
             }
 
             remaining -= available;
+            Capture(available);
             _start = _end = 0;
             if (await FillAsync(ct).ConfigureAwait(false) == 0)
             {
@@ -224,8 +243,35 @@ public sealed class Http1Connection : IDisposable
                 }
             }
 
-            total += await SkipAsync(size + 2, ct).ConfigureAwait(false);
+            total += await SkipAsync(size, ct).ConfigureAwait(false);
+            bool capturing = _capturing;
+            _capturing = false;
+            total += await SkipAsync(2, ct).ConfigureAwait(false);
+            _capturing = capturing;
         }
+    }
+
+    /// <summary>Keeps the next <paramref name="count"/> bytes at the read position for the body checks, up to the cap.</summary>
+    private void Capture(int count)
+    {
+        if (!_capturing || count <= 0)
+        {
+            return;
+        }
+
+        int keep = Math.Min(count, Core.Plans.ResponseExpectation.MaxCheckedBodyBytes - _bodyLength);
+        if (keep <= 0)
+        {
+            return;
+        }
+
+        if (_body is null || _body.Length < _bodyLength + keep)
+        {
+            Array.Resize(ref _body, Math.Min(Core.Plans.ResponseExpectation.MaxCheckedBodyBytes, Math.Max(_bodyLength + keep, (_body?.Length ?? 1024) * 2)));
+        }
+
+        _buffer.AsSpan(_start, keep).CopyTo(_body.AsSpan(_bodyLength));
+        _bodyLength += keep;
     }
 
     /// <summary>Reads more bytes into the buffer, compacting it first when full. Returns 0 at end of stream.</summary>

@@ -7,13 +7,14 @@ namespace Constellation.LoadRunner.Http;
 /// <summary>One request, serialized once to HTTP/1.1 bytes, and where to send it.</summary>
 public sealed class HttpEndpoint
 {
-    private HttpEndpoint(Uri url, EndPoint endPoint, byte[] request, bool isHead, TimeSpan timeout)
+    private HttpEndpoint(Uri url, EndPoint endPoint, byte[] request, bool isHead, TimeSpan timeout, ResponseChecks? checks)
     {
         Url = url;
         EndPoint = endPoint;
         RequestBytes = request;
         IsHead = isHead;
         Timeout = timeout;
+        Checks = checks;
     }
 
     public Uri Url { get; }
@@ -23,6 +24,9 @@ public sealed class HttpEndpoint
     public bool UseTls => Url.Scheme == Uri.UriSchemeHttps;
     public TimeSpan Timeout { get; }
 
+    /// <summary>The request's expect checks, compiled; null when it has none.</summary>
+    public ResponseChecks? Checks { get; }
+
     /// <summary>Resolves the host once and pre-serializes the request (no per-request formatting).</summary>
     public static async Task<HttpEndpoint> CreateAsync(
         Uri url,
@@ -30,7 +34,8 @@ public sealed class HttpEndpoint
         IReadOnlyDictionary<string, string>? headers,
         string? body,
         TimeSpan timeout,
-        CancellationToken ct)
+        CancellationToken ct,
+        Core.Plans.ResponseExpectation? expect = null)
     {
         EndPoint endPoint;
         if (IPAddress.TryParse(url.IdnHost, out var ip))
@@ -85,6 +90,6 @@ public sealed class HttpEndpoint
         var request = new byte[head.Length + bodyBytes.Length];
         head.CopyTo(request, 0);
         bodyBytes.CopyTo(request, head.Length);
-        return new HttpEndpoint(url, endPoint, request, method == "HEAD", timeout);
+        return new HttpEndpoint(url, endPoint, request, method == "HEAD", timeout, expect is null ? null : new ResponseChecks(expect));
     }
 }

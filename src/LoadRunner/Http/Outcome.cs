@@ -9,6 +9,9 @@ public enum Outcome
     Status5xx,
     Timeout,
     ConnectionError,
+
+    /// <summary>A 2xx/3xx answer that failed the request's expect checks.</summary>
+    CheckFailed,
 }
 
 /// <summary>The result of one exchange.</summary>

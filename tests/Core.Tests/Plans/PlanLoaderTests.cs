@@ -105,4 +105,63 @@ public sealed class PlanLoaderTests
 
         result.Errors.ShouldContain(e => e.Message.Contains("longer than the limit of 24h", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Parse_ExpectIterationsAndJumps_AreRead()
+    {
+        var result = PlanLoader.Parse("""
+            name: jmx
+            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+            scenarios:
+              - name: s
+                target: t
+                request: { path: /api/spin, expect: { status: 200, bodyContains: spun, bodyNotContains: [error, fail] } }
+                load:
+                  model: closed
+                  stages: [{ duration: 0s, users: 5 }, { duration: 10s, users: 5 }, { duration: 0s, users: 10 }, { duration: 10s, users: 10 }]
+                  iterations: 3
+                  thinkTime: 100ms
+                  thinkTimeMax: 300ms
+            """);
+
+        result.Errors.ShouldBeEmpty();
+        var s = result.Plan!.Scenarios[0];
+        s.Request.Expect!.Status.ShouldBe([200]);
+        s.Request.Expect.BodyContains.ShouldBe(["spun"]);
+        s.Request.Expect.BodyNotContains.ShouldBe(["error", "fail"]);
+        s.Load.Iterations.ShouldBe(3);
+        s.Load.ThinkTimeMax.ShouldBe(TimeSpan.FromMilliseconds(300));
+        s.Load.Duration.ShouldBe(TimeSpan.FromSeconds(20));
+        var curve = s.Load.Curve;
+        curve.ValueAt(TimeSpan.Zero).ShouldBe(5);
+        curve.ValueAt(TimeSpan.FromSeconds(9.9)).ShouldBe(5);
+        curve.ValueAt(TimeSpan.FromSeconds(10)).ShouldBe(10);
+    }
+
+    [Fact]
+    public void Parse_BadExpectAndIterations_AreReportedWithTheirPaths()
+    {
+        var result = PlanLoader.Parse("""
+            name: bad
+            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+            scenarios:
+              - name: a
+                target: t
+                request: { expect: { status: [200, 404], bodyContains: "" } }
+                load: { model: closed, users: 2, duration: 5s, iterations: 0, thinkTime: 2s, thinkTimeMax: 1s }
+              - name: b
+                target: t
+                request: { expect: {} }
+                load: { model: open, stages: [{ duration: 0s, rate: 5 }], iterations: 2 }
+            """);
+
+        var messages = result.Errors.Select(e => e.ToString()).ToList();
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].request.expect.status[1]: must be a status from 100 to 399", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].request.expect.bodyContains: must not hold an empty text", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].load.iterations: must be a whole number >= 1", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[0].load.thinkTimeMax: must be >= thinkTime", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].request.expect: needs at least one of status", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].load.stages: must last longer than 0s", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].load.iterations: does not apply to the open model", StringComparison.Ordinal));
+    }
 }

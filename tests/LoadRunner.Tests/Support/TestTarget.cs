@@ -98,6 +98,7 @@ public sealed class TestTarget : IAsyncDisposable
             await ctx.Response.Body.FlushAsync();
             await ctx.Response.WriteAsync(new string('x', 20_000));
         });
+        app.MapGet("/text", (string body, int? code) => Results.Text(body, statusCode: code ?? 200));
         app.MapGet("/close", (HttpContext ctx) =>
         {
             ctx.Response.Headers.Connection = "close";
