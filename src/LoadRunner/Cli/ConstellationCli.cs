@@ -41,7 +41,7 @@ public static class ConstellationCli
         };
         try
         {
-            return await root.Parse(args).InvokeAsync(config, context.Cancel).ConfigureAwait(false);
+            return await root.Parse(JmeterCli.SplitJmeterProperties(args)).InvokeAsync(config, context.Cancel).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -64,7 +64,8 @@ public static class ConstellationCli
             latency histograms and writes run.json + summary.md under artifacts/runs/<run-id>/.
 
             Exit codes: 0 ok, 1 runtime error, 2 invalid input, 3 run invalid (generator saturated or observer
-            gaps: the result cannot be trusted), 99 thresholds failed (compare: a regression), 130 interrupted.
+            gaps: the result cannot be trusted), 4 import-jmx incomplete (elements not converted), 99 thresholds
+            failed (compare: a regression), 130 interrupted.
             """);
         root.Subcommands.Add(RunCommand(ctx));
         root.Subcommands.Add(ValidateCommand(ctx));
@@ -73,6 +74,8 @@ public static class ConstellationCli
         root.Subcommands.Add(RunsCommand(ctx));
         root.Subcommands.Add(CompareCommand(ctx));
         root.Subcommands.Add(ClusterCommand(ctx));
+        root.Subcommands.Add(JmeterCli.ImportCommand(ctx));
+        root.Subcommands.Add(JmeterCli.ExportCommand(ctx));
         root.Subcommands.Add(AgentRunCliOptions.AgentCommand(ctx));
         root.Subcommands.Add(Serve.ServeCommand.Create(ctx));
         return root;

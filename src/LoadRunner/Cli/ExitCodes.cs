@@ -15,6 +15,9 @@ public static class ExitCodes
     /// <summary>The run is invalid: the generator was saturated or the observer missed too much; its result cannot be trusted.</summary>
     public const int RunInvalid = 3;
 
+    /// <summary>import-jmx: elements of the .jmx could not be converted (they are listed); nothing was written without --allow-partial.</summary>
+    public const int ImportIncomplete = 4;
+
     /// <summary>A threshold failed (or, for compare, a metric regressed): the gate says no.</summary>
     public const int ThresholdsFailed = 99;
 

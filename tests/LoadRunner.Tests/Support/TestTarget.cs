@@ -98,6 +98,10 @@ public sealed class TestTarget : IAsyncDisposable
             await ctx.Response.Body.FlushAsync();
             await ctx.Response.WriteAsync(new string('x', 20_000));
         });
+        // What the JMeter examples (examples/jmeter) ask of spin and webapp.
+        app.MapGet("/api/spin", (int? ms) => Results.Text($"spun for {ms ?? 0} ms"));
+        app.MapGet("/index.html", () => Results.Content("<html><title>Constellation static page</title></html>", "text/html"));
+        app.MapGet("/", () => Results.Text("webapp"));
         app.MapGet("/text", (string body, int? code) => Results.Text(body, statusCode: code ?? 200));
         app.MapGet("/close", (HttpContext ctx) =>
         {

@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Text.Json;
+using Constellation.Core.Jmx;
+using Constellation.Core.Load;
+using Constellation.Core.Results;
+using Constellation.Core.Text;
+
+namespace Constellation.LoadRunner.Cli;
+
+/// <summary>Coming from JMeter: <c>import-jmx</c> converts a .jmx test plan, <c>export-jtl</c> writes a run as a JTL.</summary>
+internal static class JmeterCli
+{
+    /// <summary>JMeter writes properties as -Jname=value; System.CommandLine wants -J name=value.</summary>
+    public static string[] SplitJmeterProperties(string[] args) =>
+        args.Length > 0 && args[0] == "import-jmx"
+            ? [.. args.SelectMany(a => a.Length > 2 && a.StartsWith("-J", StringComparison.Ordinal) ? new[] { "-J", a[2..] } : [a])]
+            : args;
+
+    public static Command ImportCommand(CliContext ctx)
+    {
+        var jmx = new Argument<FileInfo>("jmx") { Description = "The JMeter test plan (.jmx)." };
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write the plan YAML; default: standard output." };
+        var props = new Option<string[]>("-J", "--property") { Description = "A JMeter property for ${__P(name,default)}, as name=value (also -Jname=value, as with jmeter). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var allowPartial = new Option<bool>("--allow-partial") { Description = "Write the plan even though some elements could not be converted (they are listed, and kept as comments in the plan)." };
+        var maxDuration = new Option<string>("--max-duration") { Description = "Time bound for a thread group that ends by its loop count or loops forever in JMeter.", DefaultValueFactory = _ => "10m" };
+        var stopWhen = new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." };
+        var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
+        var cmd = new Command("import-jmx", """
+            Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping,
+            bzm Concurrency) with the same thread counts and ramp times, HTTP samplers with Header Managers and
+            HTTP Request Defaults, Constant/Uniform Random timers as think time, a Constant Throughput Timer as an
+            arrival rate, user-defined variables and ${__P(name,default)} properties, Response Assertions (code,
+            text) as expect checks. Listeners are noted as replaced. Elements that do not map are listed with their
+            path and the command exits 4 without writing, unless --allow-partial.
+            """) { jmx, output, props, allowPartial, maxDuration, stopWhen, force };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var file = pr.GetValue(jmx)!;
+            var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in pr.GetValue(props) ?? [])
+            {
+                int eq = p.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    ctx.Error.WriteLine($"error: -J takes name=value, got '{p}'");
+                    return ExitCodes.InvalidInput;
+                }
+
+                properties[p[..eq]] = p[(eq + 1)..];
+            }
+
+            if (!Durations.TryParse(pr.GetValue(maxDuration), out var bound) || bound <= TimeSpan.Zero)
+            {
+                ctx.Error.WriteLine($"error: --max-duration must be a duration with a unit, e.g. 10m, got '{pr.GetValue(maxDuration)}'");
+                return ExitCodes.InvalidInput;
+            }
+
+            var stops = pr.GetValue(stopWhen) ?? [];
+            foreach (var s in stops)
+            {
+                if (!StopCondition.TryParse(s, out _, out var error))
+                {
+                    ctx.Error.WriteLine($"error: --stop-when '{s}': {error}");
+                    return ExitCodes.InvalidInput;
+                }
+            }
+
+            string text;
+            try
+            {
+                text = await File.ReadAllTextAsync(file.FullName, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                ctx.Error.WriteLine($"error: cannot read {file.FullName}: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            JmxImportResult result;
+            try
+            {
+                result = JmxImporter.Import(text, new JmxImportOptions { Properties = properties, MaxDuration = bound, StopWhen = stops, SourceName = file.Name });
+            }
+            catch (JmxFormatException e)
+            {
+                ctx.Error.WriteLine($"error: {file.Name}: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            foreach (var n in result.Notes)
+            {
+                ctx.Error.WriteLine($"note: {n}");
+            }
+
+            foreach (var u in result.Unmapped)
+            {
+                ctx.Error.WriteLine($"not converted: {u}");
+            }
+
+            if (!result.Validation.IsValid)
+            {
+                ctx.Error.WriteLine("error: the converted plan is not valid:");
+                foreach (var e in result.Validation.Errors)
+                {
+                    ctx.Error.WriteLine($"  {e}");
+                }
+
+                return ExitCodes.InvalidInput;
+            }
+
+            if (!result.Complete && !pr.GetValue(allowPartial))
+            {
+                ctx.Error.WriteLine($"error: {result.Unmapped.Count} element(s) of {file.Name} could not be converted (listed above); nothing was written. Re-run with --allow-partial to write the plan without them.");
+                return ExitCodes.ImportIncomplete;
+            }
+
+            var plan = result.Validation.Plan!;
+            var target = pr.GetValue(output);
+            if (target is null or "-")
+            {
+                ctx.Out.Write(result.Yaml);
+            }
+            else
+            {
+                if (File.Exists(target) && !pr.GetValue(force))
+                {
+                    ctx.Error.WriteLine($"error: {target} exists; use --force to overwrite it");
+                    return ExitCodes.InvalidInput;
+                }
+
+                var dir = Path.GetDirectoryName(Path.GetFullPath(target));
+                if (dir is not null)
+                {
+                    Directory.CreateDirectory(dir);
+                }
+
+                await File.WriteAllTextAsync(target, result.Yaml, ct).ConfigureAwait(false);
+                ctx.Out.WriteLine($"wrote {target}: {plan.Scenarios.Count} scenario(s), {plan.Targets.Count} target(s), up to {Durations.Format(plan.MaxDuration)}{(result.Complete ? string.Empty : $"; {result.Unmapped.Count} element(s) not converted")}");
+                foreach (var s in plan.Scenarios)
+                {
+                    ctx.Out.WriteLine($"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()}, peak {s.Load.Curve.Peak:0.##} {s.Load.Unit}, {Durations.Format(s.Load.Duration)}, {s.Request.Method} {plan.Targets[s.Target].BaseUrl}{s.Request.Path.TrimStart('/')}");
+                }
+
+                ctx.Out.WriteLine($"next: constellation validate {target} && constellation run {target}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    public static Command ExportCommand(CliContext ctx)
+    {
+        var source = new Argument<string>("run") { Description = "A run.json, or the run folder that holds it." };
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write the JTL; '-' for standard output. Default: results.jtl next to run.json." };
+        var cmd = new Command("export-jtl", """
+            Write a run's per-second results as a JMeter CSV JTL, in JMeter's aggregate form: one row per scenario
+            and second, elapsed and Latency summed over the row's samples, with SampleCount and ErrorCount columns
+            (README "Coming from JMeter" lists every column).
+            """) { source, output };
+        cmd.SetAction(async (pr, ct) =>
+        {
+            var path = pr.GetValue(source)!;
+            var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
+            if (!File.Exists(json))
+            {
+                ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
+                return ExitCodes.InvalidInput;
+            }
+
+            RunRecord record;
+            try
+            {
+                record = await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is JsonException or InvalidDataException)
+            {
+                ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var target = pr.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, "results.jtl");
+            if (target == "-")
+            {
+                JtlWriter.Write(record, ctx.Out);
+                return ExitCodes.Ok;
+            }
+
+            int rows;
+            await using (var w = new StreamWriter(target, append: false, new System.Text.UTF8Encoding(false)))
+            {
+                rows = JtlWriter.Write(record, w);
+            }
+
+            ctx.Out.WriteLine($"wrote {target}: {rows} row(s), {record.Scenarios.Sum(s => s.Totals.Outcomes.Completed)} request(s)");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

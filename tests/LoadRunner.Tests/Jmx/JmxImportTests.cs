@@ -1,0 +1,276 @@
+using Constellation.Core.Jmx;
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.Tests;
+
+namespace Constellation.LoadRunner.Tests.Jmx;
+
+/// <summary>import-jmx on the example plans (examples/jmeter) and on small inline ones: shapes, requests, checks, findings.</summary>
+public sealed class JmxImportTests
+{
+    internal static string Example(string name) => Path.Combine(Repo.Root, "examples", "jmeter", name);
+
+    internal static JmxImportResult Import(string file, params (string Name, string Value)[] properties) =>
+        JmxImporter.Import(File.ReadAllText(Example(file)), new JmxImportOptions
+        {
+            Properties = properties.ToDictionary(p => p.Name, p => p.Value),
+            SourceName = file,
+        });
+
+    /// <summary>Users the converted scenario runs at run time t (its start offset included).</summary>
+    private static int Users(ScenarioSpec s, double t) =>
+        t < s.StartAfter.TotalSeconds ? 0 : LoadShare.Whole.UsersOf(s.Load.Curve.ValueAt(TimeSpan.FromSeconds(t) - s.StartAfter));
+
+    /// <summary>
+    /// The converted curve against JMeter's schedule, every 10 ms: never more than one thread apart (a thread of a
+    /// ramp starts up to half a start interval later here), equal whenever JMeter's count has been steady for
+    /// <paramref name="steady"/> either side, and ending when JMeter's last thread ends.
+    /// </summary>
+    private static void ShouldMatch(ScenarioSpec s, Func<double, int> jmeter, double end, double steady)
+    {
+        (s.StartAfter + s.Load.Duration).TotalSeconds.ShouldBe(end, 0.01);
+        for (double t = 0.005; t < end + 1; t += 0.01)
+        {
+            int expected = jmeter(t), actual = Users(s, t);
+            Math.Abs(expected - actual).ShouldBeLessThanOrEqualTo(1, $"at {t:0.000}s JMeter runs {expected} threads, the plan {actual} users");
+            if (jmeter(t - steady) == expected && jmeter(t + steady) == expected)
+            {
+                actual.ShouldBe(expected, $"at {t:0.000}s (a steady step)");
+            }
+        }
+    }
+
+    [Fact]
+    public void SteppingThreadGroup_HasJMetersThreadCountsPerStepAndRampTimes()
+    {
+        var result = Import("spin-ramp.jmx", ("host", "127.0.0.1"), ("port", "18080"));
+
+        result.Unmapped.ShouldBeEmpty();
+        result.Validation.Errors.ShouldBeEmpty();
+        var spin = result.Validation.Plan!.Scenarios.Single(s => s.Name == "spin ramp");
+        spin.Load.Model.ShouldBe(LoadModel.Closed);
+        var jmeter = JmeterSchedule.Stepping(threads: 12, delay: 0, inCount: 3, burst: 0, inPeriod: 1, outCount: 12, outPeriod: 1, flight: 2, rampUp: 1);
+        ShouldMatch(spin, jmeter.At, jmeter.End, steady: 0.2);
+        spin.Load.Segments.Where(x => x.To > x.From).Select(x => x.Duration.TotalSeconds).ShouldBe([1.0, 1.0, 1.0, 1.0]); // each step ramps over rampUp
+    }
+
+    [Fact]
+    public void SteppingThreadGroup_WithBurstDelayAndStaggeredStop_FollowsThePlugin()
+    {
+        // 10 threads: a burst of 4 at once after a 2 s delay, then +3 every 5 s over a 3 s ramp, hold 4 s, stop 4 every 2 s.
+        var xml = Plan(ThreadGroupXml("kg.apc.jmeter.threads.SteppingThreadGroup", """
+            <stringProp name="ThreadGroup.num_threads">10</stringProp>
+            <stringProp name="Threads initial delay">2</stringProp>
+            <stringProp name="Start users count">3</stringProp>
+            <stringProp name="Start users count burst">4</stringProp>
+            <stringProp name="Start users period">5</stringProp>
+            <stringProp name="Stop users count">4</stringProp>
+            <stringProp name="Stop users period">2</stringProp>
+            <stringProp name="flighttime">4</stringProp>
+            <stringProp name="rampUp">0</stringProp>
+            """, Sampler("/x")));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+
+        result.Validation.Errors.ShouldBeEmpty();
+        var jmeter = JmeterSchedule.Stepping(threads: 10, delay: 2, inCount: 3, burst: 4, inPeriod: 5, outCount: 4, outPeriod: 2, flight: 4, rampUp: 0);
+        ShouldMatch(result.Validation.Plan!.Scenarios[0], jmeter.At, jmeter.End, steady: 0.1);
+    }
+
+    [Fact]
+    public void ConcurrencyThreadGroup_StepsAndLinearRamp_FollowThePlannedConcurrency()
+    {
+        var stepped = Import("spin-ramp.jmx", ("port", "1")).Validation.Plan!.Scenarios.Single(s => s.Name == "webapp control");
+        ShouldMatch(stepped, JmeterSchedule.Concurrency(target: 4, rampUp: 2, steps: 2, hold: 7), 9, steady: 0.05);
+        stepped.Load.ThinkTime.ShouldBe(TimeSpan.FromMilliseconds(250));
+
+        // Minutes as the unit, a linear ramp (no steps): 6 users over 0.1 min, held 0.2 min.
+        var xml = Plan(ThreadGroupXml("com.blazemeter.jmeter.threads.concurrency.ConcurrencyThreadGroup", """
+            <stringProp name="TargetLevel">6</stringProp>
+            <stringProp name="RampUp">0.1</stringProp>
+            <stringProp name="Steps"></stringProp>
+            <stringProp name="Hold">0.2</stringProp>
+            <stringProp name="Unit">M</stringProp>
+            """, Sampler("/x")));
+        var linear = JmxImporter.Import(xml, new JmxImportOptions()).Validation.Plan!.Scenarios[0];
+        ShouldMatch(linear, JmeterSchedule.Concurrency(target: 6, rampUp: 6, steps: 0, hold: 12), 18, steady: 0.05);
+    }
+
+    [Fact]
+    public void StandardThreadGroup_RampDelayDurationAndLoops()
+    {
+        var plan = Import("webapp-steady.jmx", ("port", "18080")).Validation.Plan!;
+
+        var timed = plan.Scenarios.Single(s => s.Name == "static page");
+        var jmeter = JmeterSchedule.ThreadGroup(threads: 4, ramp: 2, duration: 6, delay: 1);
+        ShouldMatch(timed, jmeter.At, jmeter.End, steady: 0.3);
+        timed.StartAfter.ShouldBe(TimeSpan.FromSeconds(1));
+        timed.Load.ThinkTime.ShouldBe(TimeSpan.FromMilliseconds(100));
+        timed.Load.ThinkTimeMax.ShouldBe(TimeSpan.FromMilliseconds(200));
+        timed.Load.Iterations.ShouldBeNull();
+
+        var looped = plan.Scenarios.Single(s => s.Name == "static page x5");
+        looped.Load.Iterations.ShouldBe(5);
+        looped.Load.Duration.ShouldBe(TimeSpan.FromMinutes(10)); // the --max-duration bound
+        looped.Load.Curve.Peak.ShouldBe(3);
+        looped.Request.Path.ShouldBe("/index.html?from=loop%20group");
+    }
+
+    [Fact]
+    public void Requests_TakeDefaultsVariablesPropertiesHeadersAndAssertions()
+    {
+        var result = Import("spin-ramp.jmx", ("host", "127.0.0.1"), ("port", "18080"), ("spinMs", "50"));
+
+        var plan = result.Validation.Plan!;
+        plan.Name.ShouldBe("Spin scale demo");
+        plan.Targets.Values.Single().BaseUrl.ShouldBe(new Uri("http://127.0.0.1:18080"));
+        var spin = plan.Scenarios.Single(s => s.Name == "spin ramp").Request;
+        spin.Method.ShouldBe("GET");
+        spin.Path.ShouldBe("/api/spin?ms=50");
+        spin.Headers.ShouldBe(new Dictionary<string, string> { ["X-Load-Test"] = "scale-demo" });
+        spin.Timeout.ShouldBe(TimeSpan.FromSeconds(10));
+        spin.Expect!.Status.ShouldBe([200]);
+        spin.Expect.BodyContains.ShouldBe(["spun"]);
+        result.Yaml.ShouldContain("# JMeter properties used: host=127.0.0.1, port=18080, spinMs=50, spinThreads=12");
+        result.Notes.ShouldContain(n => n.Path == "Spin scale demo / Summary Report" && n.Message.StartsWith("listener replaced by Constellation's own outputs", StringComparison.Ordinal));
+        result.Notes.ShouldContain(n => n.Path == "Spin scale demo / View Results Tree" && n.Message.Contains("disabled", StringComparison.Ordinal));
+
+        // Without -J, __P's default applies; a property without a default is reported.
+        var defaults = Import("spin-ramp.jmx");
+        defaults.Validation.Plan!.Targets.Values.Single().BaseUrl.ShouldBe(new Uri("http://spin.demo.svc.cluster.local:80"));
+        var missing = Import("webapp-steady.jmx");
+        missing.Unmapped.ShouldContain(f => f.Path == "Test Plan / Target" && f.Message.Contains("property 'port' has no default", StringComparison.Ordinal) && f.Message.Contains("-J port=VALUE", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void UnsupportedElements_AreEachListedWithTheirPath()
+    {
+        var result = Import("unsupported.jmx");
+
+        result.Complete.ShouldBeFalse();
+        result.Unmapped.Select(f => f.Path).Distinct().Order(StringComparer.Ordinal).ShouldBe(
+        [
+            "Checkout journey / HTTP Cookie Manager",
+            "Checkout journey / seed data",
+            "Checkout journey / shoppers / catalog",
+            "Checkout journey / shoppers / compute",
+            "Checkout journey / shoppers / if logged in",
+            "Checkout journey / shoppers / login",
+            "Checkout journey / shoppers / login / token",
+            "Checkout journey / shoppers / login / token regex",
+            "Checkout journey / shoppers / login / under 1s",
+            "Checkout journey / shoppers / think",
+            "Checkout journey / users.csv",
+        ]);
+        result.Unmapped.ShouldContain(f => f.Message.Contains("${__Random(1,1000)}", StringComparison.Ordinal));
+        result.Unmapped.ShouldContain(f => f.Message.Contains("variable ${user} is not defined", StringComparison.Ordinal));
+        result.Notes.ShouldContain(n => n.Path == "Checkout journey / InfluxDB" && n.Element == "BackendListener");
+        result.Notes.ShouldContain(n => n.Path == "Checkout journey / shoppers / debug" && n.Message.Contains("disabled", StringComparison.Ordinal));
+
+        // What did map is still a valid plan: the login POST with its raw body, 5 users over 5 s for 30 s.
+        var login = result.Validation.Plan!.Scenarios.Single();
+        login.Request.Method.ShouldBe("POST");
+        login.Request.Body.ShouldBe("""{"user":"${user}","nonce":"${__Random(1,1000)}"}""");
+        login.Load.Duration.ShouldBe(TimeSpan.FromSeconds(30));
+        result.Yaml.ShouldContain("# NOT converted (imported with --allow-partial):");
+    }
+
+    [Fact]
+    public void ConstantThroughputTimer_BecomesAnArrivalRate()
+    {
+        // 120/min for this thread only × a 0 → 4 thread ramp: 2 req/s per user; 600/min shared by all threads: 10 req/s.
+        var perThread = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 4, ramp: 4, duration: 10), Sampler("/x") + Ctt(120, calcMode: 0)));
+        var shared = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 4, ramp: 4, duration: 10), Sampler("/x") + Ctt(600, calcMode: 2)));
+
+        var a = JmxImporter.Import(perThread, new JmxImportOptions()).Validation.Plan!.Scenarios[0].Load;
+        var b = JmxImporter.Import(shared, new JmxImportOptions()).Validation.Plan!.Scenarios[0].Load;
+
+        a.Model.ShouldBe(LoadModel.Open);
+        a.Curve.ValueAt(TimeSpan.FromSeconds(2)).ShouldBe(4, 0.001);
+        a.Curve.ValueAt(TimeSpan.FromSeconds(6)).ShouldBe(8, 0.001);
+        a.MaxInFlight.ShouldBe(4);
+        b.Model.ShouldBe(LoadModel.Open);
+        b.Curve.ValueAt(TimeSpan.FromSeconds(0.5)).ShouldBe(10, 0.001);
+        b.Curve.ValueAt(TimeSpan.FromSeconds(9)).ShouldBe(10, 0.001);
+        b.Duration.ShouldBe(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Assertions_ThatDoNotMap_AreListed_AndScopesApply()
+    {
+        // A Header Manager at the thread-group level and one on the sampler (which wins for the same name); a code
+        // list with OR; a NOT-contains; an equals on the body (does not map).
+        var sampler = Sampler("/x", children: Headers(("Accept", "text/plain")) + Assertion("Assertion.response_code", 8 | 32, "200", "204")
+            + Assertion("Assertion.response_data", 16 | 4, "error") + Assertion("Assertion.response_data", 8, "exactly this"));
+        var xml = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 1, ramp: 0, duration: 5), Headers(("Accept", "*/*"), ("X-Team", "a")) + sampler));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+
+        var request = result.Validation.Plan!.Scenarios[0].Request;
+        request.Headers.ShouldBe(new Dictionary<string, string> { ["X-Team"] = "a", ["Accept"] = "text/plain" });
+        request.Expect!.Status.ShouldBe([200, 204]);
+        request.Expect.BodyNotContains.ShouldBe(["error"]);
+        result.Unmapped.Single().Message.ShouldContain("test type 8 (equals)");
+    }
+
+    // ---- inline .jmx builders -----------------------------------------------------------------------------------
+
+    private static string Plan(string threadGroups) => $"""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <jmeterTestPlan version="1.2" properties="5.0" jmeter="5.6.3">
+          <hashTree>
+            <TestPlan guiclass="TestPlanGui" testclass="TestPlan" testname="inline" enabled="true"/>
+            <hashTree>
+              {threadGroups}
+            </hashTree>
+          </hashTree>
+        </jmeterTestPlan>
+        """;
+
+    private static string ThreadGroupXml(string tag, string props, string children) =>
+        $"""<{tag} testclass="{tag}" testname="group" enabled="true">{props}</{tag}><hashTree>{children}</hashTree>""";
+
+    private static string Standard(int threads, int ramp, int duration) => $"""
+        <elementProp name="ThreadGroup.main_controller" elementType="LoopController"><intProp name="LoopController.loops">-1</intProp></elementProp>
+        <stringProp name="ThreadGroup.num_threads">{threads}</stringProp>
+        <stringProp name="ThreadGroup.ramp_time">{ramp}</stringProp>
+        <boolProp name="ThreadGroup.scheduler">true</boolProp>
+        <stringProp name="ThreadGroup.duration">{duration}</stringProp>
+        """;
+
+    private static string Sampler(string path, string children = "") => $"""
+        <HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="req" enabled="true">
+          <stringProp name="HTTPSampler.domain">127.0.0.1</stringProp>
+          <stringProp name="HTTPSampler.port">1</stringProp>
+          <stringProp name="HTTPSampler.path">{path}</stringProp>
+          <stringProp name="HTTPSampler.method">GET</stringProp>
+        </HTTPSamplerProxy>
+        <hashTree>{children}</hashTree>
+        """;
+
+    private static string Ctt(double perMinute, int calcMode) => $"""
+        <ConstantThroughputTimer testclass="ConstantThroughputTimer" testname="ctt" enabled="true">
+          <intProp name="calcMode">{calcMode}</intProp>
+          <doubleProp><name>throughput</name><value>{perMinute}</value><savedValue>0.0</savedValue></doubleProp>
+        </ConstantThroughputTimer>
+        <hashTree/>
+        """;
+
+    private static string Headers(params (string Name, string Value)[] headers) => $"""
+        <HeaderManager testclass="HeaderManager" testname="headers" enabled="true">
+          <collectionProp name="HeaderManager.headers">
+            {string.Concat(headers.Select(h => $"""<elementProp name="" elementType="Header"><stringProp name="Header.name">{h.Name}</stringProp><stringProp name="Header.value">{h.Value}</stringProp></elementProp>"""))}
+          </collectionProp>
+        </HeaderManager>
+        <hashTree/>
+        """;
+
+    private static string Assertion(string field, int type, params string[] patterns) => $"""
+        <ResponseAssertion testclass="ResponseAssertion" testname="assert {type}" enabled="true">
+          <collectionProp name="Asserion.test_strings">{string.Concat(patterns.Select(p => $"<stringProp name=\"0\">{p}</stringProp>"))}</collectionProp>
+          <stringProp name="Assertion.test_field">{field}</stringProp>
+          <intProp name="Assertion.test_type">{type}</intProp>
+        </ResponseAssertion>
+        <hashTree/>
+        """;
+}
