@@ -2,7 +2,7 @@
 # Runs the whole test suite the way CI does and ends with one line:
 #   tests: N passed, N failed, N skipped
 # Installs what the tests need when it is missing (Debian's chromium for the browser tests, prometheus,
-# yamllint, postgresql-15, python3 to read the result files; s3rver from npm) and starts s3rver and a
+# yamllint, postgresql-15, python3 to read the result files, jmeter and a JDK; s3rver from npm) and starts s3rver and a
 # throwaway PostgreSQL on loopback for the tests that need them. Every target the tests load — Kestrel
 # servers, SpinService processes — runs in-process or is started by the tests on loopback.
 set -uo pipefail
@@ -30,6 +30,10 @@ command -v python3 >/dev/null 2>&1 || apt_install python3
 command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 # yamllint: the infra manifests and plans are linted by a test.
 command -v yamllint >/dev/null 2>&1 || apt_install yamllint
+# JMeter: the import-jmx comparison test runs the same .jmx in Debian's JMeter (launched through javac's
+# source-file mode, hence the JDK) and in Constellation.
+[ -f /usr/share/jmeter/bin/ApacheJMeter.jar ] || apt_install jmeter
+command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
 
 cleanups=()
 cleanup() { for c in "${cleanups[@]}"; do eval "$c"; done; }

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Cli;
+using Constellation.LoadRunner.Tests.Support;
+
+namespace Constellation.LoadRunner.Tests.Jmx;
+
+/// <summary>import-jmx and export-jtl from the command line; converted plans run against loopback.</summary>
+public sealed class JmxCliTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-jmx-").FullName;
+    private TestTarget _target = null!;
+
+    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _target.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    internal static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = await ConstellationCli.RunAsync(args, new CliContext(o, e, Interactive: false, TestContext.Current.CancellationToken, CancellationToken.None));
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public async Task Unsupported_ExitsWithTheImportCode_ListsEveryElement_AndWritesNothing_UnlessAllowPartial()
+    {
+        var plan = Path.Combine(_dir, "partial.yaml");
+
+        var (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan);
+
+        code.ShouldBe(ExitCodes.ImportIncomplete);
+        File.Exists(plan).ShouldBeFalse();
+        err.ShouldContain("not converted: Checkout journey / HTTP Cookie Manager [CookieManager]");
+        err.ShouldContain("not converted: Checkout journey / shoppers / if logged in [IfController]");
+        err.ShouldContain("note: Checkout journey / InfluxDB [BackendListener]: listener replaced");
+        err.ShouldContain("Re-run with --allow-partial");
+
+        (code, var output, _) = await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan, "--allow-partial");
+
+        code.ShouldBe(ExitCodes.Ok);
+        output.ShouldContain($"wrote {plan}: 1 scenario(s), 1 target(s)");
+        (await Cli("validate", plan)).Code.ShouldBe(ExitCodes.Ok);
+        (await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan, "--allow-partial")).Code.ShouldBe(ExitCodes.InvalidInput); // exists: --force
+    }
+
+    [Fact]
+    public async Task BadInput_Exits2()
+    {
+        var notJmx = Path.Combine(_dir, "x.jmx");
+        await File.WriteAllTextAsync(notJmx, "<html/>", TestContext.Current.CancellationToken);
+
+        var (code, _, err) = await Cli("import-jmx", notJmx);
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("expected <jmeterTestPlan>");
+
+        (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-J", "novalue");
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("-J takes name=value");
+
+        (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "--stop-when", "p95 > soon");
+        code.ShouldBe(ExitCodes.InvalidInput);
+    }
+
+    [Fact]
+    public async Task SpinRamp_Converted_RunsOnLoopback_WithJMetersThreadsPerSecond_AndExportsAJtl()
+    {
+        var plan = Path.Combine(_dir, "spin.yaml");
+        int port = _target.BaseUrl.Port;
+
+        var (code, output, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-o", plan, "-Jhost=127.0.0.1", $"-Jport={port}", "-J", "spinMs=1", "--stop-when", "error_rate > 50% over 2s");
+
+        code.ShouldBe(ExitCodes.Ok, err);
+        output.ShouldContain("spin ramp: closed, peak 12 users, 9s, GET http://127.0.0.1:");
+        (code, _, err) = await Cli("run", plan, "--output", _dir, "--run-id", "jmx", "-q");
+        code.ShouldBe(ExitCodes.Ok, err);
+
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "jmx", "run.json"), TestContext.Current.CancellationToken);
+        var spin = record.Scenarios.Single(s => s.Name == "spin ramp");
+        var jmeter = JmeterSchedule.Stepping(threads: 12, delay: 0, inCount: 3, burst: 0, inPeriod: 1, outCount: 12, outPeriod: 1, flight: 2, rampUp: 1);
+        foreach (var second in spin.Seconds.Where(s => s.Second < 9))
+        {
+            // The run planned, each second, the users JMeter runs at that second's middle (within one during a ramp).
+            second.Offered.ShouldBe(jmeter.At(second.Second + 0.5), 1, $"second {second.Second}");
+        }
+
+        spin.Seconds.Where(s => s.Second is 1 or 3 or 5).Select(s => s.Offered).ShouldBe([3.0, 6.0, 9.0]); // the holds
+        spin.Seconds.Where(s => s.Second is 7 or 8).Select(s => s.Offered).ShouldBe([12.0, 12.0]); // the flight time
+        spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(100);
+        spin.Totals.Outcomes.Errors.ShouldBe(0); // expect: status 200 and body contains "spun" — both hold
+        record.Scenarios.Single(s => s.Name == "webapp control").Totals.Outcomes.Status2xx.ShouldBeGreaterThan(20);
+
+        (code, output, _) = await Cli("export-jtl", Path.Combine(_dir, "jmx"));
+        code.ShouldBe(ExitCodes.Ok);
+        var jtl = Path.Combine(_dir, "jmx", "results.jtl");
+        output.ShouldContain($"wrote {jtl}");
+        var lines = await File.ReadAllLinesAsync(jtl, TestContext.Current.CancellationToken);
+        lines[0].ShouldBe(JtlWriter.Header);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        rows.ShouldAllBe(r => r.Length == 19);
+        int count = Array.IndexOf(JtlWriter.Header.Split(','), "SampleCount");
+        rows.Where(r => r[2] == "spin ramp").Sum(r => long.Parse(r[count], System.Globalization.CultureInfo.InvariantCulture)).ShouldBe(spin.Totals.Outcomes.Completed);
+        rows.Select(r => long.Parse(r[0], System.Globalization.CultureInfo.InvariantCulture)).ShouldBeInOrder();
+        rows.ShouldAllBe(r => r[7] == "true");
+    }
+
+    /// <summary>
+    /// The same .jmx in Debian's JMeter 2.13 and, converted, in Constellation, against one loopback target: the
+    /// loop-count thread group sends exactly threads × loops in both; the timed one about as many.
+    /// </summary>
+    [Fact]
+    public async Task SameJmx_InJMeterAndConverted_SendsTheSameRequests()
+    {
+        const string home = "/usr/share/jmeter";
+        bool installed = File.Exists(Path.Combine(home, "bin", "ApacheJMeter.jar")) && File.Exists("/usr/bin/javac");
+        Assert.SkipWhen(!installed && Environment.GetEnvironmentVariable("CI") != "true", "Debian's jmeter and a JDK are not installed (scripts/test.sh installs them)");
+        installed.ShouldBeTrue("scripts/test.sh installs jmeter and openjdk-17-jdk-headless");
+        int port = _target.BaseUrl.Port;
+        var jmx = JmxImportTests.Example("webapp-steady.jmx");
+
+        long before = _target.Requests;
+        var jtl = Path.Combine(_dir, "jmeter.jtl");
+        var launcher = Path.Combine(Constellation.Tests.Repo.Root, "tests", "LoadRunner.Tests", "Jmx", "jmeter", "PermissiveJMeter.java");
+        var psi = new ProcessStartInfo("java")
+        {
+            ArgumentList = { $"-Djmeter.home={home}", "-cp", $"{home}/bin/ApacheJMeter.jar:{home}/lib/*:{home}/lib/ext/*", launcher, "-n", "-t", jmx, $"-Jport={port}", "-l", jtl, "-j", Path.Combine(_dir, "jmeter.log") },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _dir,
+        };
+        using (var jmeter = Process.Start(psi)!)
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            limit.CancelAfter(TimeSpan.FromMinutes(2));
+            var stdout = jmeter.StandardOutput.ReadToEndAsync(limit.Token);
+            var stderr = jmeter.StandardError.ReadToEndAsync(limit.Token);
+            await jmeter.WaitForExitAsync(limit.Token);
+            jmeter.ExitCode.ShouldBe(0, await stdout + await stderr);
+        }
+
+        long jmeterSent = _target.Requests - before;
+        var samples = (await File.ReadAllLinesAsync(jtl, TestContext.Current.CancellationToken))
+            .Select(l => l.Split(',')).Where(f => f.Length > 7 && f[0] != "timeStamp").ToList();
+        var jmeterByLabel = samples.GroupBy(f => f[2]).ToDictionary(g => g.Key, g => g.LongCount());
+        samples.ShouldAllBe(f => f[7] == "true");
+
+        var plan = Path.Combine(_dir, "steady.yaml");
+        (await Cli("import-jmx", jmx, "-o", plan, $"-Jport={port}")).Code.ShouldBe(ExitCodes.Ok);
+        before = _target.Requests;
+        var (code, _, err) = await Cli("run", plan, "--output", _dir, "--run-id", "steady", "-q");
+        code.ShouldBe(ExitCodes.Ok, err);
+        long oursSent = _target.Requests - before;
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "steady", "run.json"), TestContext.Current.CancellationToken);
+        var ours = record.Scenarios.ToDictionary(s => s.Name, s => s.Totals);
+
+        jmeterByLabel["index.html x5"].ShouldBe(15);
+        ours["static page x5"].Requests.ShouldBe(15);
+        ours["static page x5"].Outcomes.Errors.ShouldBe(0);
+        ours["static page"].Outcomes.Errors.ShouldBe(0);
+        double ratio = ours["static page"].Requests / (double)jmeterByLabel["index.html"];
+        ratio.ShouldBeInRange(0.75, 1.33, $"Constellation sent {ours["static page"].Requests}, JMeter {jmeterByLabel["index.html"]}");
+        jmeterSent.ShouldBe(samples.Count);
+        oursSent.ShouldBe(ours.Values.Sum(t => t.Requests));
+        TestContext.Current.TestOutputHelper?.WriteLine($"JMeter: {string.Join(", ", jmeterByLabel.Select(p => $"{p.Key} {p.Value}"))}; Constellation: {string.Join(", ", ours.Select(p => $"{p.Key} {p.Value.Requests}"))}");
+    }
+}
