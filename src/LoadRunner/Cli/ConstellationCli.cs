@@ -537,8 +537,10 @@ public static class ConstellationCli
             foreach (var s in p.Scenarios)
             {
                 var curve = s.Load.Curve;
-                var unit = s.Load.Model == LoadModel.Open ? "req/s" : "users";
+                var unit = s.Load.Unit;
                 var extra = s.Load.Model == LoadModel.Open ? string.Create(CultureInfo.InvariantCulture, $", {curve.TotalArrivals:0} requests planned") : string.Empty;
+                extra += s.Load.Iterations is { } iterations ? string.Create(CultureInfo.InvariantCulture, $", {iterations} requests per user") : string.Empty;
+                extra += s.Request.Expect is { } expect ? ", expects " + DescribeExpect(expect) : string.Empty;
                 ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()} model on {s.Target}{s.Request.Path}, {Durations.Format(curve.Duration)}, peak {curve.Peak:0.#} {unit}{extra}{(s.StopWhen.Count > 0 ? ", stops when " + string.Join(" or ", s.StopWhen) : string.Empty)}"));
             }
 
@@ -808,6 +810,13 @@ public static class ConstellationCli
             error.WriteLine($"  {e}");
         }
     }
+
+    private static string DescribeExpect(ResponseExpectation e) => string.Join(" and ", new[]
+    {
+        e.Status.Count > 0 ? "status " + string.Join(" or ", e.Status) : null,
+        e.BodyContains.Count > 0 ? "body containing " + string.Join(", ", e.BodyContains.Select(t => $"\"{t}\"")) : null,
+        e.BodyNotContains.Count > 0 ? "body without " + string.Join(", ", e.BodyNotContains.Select(t => $"\"{t}\"")) : null,
+    }.OfType<string>());
 
     public static string EmbeddedPlan()
     {
