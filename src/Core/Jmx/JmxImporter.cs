@@ -800,16 +800,19 @@ public static class JmxImporter
                 bool started = false;
                 foreach (var s in shape.Stages)
                 {
-                    double value = calcMode == 0 ? s.Value * rate : (s.Value > 0 || started ? rate : 0);
-                    var duration = calcMode != 0 && !started && s.Value > 0 ? TimeSpan.Zero : s.Duration;
-                    if (calcMode != 0 && !started && s.Value > 0)
+                    if (calcMode == 0)
                     {
-                        sb.Append("        - ").Append(StageYaml(TimeSpan.Zero, value, "rate", $"start {Fmt(value)}/s")).Append('\n');
-                        started = true;
-                        duration = s.Duration;
+                        sb.Append("        - ").Append(StageYaml(s.Duration, s.Value * rate, "rate", $"{s.Name} × {Fmt(rate)}/s")).Append('\n');
+                        continue;
                     }
 
-                    sb.Append("        - ").Append(StageYaml(duration, value, "rate", calcMode == 0 ? $"{s.Name} × {Fmt(rate)}/s" : s.Name)).Append('\n');
+                    if (!started && s.Value > 0)
+                    {
+                        sb.Append("        - ").Append(StageYaml(TimeSpan.Zero, rate, "rate", $"start {Fmt(rate)}/s")).Append('\n');
+                        started = true;
+                    }
+
+                    sb.Append("        - ").Append(StageYaml(s.Duration, started ? rate : 0, "rate", s.Name)).Append('\n');
                 }
 
                 sb.Append("      maxInFlight: ").Append(Fmt(Math.Max(1, peak))).Append("   # JMeter cannot have more requests in flight than threads\n");

@@ -252,22 +252,8 @@ public static class ConstellationCli
         var cmd = new Command("report", "Render summary.md, junit.xml and index.html again from a run.json alone.") { source, output };
         cmd.SetAction(async (pr, ct) =>
         {
-            var path = pr.GetValue(source)!;
-            var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
-            if (!File.Exists(json))
+            if (await ReadRunArgumentAsync(ctx, pr.GetValue(source)!, ct).ConfigureAwait(false) is not var (record, json))
             {
-                ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
-                return ExitCodes.InvalidInput;
-            }
-
-            RunRecord record;
-            try
-            {
-                record = await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is JsonException or InvalidDataException)
-            {
-                ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
                 return ExitCodes.InvalidInput;
             }
 
@@ -282,6 +268,30 @@ public static class ConstellationCli
             return failures.Count == 0 ? ExitCodes.Ok : ExitCodes.RuntimeError;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Reads the run record a command names (a run.json or the run folder that holds it), or says on stderr why it
+    /// cannot (the caller exits 2).
+    /// </summary>
+    internal static async Task<(RunRecord Record, string Json)?> ReadRunArgumentAsync(CliContext ctx, string path, CancellationToken ct)
+    {
+        var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
+        if (!File.Exists(json))
+        {
+            ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
+            return null;
+        }
+
+        try
+        {
+            return (await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false), json);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>The exit-code contract for a finished run: interrupted, error, invalid, thresholds failed, ok — in that order.</summary>

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Constellation.Core.Jmx;
 using Constellation.Core.Load;
 using Constellation.Core.Results;
@@ -97,6 +96,12 @@ internal static class JmeterCli
                 ctx.Error.WriteLine($"not converted: {u}");
             }
 
+            if (!result.Complete && !pr.GetValue(allowPartial))
+            {
+                ctx.Error.WriteLine($"error: {result.Unmapped.Count} element(s) of {file.Name} could not be converted (listed above); nothing was written. Re-run with --allow-partial to write the plan without them.");
+                return ExitCodes.ImportIncomplete;
+            }
+
             if (!result.Validation.IsValid)
             {
                 ctx.Error.WriteLine("error: the converted plan is not valid:");
@@ -106,12 +111,6 @@ internal static class JmeterCli
                 }
 
                 return ExitCodes.InvalidInput;
-            }
-
-            if (!result.Complete && !pr.GetValue(allowPartial))
-            {
-                ctx.Error.WriteLine($"error: {result.Unmapped.Count} element(s) of {file.Name} could not be converted (listed above); nothing was written. Re-run with --allow-partial to write the plan without them.");
-                return ExitCodes.ImportIncomplete;
             }
 
             var plan = result.Validation.Plan!;
@@ -160,22 +159,8 @@ internal static class JmeterCli
             """) { source, output };
         cmd.SetAction(async (pr, ct) =>
         {
-            var path = pr.GetValue(source)!;
-            var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
-            if (!File.Exists(json))
+            if (await ConstellationCli.ReadRunArgumentAsync(ctx, pr.GetValue(source)!, ct).ConfigureAwait(false) is not var (record, json))
             {
-                ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
-                return ExitCodes.InvalidInput;
-            }
-
-            RunRecord record;
-            try
-            {
-                record = await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is JsonException or InvalidDataException)
-            {
-                ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
                 return ExitCodes.InvalidInput;
             }
 

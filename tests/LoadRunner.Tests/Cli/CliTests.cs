@@ -18,13 +18,7 @@ public sealed class CliTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = await ConstellationCli.RunAsync(args, new CliContext(o, e, Interactive: false, TestContext.Current.CancellationToken, CancellationToken.None));
-        return (code, o.ToString(), e.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
     private string WritePlan(string yaml)
     {
