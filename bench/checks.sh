@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The cost of request checks (request.expect): closed-loop maximum throughput against nginx on loopback with
+# no checks, with a status check, and with bodyContains on a 4 KiB page (the body is kept and searched).
+# Rounds alternate the three so drift hits them alike. Reports requests/s and the ratio to no checks.
+# Writes bench/results/checks-<stamp>.md.
+#   USERS=64 DURATION=10 ROUNDS=3 bash bench/checks.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+USERS=${USERS:-64}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+work=$(mktemp -d /tmp/constellation-checks-bench.XXXXXX)
+chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
+./constellation --version >/dev/null   # builds if needed
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/nginx/logs" "$work/nginx/www"
+python3 -c 'print("x" * 4000 + " spun for 2000 ms")' >"$work/nginx/www/index.html"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server { listen 127.0.0.1:$port; root $work/nginx/www; location / { } }
+}
+CONF
+/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+cleanup() { kill $nginx_pid 2>/dev/null || true; wait $nginx_pid 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+declare -A expect=([none]="" [status]="expect: { status: [200] }" [body]="expect: { status: [200], bodyContains: [spun] }")
+for mode in none status body; do
+  cat >"$work/$mode.yaml" <<YAML
+name: checks-bench-$mode
+targets: { nginx: { baseUrl: "http://127.0.0.1:$port" } }
+scenarios:
+  - name: max
+    target: nginx
+    request: { path: /index.html, ${expect[$mode]} }
+    load: { model: closed, users: $USERS, duration: ${DURATION}s }
+YAML
+done
+declare -A sum=()
+for r in $(seq "$ROUNDS"); do
+  for mode in none status body; do
+    ./constellation run "$work/$mode.yaml" -o "$work/runs" --run-id "$mode-$r" -q >/dev/null
+    rps=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["scenarios"][0]["totals"]; assert t["outcomes"]["checkFailed"] == 0, t; print(round(t["rps"]))' "$work/runs/$mode-$r/run.json")
+    echo "round $r $mode: $rps req/s" >&2
+    sum[$mode]=$(( ${sum[$mode]:-0} + rps ))
+  done
+done
+stamp=$(date -u +%Y%m%d-%H%M%S)
+out="bench/results/checks-$stamp.md"
+{
+  echo "# Request checks: cost in closed-loop throughput ($stamp UTC)"
+  echo
+  echo "nginx on loopback, 4 KiB page, $USERS users, ${DURATION} s × $ROUNDS rounds (alternating), $(nproc) cores. Mean of the rounds."
+  echo
+  echo "| checks | req/s | ratio to none |"
+  echo "|---|---:|---:|"
+  for mode in none status body; do
+    awk -v m="$mode" -v s="${sum[$mode]}" -v n="${sum[none]}" -v r="$ROUNDS" 'BEGIN { printf "| %s | %d | %.2f |\n", m, s / r, s / n }'
+  done
+} >"$out"
+cat "$out"
