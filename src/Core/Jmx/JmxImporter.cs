@@ -34,9 +34,10 @@ public sealed record JmxImportResult(string Yaml, IReadOnlyList<JmxFinding> Unma
 }
 
 /// <summary>
-/// Converts a JMeter test plan to a Constellation plan: thread groups (standard, jp@gc Stepping, bzm Concurrency)
-/// become closed-model scenarios with the same thread counts and ramp times, or open-model ones under a Constant
-/// Throughput Timer; HTTP samplers with their Header Managers and HTTP Request Defaults become requests; timers
+/// Converts a JMeter test plan to a Constellation plan: thread groups (standard, jp@gc Stepping and Ultimate, bzm
+/// Concurrency) become closed-model scenarios with the same thread counts and ramp times, or open-model ones under
+/// a Constant Throughput Timer; the bzm Arrivals and Free-Form Arrivals thread groups open-model ones with the same
+/// arrival rates; HTTP samplers with their Header Managers and HTTP Request Defaults become requests; timers
 /// become think time; Response Assertions on the code and the text become expect checks. Every element that does
 /// not map is reported with its path; nothing is dropped silently.
 /// </summary>
@@ -44,7 +45,10 @@ public static class JmxImporter
 {
     private const string SteppingThreadGroup = "kg.apc.jmeter.threads.SteppingThreadGroup";
     private const string ConcurrencyThreadGroup = "com.blazemeter.jmeter.threads.concurrency.ConcurrencyThreadGroup";
-    private static readonly string[] ThreadGroups = ["ThreadGroup", SteppingThreadGroup, ConcurrencyThreadGroup];
+    private const string UltimateThreadGroup = "kg.apc.jmeter.threads.UltimateThreadGroup";
+    private const string ArrivalsThreadGroup = "com.blazemeter.jmeter.threads.arrivals.ArrivalsThreadGroup";
+    private const string FreeFormArrivalsThreadGroup = "com.blazemeter.jmeter.threads.arrivals.FreeFormArrivalsThreadGroup";
+    private static readonly string[] ThreadGroups = ["ThreadGroup", SteppingThreadGroup, ConcurrencyThreadGroup, UltimateThreadGroup, ArrivalsThreadGroup, FreeFormArrivalsThreadGroup];
     private static readonly string[] Listeners = ["ResultCollector", "Summariser", "BackendListener", "kg.apc.jmeter.vizualizers.CorrectedResultCollector"];
 
     public static JmxImportResult Import(string jmxText, JmxImportOptions options)
@@ -77,7 +81,8 @@ public static class JmxImporter
 
     private sealed record Request(string TargetUrl, string Method, string PathAndQuery, List<KeyValuePair<string, string>> Headers, string? Body, TimeSpan? Timeout, ResponseExpectation? Expect);
 
-    private sealed record Shape(List<Stage> Stages, TimeSpan StartAfter, int? Iterations, bool Bounded);
+    /// <summary>A thread group's load: users (closed) or, for the arrivals thread groups, arrivals per second (open).</summary>
+    private sealed record Shape(List<Stage> Stages, TimeSpan StartAfter, int? Iterations, bool Open = false, int? MaxInFlight = null);
 
     private sealed class Conversion(JmxImportOptions options)
     {
@@ -253,6 +258,9 @@ public static class JmxImporter
             {
                 SteppingThreadGroup => SteppingShape(group),
                 ConcurrencyThreadGroup => ConcurrencyShape(group),
+                UltimateThreadGroup => UltimateShape(group),
+                ArrivalsThreadGroup => ArrivalsShape(group),
+                FreeFormArrivalsThreadGroup => FreeFormArrivalsShape(group),
                 _ => StandardShape(group),
             };
 
@@ -395,7 +403,7 @@ public static class JmxImporter
                 stages.Add(new Stage(total, n, "hold"));
             }
 
-            return new Shape(stages, delay, loops, bounded);
+            return new Shape(stages, delay, loops);
         }
 
         /// <summary>jp@gc Stepping Thread Group: its schedule as the plug-in computes each thread's start and end.</summary>
@@ -456,15 +464,14 @@ public static class JmxImporter
                 }
             }
 
-            return new Shape(stages, delay, Loops(g), Bounded: true);
+            return new Shape(stages, delay, Loops(g));
         }
 
         /// <summary>bzm Concurrency Thread Group: target concurrency reached over the ramp-up (in steps or linearly), then held.</summary>
         private Shape? ConcurrencyShape(JmxElement g)
         {
             var target = Int(g, "TargetLevel");
-            var unit = Eval(g, g.Prop("Unit")) ?? "S";
-            double factor = unit.Equals("M", StringComparison.OrdinalIgnoreCase) ? 60 : 1;
+            double factor = UnitFactor(g);
             var ramp = TimeSpan.FromSeconds(Math.Round((Double(g, "RampUp") ?? 0) * factor));
             var hold = TimeSpan.FromSeconds(Math.Round((Double(g, "Hold") ?? 0) * factor));
             var steps = Int(g, "Steps") ?? 0;
@@ -503,8 +510,165 @@ public static class JmxImporter
                 stages.Add(new Stage(hold, c, $"hold {c} users"));
             }
 
-            return new Shape(stages, TimeSpan.Zero, null, Bounded: true);
+            return new Shape(stages, TimeSpan.Zero, null);
         }
+
+        /// <summary>
+        /// jp@gc Ultimate Thread Group: rows of (threads, initial delay, startup time, hold, shutdown time) that stack.
+        /// Each row starts its threads evenly over its startup time and stops them evenly over its shutdown time, so
+        /// the sum of the rows is piecewise linear: stages between the rows' corners, jumps where a row has no ramp.
+        /// </summary>
+        private Shape? UltimateShape(JmxElement g)
+        {
+            var rows = new List<(double Threads, double Delay, double Startup, double Hold, double Shutdown)>();
+            foreach (var row in JmxElement.Collection(g.Xml, "ultimatethreadgroupdata"))
+            {
+                var values = row.Elements().Select(e => double.TryParse(Eval(g, e.Value), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToList();
+                if (values.Count < 5 || values.Take(5).Any(v => double.IsNaN(v) || v < 0) || values[0] != Math.Floor(values[0]))
+                {
+                    Unmapped(g, $"schedule row '{string.Join(", ", row.Elements().Select(e => e.Value))}' is not five numbers >= 0 (threads, initial delay, startup, hold, shutdown)");
+                    continue;
+                }
+
+                rows.Add((values[0], values[1], values[2], values[3], values[4]));
+            }
+
+            if (rows.Count == 0 || rows.All(r => r.Threads == 0))
+            {
+                Unmapped(g, "the thread schedule has no usable row");
+                return null;
+            }
+
+            // A row's threads at t, approached from the left or the right (they differ where the row jumps).
+            static double At((double Threads, double Delay, double Startup, double Hold, double Shutdown) r, double t, bool fromLeft)
+            {
+                double top = r.Delay + r.Startup, down = top + r.Hold, end = down + r.Shutdown;
+                bool Before(double x) => fromLeft ? t <= x : t < x;
+                return Before(r.Delay) ? 0
+                    : Before(top) ? r.Threads * (t - r.Delay) / r.Startup
+                    : Before(down) ? r.Threads
+                    : Before(end) ? r.Threads * (end - t) / r.Shutdown
+                    : 0;
+            }
+
+            var corners = rows.SelectMany(r => new[] { r.Delay, r.Delay + r.Startup, r.Delay + r.Startup + r.Hold, r.Delay + r.Startup + r.Hold + r.Shutdown })
+                .Distinct().Order().ToList();
+            var start = corners[0];
+            var stages = new List<Stage>();
+            double previous = start;
+            foreach (var t in corners)
+            {
+                double left = Math.Round(rows.Sum(r => At(r, t, fromLeft: true)), MidpointRounding.AwayFromZero);
+                double right = Math.Round(rows.Sum(r => At(r, t, fromLeft: false)), MidpointRounding.AwayFromZero);
+                if (t > previous)
+                {
+                    stages.Add(new Stage(TimeSpan.FromSeconds(t - previous), left, $"{Fmt(left)} users at {Fmt(t)}s"));
+                }
+
+                if (right != left && t < corners[^1])
+                {
+                    stages.Add(new Stage(TimeSpan.Zero, right, $"{Fmt(right)} users from {Fmt(t)}s"));
+                }
+
+                previous = t;
+            }
+
+            return new Shape(stages, TimeSpan.FromSeconds(start), Loops(g));
+        }
+
+        /// <summary>bzm Arrivals Thread Group: a target arrival rate reached in steps or linearly over the ramp-up, then held (open model).</summary>
+        private Shape? ArrivalsShape(JmxElement g)
+        {
+            double factor = UnitFactor(g);
+            var rate = Double(g, "TargetLevel") / factor;
+            var ramp = TimeSpan.FromSeconds(Math.Round((Double(g, "RampUp") ?? 0) * factor));
+            var hold = TimeSpan.FromSeconds(Math.Round((Double(g, "Hold") ?? 0) * factor));
+            var steps = Int(g, "Steps") ?? 0;
+            if (rate is not { } r || r <= 0)
+            {
+                Unmapped(g, "the target rate is missing or not > 0");
+                return null;
+            }
+
+            var stages = new List<Stage>();
+            if (ramp <= TimeSpan.Zero)
+            {
+                stages.Add(new Stage(TimeSpan.Zero, r, $"start {Fmt(r)}/s"));
+            }
+            else if (steps > 0)
+            {
+                for (int k = 0; k < steps; k++)
+                {
+                    var level = r * (k + 1) / steps;
+                    stages.Add(new Stage(TimeSpan.Zero, level, $"step {k + 1}: {Fmt(level)}/s"));
+                    stages.Add(new Stage(ramp / steps, level, $"hold {Fmt(level)}/s"));
+                }
+            }
+            else
+            {
+                stages.Add(new Stage(ramp, r, $"ramp-up to {Fmt(r)}/s"));
+            }
+
+            if (hold > TimeSpan.Zero)
+            {
+                stages.Add(new Stage(hold, r, $"hold {Fmt(r)}/s"));
+            }
+
+            return new Shape(stages, TimeSpan.Zero, null, Open: true, MaxInFlight: ArrivalsLimit(g));
+        }
+
+        /// <summary>bzm Free-Form Arrivals Thread Group: rows of (start rate, end rate, duration), each a linear stretch (open model).</summary>
+        private Shape? FreeFormArrivalsShape(JmxElement g)
+        {
+            double factor = UnitFactor(g);
+            var stages = new List<Stage>();
+            double previous = 0;
+            foreach (var row in JmxElement.Collection(g.Xml, "Schedule"))
+            {
+                var values = row.Elements().Select(e => double.TryParse(Eval(g, e.Value), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToList();
+                if (values.Count < 3 || values.Take(3).Any(v => double.IsNaN(v) || v < 0))
+                {
+                    Unmapped(g, $"schedule row '{string.Join(", ", row.Elements().Select(e => e.Value))}' is not three numbers >= 0 (start, end, duration)");
+                    continue;
+                }
+
+                double from = values[0] / factor, to = values[1] / factor;
+                if (from != previous)
+                {
+                    stages.Add(new Stage(TimeSpan.Zero, from, $"{Fmt(from)}/s"));
+                }
+
+                stages.Add(new Stage(TimeSpan.FromSeconds(values[2] * factor), to, $"{Fmt(from)} → {Fmt(to)}/s"));
+                previous = to;
+            }
+
+            if (stages.Count == 0)
+            {
+                Unmapped(g, "the schedule has no usable row");
+                return null;
+            }
+
+            return new Shape(stages, TimeSpan.Zero, null, Open: true, MaxInFlight: ArrivalsLimit(g));
+        }
+
+        /// <summary>The arrivals thread groups' concurrency limit, which becomes maxInFlight (noted: JMeter delays, Constellation drops).</summary>
+        private int? ArrivalsLimit(JmxElement g)
+        {
+            if (Int(g, "Iterations") is > 0)
+            {
+                Note(g, "'thread iterations limit' only recycles JMeter's threads; the arrival rate is the same");
+            }
+
+            if (Int(g, "ConcurrencyLimit") is not { } limit || limit <= 0)
+            {
+                return null;
+            }
+
+            Note(g, $"concurrency limit {limit} becomes maxInFlight: an arrival beyond it is dropped and counted, where JMeter would start it late");
+            return limit;
+        }
+
+        private double UnitFactor(JmxElement g) => (Eval(g, g.Prop("Unit")) ?? "S").Equals("M", StringComparison.OrdinalIgnoreCase) ? 60 : 1;
 
         /// <summary>The main controller's loop count; null for "infinite" (-1).</summary>
         private int? Loops(JmxElement g)
@@ -766,6 +930,28 @@ public static class JmxImporter
             var throughput = scope.Throughput;
             var peak = shape.Stages.Max(s => s.Value);
             sb.Append("    load:\n");
+            if (shape.Open)
+            {
+                foreach (var ignored in scope.Timers.Concat(throughput).Take(1))
+                {
+                    Note(ignored, "timers are left out under an arrivals thread group: its arrival rate sets the pace");
+                }
+
+                sb.Append("      model: open\n");
+                sb.Append("      stages:\n");
+                foreach (var s in shape.Stages)
+                {
+                    sb.Append("        - ").Append(StageYaml(s.Duration, s.Value, "rate", s.Name)).Append('\n');
+                }
+
+                if (shape.MaxInFlight is { } limit)
+                {
+                    sb.Append("      maxInFlight: ").Append(limit).Append("   # the thread group's concurrency limit\n");
+                }
+
+                return;
+            }
+
             if (throughput.Count > 0)
             {
                 var ctt = throughput[^1];
@@ -860,7 +1046,7 @@ public static class JmxImporter
         }
 
         private static string StageYaml(TimeSpan duration, double value, string unit, string name) =>
-            $"{{ duration: {Dur(duration)}, {unit}: {Fmt(value)}, name: {Q(name)} }}";
+            $"{{ duration: {Dur(duration)}, {unit}: {value.ToString("0.######", CultureInfo.InvariantCulture)}, name: {Q(name)} }}";
 
         // ---- helpers ---------------------------------------------------------------------------------------------
 

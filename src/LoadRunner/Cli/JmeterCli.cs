@@ -25,8 +25,9 @@ internal static class JmeterCli
         var stopWhen = new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." };
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var cmd = new Command("import-jmx", """
-            Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping,
-            bzm Concurrency) with the same thread counts and ramp times, HTTP samplers with Header Managers and
+            Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping and
+            Ultimate, bzm Concurrency, Arrivals and Free-Form Arrivals) with the same thread counts, ramp times and
+            arrival rates, HTTP samplers with Header Managers and
             HTTP Request Defaults, Constant/Uniform Random timers as think time, a Constant Throughput Timer as an
             arrival rate, user-defined variables and ${__P(name,default)} properties, Response Assertions (code,
             text) as expect checks. Listeners are noted as replaced. Elements that do not map are listed with their

@@ -87,4 +87,26 @@ internal static class JmeterSchedule
 
         return (int)Math.Round(target / rampUp * t);
     };
+
+    /// <summary>UltimateThreadGroup.scheduleThread: per row, thread k of N starts at delay + ⌊startup·k/N⌋ and ends at delay + startup + hold + ⌊shutdown·k/N⌋.</summary>
+    public static Threads Ultimate(params (int Threads, double Delay, double Startup, double Hold, double Shutdown)[] rows) =>
+        new([.. rows.SelectMany(r => Enumerable.Range(1, r.Threads).Select(k => (
+            r.Delay + (Math.Floor(1000 * r.Startup * k / r.Threads) / 1000),
+            r.Delay + r.Startup + r.Hold + (Math.Floor(1000 * r.Shutdown * k / r.Threads) / 1000))))]);
+
+    /// <summary>ArrivalsThreadStarter.getCurrentRate: arrivals per second at t (steps, or linear), until ramp + hold; -1 after.</summary>
+    public static Func<double, double> Arrivals(double rate, double rampUp, int steps, double hold) => t =>
+    {
+        if (t >= rampUp + hold)
+        {
+            return -1;
+        }
+
+        if (rampUp == 0 || t > rampUp)
+        {
+            return rate;
+        }
+
+        return steps > 0 ? rate / steps * (Math.Floor(t / (rampUp / steps)) + 1) : rate / rampUp * t;
+    };
 }

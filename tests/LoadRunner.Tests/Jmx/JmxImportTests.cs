@@ -213,6 +213,75 @@ public sealed class JmxImportTests
         result.Unmapped.Single().Message.ShouldContain("test type 8 (equals)");
     }
 
+    [Fact]
+    public void UltimateThreadGroup_StackedRows_FollowThePlugin()
+    {
+        // 10 threads from 0 s over 10 s, held 20 s, stopped over 5 s; 6 more at 15 s at once, held 10 s, stopped at once.
+        var xml = Plan(ThreadGroupXml("kg.apc.jmeter.threads.UltimateThreadGroup", """
+            <collectionProp name="ultimatethreadgroupdata">
+              <collectionProp name="1"><stringProp name="a">10</stringProp><stringProp name="b">0</stringProp><stringProp name="c">10</stringProp><stringProp name="d">20</stringProp><stringProp name="e">5</stringProp></collectionProp>
+              <collectionProp name="2"><stringProp name="a">${__P(extra,6)}</stringProp><stringProp name="b">15</stringProp><stringProp name="c">0</stringProp><stringProp name="d">10</stringProp><stringProp name="e">0</stringProp></collectionProp>
+            </collectionProp>
+            """, Sampler("/x")));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+
+        result.Validation.Errors.ShouldBeEmpty();
+        var jmeter = JmeterSchedule.Ultimate((10, 0, 10, 20, 5), (6, 15, 0, 10, 0));
+        ShouldMatch(result.Validation.Plan!.Scenarios[0], jmeter.At, jmeter.End, steady: 1.1);
+    }
+
+    [Fact]
+    public void ArrivalsThreadGroups_BecomeTheOpenModelWithTheSameRates()
+    {
+        // Arrivals: 120/min reached in 3 steps over 0.5 min, held 0.5 min; concurrency limit 50.
+        var arrivals = Plan(ThreadGroupXml("com.blazemeter.jmeter.threads.arrivals.ArrivalsThreadGroup", """
+            <stringProp name="TargetLevel">120</stringProp>
+            <stringProp name="RampUp">0.5</stringProp>
+            <stringProp name="Steps">3</stringProp>
+            <stringProp name="Hold">0.5</stringProp>
+            <stringProp name="Unit">M</stringProp>
+            <stringProp name="ConcurrencyLimit">50</stringProp>
+            """, Sampler("/x") + Ctt(60, calcMode: 0)));
+        var linear = Plan(ThreadGroupXml("com.blazemeter.jmeter.threads.arrivals.ArrivalsThreadGroup", """
+            <stringProp name="TargetLevel">8</stringProp>
+            <stringProp name="RampUp">4</stringProp>
+            <stringProp name="Hold">6</stringProp>
+            """, Sampler("/x")));
+        // Free-form: 1 → 10/s over 30 s, 10/s for 5 s, then 10 → 1/s over 15 s.
+        var freeForm = Plan(ThreadGroupXml("com.blazemeter.jmeter.threads.arrivals.FreeFormArrivalsThreadGroup", """
+            <collectionProp name="Schedule">
+              <collectionProp name="1"><stringProp name="0">1</stringProp><stringProp name="1">10</stringProp><stringProp name="2">30</stringProp></collectionProp>
+              <collectionProp name="2"><stringProp name="0">10</stringProp><stringProp name="1">10</stringProp><stringProp name="2">5</stringProp></collectionProp>
+              <collectionProp name="3"><stringProp name="0">10</stringProp><stringProp name="1">1</stringProp><stringProp name="2">15</stringProp></collectionProp>
+            </collectionProp>
+            """, Sampler("/x")));
+
+        var a = JmxImporter.Import(arrivals, new JmxImportOptions());
+        var l = JmxImporter.Import(linear, new JmxImportOptions()).Validation.Plan!.Scenarios[0].Load;
+        var f = JmxImporter.Import(freeForm, new JmxImportOptions()).Validation.Plan!.Scenarios[0].Load;
+
+        var load = a.Validation.Plan!.Scenarios[0].Load;
+        load.Model.ShouldBe(LoadModel.Open);
+        load.MaxInFlight.ShouldBe(50);
+        a.Notes.ShouldContain(n => n.Element == "ConstantThroughputTimer" && n.Message.Contains("left out", StringComparison.Ordinal));
+        foreach (var (spec, oracle, end) in new[] { (load, JmeterSchedule.Arrivals(2, 30, 3, 30), 60.0), (l, JmeterSchedule.Arrivals(8, 4, 0, 6), 10.0) })
+        {
+            spec.Duration.TotalSeconds.ShouldBe(end);
+            for (double t = 0.05; t < end; t += 0.1)
+            {
+                spec.Curve.ValueAt(TimeSpan.FromSeconds(t)).ShouldBe(oracle(t), 1e-6, $"at {t:0.00}s"); // the YAML keeps 6 decimals
+            }
+        }
+
+        f.Model.ShouldBe(LoadModel.Open);
+        f.Duration.ShouldBe(TimeSpan.FromSeconds(50));
+        f.Curve.ValueAt(TimeSpan.Zero).ShouldBe(1);
+        f.Curve.ValueAt(TimeSpan.FromSeconds(15)).ShouldBe(5.5, 1e-9);
+        f.Curve.ValueAt(TimeSpan.FromSeconds(32)).ShouldBe(10);
+        f.Curve.ValueAt(TimeSpan.FromSeconds(42.5)).ShouldBe(5.5, 1e-9);
+    }
+
     // ---- inline .jmx builders -----------------------------------------------------------------------------------
 
     private static string Plan(string threadGroups) => $"""
