@@ -20,6 +20,7 @@ internal static class JmeterCli
         var jmx = new Argument<FileInfo>("jmx") { Description = "The JMeter test plan (.jmx)." };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the plan YAML; default: standard output." };
         var props = new Option<string[]>("-J", "--property") { Description = "A JMeter property for ${__P(name,default)}, as name=value (also -Jname=value, as with jmeter). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var propertyFiles = new Option<FileInfo[]>("-q", "--addprop") { Description = "A JMeter property file (name=value lines, as jmeter -q); -J wins over it. Repeatable." };
         var allowPartial = new Option<bool>("--allow-partial") { Description = "Write the plan even though some elements could not be converted (they are listed, and kept as comments in the plan)." };
         var maxDuration = new Option<string>("--max-duration") { Description = "Time bound for a thread group that ends by its loop count or loops forever in JMeter.", DefaultValueFactory = _ => "10m" };
         var stopWhen = new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." };
@@ -32,11 +33,27 @@ internal static class JmeterCli
             arrival rate, user-defined variables and ${__P(name,default)} properties, Response Assertions (code,
             text) as expect checks. Listeners are noted as replaced. Elements that do not map are listed with their
             path and the command exits 4 without writing, unless --allow-partial.
-            """) { jmx, output, props, allowPartial, maxDuration, stopWhen, force };
+            """) { jmx, output, props, propertyFiles, allowPartial, maxDuration, stopWhen, force };
         cmd.SetAction(async (pr, ct) =>
         {
             var file = pr.GetValue(jmx)!;
             var properties = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var f in pr.GetValue(propertyFiles) ?? [])
+            {
+                try
+                {
+                    foreach (var (k, v) in JavaProperties.Parse(await File.ReadAllTextAsync(f.FullName, ct).ConfigureAwait(false)))
+                    {
+                        properties[k] = v;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    ctx.Error.WriteLine($"error: cannot read the property file {f.FullName}: {e.Message}");
+                    return ExitCodes.InvalidInput;
+                }
+            }
+
             foreach (var p in pr.GetValue(props) ?? [])
             {
                 int eq = p.IndexOf('=', StringComparison.Ordinal);
