@@ -19,27 +19,13 @@ QUOTA=${QUOTA:-0.3}
 work=$(mktemp -d /tmp/constellation-agents-bench.XXXXXX)
 chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
 ./constellation --version >/dev/null   # builds if needed
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/nginx/logs" "$work/nginx/www"
+. bench/lib/nginx.sh
+start_nginx "$work"
+port=$nginx_port
 printf 'ok\n' >"$work/nginx/www/index.html"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  server { listen 127.0.0.1:$port; root $work/nginx/www; location / { } }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
 cgroups=""
 cleanup() {
-  kill $nginx_pid 2>/dev/null || true; wait $nginx_pid 2>/dev/null || true
+  stop_nginx
   for g in $cgroups; do rmdir "$g" 2>/dev/null || true; done
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
@@ -57,7 +43,6 @@ if [ -w /sys/fs/cgroup/cpu ]; then
 else
   echo "agents bench: /sys/fs/cgroup/cpu is not writable (run as root for the CPU-quota rows)" >&2
 fi
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 cat >"$work/plan.yaml" <<YAML
 name: agents-bench
 targets: { nginx: { baseUrl: "http://127.0.0.1:$port" } }

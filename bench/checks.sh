@@ -13,27 +13,12 @@ ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d /tmp/constellation-checks-bench.XXXXXX)
 chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
 ./constellation --version >/dev/null   # builds if needed
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/nginx/logs" "$work/nginx/www"
-python3 -c 'print("x" * 4000 + " spun for 2000 ms")' >"$work/nginx/www/index.html"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  server { listen 127.0.0.1:$port; root $work/nginx/www; location / { } }
-}
-CONF
-/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
-cleanup() { kill $nginx_pid 2>/dev/null || true; wait $nginx_pid 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
+. bench/lib/nginx.sh
+cleanup() { stop_nginx; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+start_nginx "$work"
+port=$nginx_port
+python3 -c 'print("x" * 4000 + " spun for 2000 ms")' >"$work/nginx/www/index.html"
 declare -A expect=([none]="" [status]="expect: { status: [200] }" [body]="expect: { status: [200], bodyContains: [spun] }")
 for mode in none status body; do
   cat >"$work/$mode.yaml" <<YAML

@@ -7,15 +7,15 @@ public sealed class JmxValuesTests
     [Fact]
     public void Evaluate_VariablesPropertiesDefaultsAndNesting()
     {
-        var values = new JmxValues(new Dictionary<string, string> { ["host"] = "10.0.0.1", ["list"] = "a,b" });
+        var values = new JmxValues(new Dictionary<string, string> { ["host"] = "127.0.0.2", ["list"] = "a,b" });
         values.Define("scheme", "http");
         values.Define("fallbackPort", "8080");
         var problems = new List<string>();
 
-        values.Evaluate("${scheme}://${__P(host,localhost)}:${__P(port,${fallbackPort})}/", problems).ShouldBe("http://10.0.0.1:8080/");
+        values.Evaluate("${scheme}://${__P(host,localhost)}:${__P(port,${fallbackPort})}/", problems).ShouldBe("http://127.0.0.2:8080/");
         values.Evaluate("${__property(list,,x)} ${__P(sep,\\,)} plain", problems).ShouldBe("a,b , plain");
         problems.ShouldBeEmpty();
-        values.UsedProperties.ShouldBe(new SortedDictionary<string, string> { ["host"] = "10.0.0.1", ["list"] = "a,b", ["port"] = "8080", ["sep"] = "," });
+        values.UsedProperties.ShouldBe(new SortedDictionary<string, string> { ["host"] = "127.0.0.2", ["list"] = "a,b", ["port"] = "8080", ["sep"] = "," });
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class JmxValuesTests
         var p = JavaProperties.Parse("""
             # comment
             ! another
-            host=10.0.0.1
+            host=127.0.0.2
             port : 8080
             name   spin demo
             path=/a\
@@ -50,7 +50,7 @@ public sealed class JmxValuesTests
 
         p.ShouldBe(new Dictionary<string, string>
         {
-            ["host"] = "10.0.0.1",
+            ["host"] = "127.0.0.2",
             ["port"] = "8080",
             ["name"] = "spin demo",
             ["path"] = "/a/b",

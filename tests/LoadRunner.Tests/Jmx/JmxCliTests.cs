@@ -47,12 +47,12 @@ public sealed class JmxCliTests : IAsyncLifetime
     public async Task PropertyFiles_AreRead_AndMinusJWins()
     {
         var props = Path.Combine(_dir, "demo.properties");
-        await File.WriteAllTextAsync(props, "host=10.1.2.3\nport=9000\nspinMs=300\n", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(props, "host=127.0.0.3\nport=9000\nspinMs=300\n", TestContext.Current.CancellationToken);
 
         var (code, yaml, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-q", props, "-Jport=9100");
 
         code.ShouldBe(ExitCodes.Ok, err);
-        yaml.ShouldContain("baseUrl: \"http://10.1.2.3:9100\"");
+        yaml.ShouldContain("baseUrl: \"http://127.0.0.3:9100\"");
         yaml.ShouldContain("path: \"/api/spin?ms=300\"");
     }
 
