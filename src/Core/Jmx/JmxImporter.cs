@@ -297,10 +297,18 @@ public static class JmxImporter
             sb.Append("    # from: ").Append(OneLine(group.Path)).Append(" [").Append(group.Tag).Append("] → ").Append(OneLine(sampler.Name)).Append('\n');
             sb.Append("    target: ").Append(Q(target)).Append('\n');
             AppendRequest(sb, request);
+            // startAfter counts whole seconds (the engine aligns scenarios on run seconds): a fraction becomes a
+            // leading stage without users.
             var startAfter = serialOffset + shape.StartAfter;
-            if (startAfter > TimeSpan.Zero)
+            var wholeStart = TimeSpan.FromSeconds(Math.Floor(startAfter.TotalSeconds));
+            if (startAfter > wholeStart)
             {
-                sb.Append("    startAfter: ").Append(Dur(startAfter)).Append('\n');
+                shape = shape with { Stages = [new Stage(startAfter - wholeStart, 0, "startup delay"), .. shape.Stages] };
+            }
+
+            if (wholeStart > TimeSpan.Zero)
+            {
+                sb.Append("    startAfter: ").Append(Dur(wholeStart)).Append('\n');
             }
 
             AppendLoad(sb, group, shape, samplerScope);
@@ -310,7 +318,7 @@ public static class JmxImporter
             }
 
             _scenarios.Add(sb.ToString());
-            return startAfter + shape.Stages.Aggregate(TimeSpan.Zero, (t, s) => t + s.Duration);
+            return wholeStart + shape.Stages.Aggregate(TimeSpan.Zero, (t, s) => t + s.Duration);
         }
 
         /// <summary>Finds the samplers of a thread group; Simple and Transaction Controllers are flattened.</summary>
@@ -952,21 +960,21 @@ public static class JmxImporter
                 return;
             }
 
-            if (throughput.Count > 0)
+            var ctt = throughput.Count > 0 ? throughput[^1] : null;
+            var perMinute = ctt is null ? null : Double(ctt, "throughput");
+            if (ctt is not null && perMinute is not > 0)
             {
-                var ctt = throughput[^1];
+                Unmapped(ctt, "the target throughput is missing or not > 0; the thread group's threads set the load");
+            }
+
+            if (ctt is not null && perMinute is { } pm && pm > 0)
+            {
                 if (throughput.Count > 1)
                 {
                     Unmapped(throughput[0], $"several Constant Throughput Timers in scope; the innermost, '{ctt.Name}', sets the rate");
                 }
 
-                var perMinute = Double(ctt, "throughput");
                 int calcMode = Int(ctt, "calcMode") ?? 0;
-                if (perMinute is not { } pm || pm <= 0)
-                {
-                    Unmapped(ctt, "the target throughput is missing or not > 0");
-                    return;
-                }
 
                 if (shape.Iterations is not null)
                 {

@@ -282,6 +282,26 @@ public sealed class JmxImportTests
         f.Curve.ValueAt(TimeSpan.FromSeconds(42.5)).ShouldBe(5.5, 1e-9);
     }
 
+    [Fact]
+    public void FractionalDelay_AndAnUnusableThroughputTimer_StillGiveAValidPlan()
+    {
+        // startAfter counts whole seconds: 2.5 s becomes startAfter 2s and half a second without users. A Constant
+        // Throughput Timer without a rate is listed, and the threads set the load.
+        var xml = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 4) + """<stringProp name="ThreadGroup.delay">2.5</stringProp>""",
+            Sampler("/x") + """<ConstantThroughputTimer testclass="ConstantThroughputTimer" testname="ctt" enabled="true"><intProp name="calcMode">1</intProp></ConstantThroughputTimer><hashTree/>"""));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+
+        result.Validation.Errors.ShouldBeEmpty();
+        var s = result.Validation.Plan!.Scenarios[0];
+        s.StartAfter.ShouldBe(TimeSpan.FromSeconds(2));
+        s.Load.Model.ShouldBe(LoadModel.Closed);
+        Users(s, 2.4).ShouldBe(0);
+        Users(s, 2.6).ShouldBe(2);
+        (s.StartAfter + s.Load.Duration).ShouldBe(TimeSpan.FromSeconds(6.5));
+        result.Unmapped.Single().Message.ShouldContain("target throughput is missing");
+    }
+
     // ---- inline .jmx builders -----------------------------------------------------------------------------------
 
     private static string Plan(string threadGroups) => $"""
