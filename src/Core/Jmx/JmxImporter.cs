@@ -494,30 +494,7 @@ public static class JmxImporter
                 Note(g, "'thread iterations limit' recycles threads in JMeter (the concurrency stays); Constellation's users keep going, the load is the same");
             }
 
-            var stages = new List<Stage>();
-            if (ramp <= TimeSpan.Zero)
-            {
-                stages.Add(new Stage(TimeSpan.Zero, c, $"start {c} users"));
-            }
-            else if (steps > 0)
-            {
-                for (int k = 0; k < steps; k++)
-                {
-                    var level = Math.Round(c * (k + 1) / (double)steps, MidpointRounding.AwayFromZero);
-                    stages.Add(new Stage(TimeSpan.Zero, level, $"step {k + 1}: {Fmt(level)} users"));
-                    stages.Add(new Stage(ramp / steps, level, $"hold {Fmt(level)} users"));
-                }
-            }
-            else
-            {
-                stages.Add(new Stage(ramp, c, $"ramp-up to {c} users"));
-            }
-
-            if (hold > TimeSpan.Zero)
-            {
-                stages.Add(new Stage(hold, c, $"hold {c} users"));
-            }
-
+            var stages = RampStepsHold(c, ramp, steps, hold, wholeUsers: true);
             return new Shape(stages, TimeSpan.Zero, null);
         }
 
@@ -598,31 +575,43 @@ public static class JmxImporter
                 return null;
             }
 
+            var stages = RampStepsHold(r, ramp, steps, hold, wholeUsers: false);
+            return new Shape(stages, TimeSpan.Zero, null, Open: true, MaxInFlight: ArrivalsLimit(g));
+        }
+
+        /// <summary>
+        /// The bzm dynamic thread groups' profile (Concurrency: users, Arrivals: req/s): the target reached over the
+        /// ramp-up in equal steps (jumps at each step's start) or linearly, then held.
+        /// </summary>
+        private static List<Stage> RampStepsHold(double target, TimeSpan ramp, int steps, TimeSpan hold, bool wholeUsers)
+        {
+            string Level(double v) => wholeUsers ? $"{Fmt(v)} users" : $"{Fmt(v)}/s";
             var stages = new List<Stage>();
             if (ramp <= TimeSpan.Zero)
             {
-                stages.Add(new Stage(TimeSpan.Zero, r, $"start {Fmt(r)}/s"));
+                stages.Add(new Stage(TimeSpan.Zero, target, $"start {Level(target)}"));
             }
             else if (steps > 0)
             {
                 for (int k = 0; k < steps; k++)
                 {
-                    var level = r * (k + 1) / steps;
-                    stages.Add(new Stage(TimeSpan.Zero, level, $"step {k + 1}: {Fmt(level)}/s"));
-                    stages.Add(new Stage(ramp / steps, level, $"hold {Fmt(level)}/s"));
+                    var level = target * (k + 1) / steps;
+                    level = wholeUsers ? Math.Round(level, MidpointRounding.AwayFromZero) : level;
+                    stages.Add(new Stage(TimeSpan.Zero, level, $"step {k + 1}: {Level(level)}"));
+                    stages.Add(new Stage(ramp / steps, level, $"hold {Level(level)}"));
                 }
             }
             else
             {
-                stages.Add(new Stage(ramp, r, $"ramp-up to {Fmt(r)}/s"));
+                stages.Add(new Stage(ramp, target, $"ramp-up to {Level(target)}"));
             }
 
             if (hold > TimeSpan.Zero)
             {
-                stages.Add(new Stage(hold, r, $"hold {Fmt(r)}/s"));
+                stages.Add(new Stage(hold, target, $"hold {Level(target)}"));
             }
 
-            return new Shape(stages, TimeSpan.Zero, null, Open: true, MaxInFlight: ArrivalsLimit(g));
+            return stages;
         }
 
         /// <summary>bzm Free-Form Arrivals Thread Group: rows of (start rate, end rate, duration), each a linear stretch (open model).</summary>
