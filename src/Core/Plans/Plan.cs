@@ -60,7 +60,21 @@ public sealed record ScenarioSpec
 {
     public required string Name { get; init; }
     public required string Target { get; init; }
+    /// <summary>The request, or the first of <see cref="Sequence"/>.</summary>
     public required RequestSpec Request { get; init; }
+
+    /// <summary>
+    /// Every request a user sends per iteration, in order (plan key <c>requests</c>; closed model only), like the
+    /// samplers of a JMeter thread group. Just <see cref="Request"/> for a scenario with one request.
+    /// </summary>
+    public IReadOnlyList<RequestSpec> Sequence
+    {
+        get => _sequence ?? [Request];
+        init => _sequence = value;
+    }
+
+    private readonly IReadOnlyList<RequestSpec>? _sequence;
+
     public required LoadSpec Load { get; init; }
 
     /// <summary>Delay from run start before this scenario starts. Default: 0.</summary>
@@ -76,6 +90,9 @@ public sealed record ScenarioSpec
 /// <summary>The HTTP request a scenario sends.</summary>
 public sealed record RequestSpec
 {
+    /// <summary>A label for the request within a sequence (e.g. the JMeter sampler's name); optional.</summary>
+    public string? Name { get; init; }
+
     /// <summary>Default: GET.</summary>
     public string Method { get; init; } = "GET";
 

@@ -211,8 +211,13 @@ public static class PlanLoader
                 errors.Add(s.Child("startAfter"), $"must be >= 0, got {Durations.Format(startAfter)}", s.Get("startAfter"));
             }
 
-            var request = ReadRequest(s, errors);
+            var sequence = ReadRequests(s, errors);
             var load = ReadLoad(s, errors);
+            if (sequence.Count > 1 && load?.Model == LoadModel.Open)
+            {
+                errors.Add(s.Child("requests"), "a sequence of requests needs the closed model (each user sends them in order)", s.Get("requests", markUsed: false));
+            }
+
             var stops = new List<StopCondition>();
             var stopSeq = s.Sequence("stopWhen");
             if (stopSeq is not null)
@@ -240,7 +245,8 @@ public static class PlanLoader
                 {
                     Name = name,
                     Target = target ?? string.Empty,
-                    Request = request,
+                    Request = sequence[0],
+                    Sequence = sequence,
                     Load = load,
                     StartAfter = startAfter,
                     StopWhen = stops,
@@ -252,19 +258,48 @@ public static class PlanLoader
         return result;
     }
 
-    private static RequestSpec ReadRequest(YamlMap scenario, YamlErrors errors)
+    /// <summary>The scenario's request (key <c>request</c>) or its sequence (key <c>requests</c>); default: GET /.</summary>
+    private static List<RequestSpec> ReadRequests(YamlMap scenario, YamlErrors errors)
     {
-        if (!scenario.Has("request"))
+        if (scenario.Has("request") && scenario.Has("requests"))
         {
-            scenario.Get("request");
-            return new RequestSpec();
+            errors.Add(scenario.Path, "takes request or requests, not both", scenario.Get("request"));
         }
 
-        var r = YamlMap.From(scenario.Get("request"), scenario.Child("request"), errors);
-        if (r is null)
+        if (!scenario.Has("requests"))
         {
-            return new RequestSpec();
+            if (!scenario.Has("request"))
+            {
+                return [new RequestSpec()];
+            }
+
+            var one = YamlMap.From(scenario.Get("request"), scenario.Child("request"), errors);
+            return [one is null ? new RequestSpec() : ReadRequest(one, named: false, errors)];
         }
+
+        var seq = scenario.Sequence("requests");
+        var result = new List<RequestSpec>();
+        for (int i = 0; seq is not null && i < seq.Children.Count; i++)
+        {
+            var r = YamlMap.From(seq.Children[i], $"{scenario.Child("requests")}[{i}]", errors);
+            if (r is not null)
+            {
+                result.Add(ReadRequest(r, named: true, errors));
+            }
+        }
+
+        if (result.Count == 0)
+        {
+            errors.Add(scenario.Child("requests"), "must list at least one request", seq);
+            result.Add(new RequestSpec());
+        }
+
+        return result;
+    }
+
+    private static RequestSpec ReadRequest(YamlMap r, bool named, YamlErrors errors)
+    {
+        var name = named ? r.String("name") : null;
 
         var method = r.String("method")?.ToUpperInvariant() ?? "GET";
         if (!Methods.Contains(method))
@@ -296,7 +331,7 @@ public static class PlanLoader
         var body = r.String("body");
         var expect = r.Has("expect") ? ReadExpect(r, errors) : null;
         r.RejectUnknown();
-        return new RequestSpec { Method = method, Path = path, Headers = headers, Body = body, Timeout = timeout, Expect = expect };
+        return new RequestSpec { Name = name, Method = method, Path = path, Headers = headers, Body = body, Timeout = timeout, Expect = expect };
     }
 
     private static ResponseExpectation? ReadExpect(YamlMap request, YamlErrors errors)

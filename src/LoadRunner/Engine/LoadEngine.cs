@@ -6,7 +6,17 @@ using Constellation.LoadRunner.Http;
 namespace Constellation.LoadRunner.Engine;
 
 /// <summary>A scenario with its target resolved to a URL.</summary>
-public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url);
+public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url)
+{
+    /// <summary>Every request's URL, in the order of <see cref="ScenarioSpec.Sequence"/>; just <see cref="Url"/> for one request.</summary>
+    public IReadOnlyList<Uri> Urls { get; init; } = [Url];
+
+    /// <summary>The scenario's requests against its target's base URL (a path prefix in the base is kept).</summary>
+    public static ResolvedScenario On(ScenarioSpec spec, Uri target) =>
+        new(spec, Combine(target, spec.Request.Path)) { Urls = [.. spec.Sequence.Select(r => Combine(target, r.Path))] };
+
+    public static Uri Combine(Uri baseUrl, string path) => new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + path);
+}
 
 /// <summary>What the engine measured.</summary>
 public sealed record EngineResult(
@@ -72,9 +82,17 @@ public sealed class LoadEngine(TimeProvider time)
         var states = new List<State>();
         foreach (var s in scenarios)
         {
-            var endpoint = await HttpEndpoint.CreateAsync(s.Url, s.Spec.Request.Method, s.Spec.Request.Headers, s.Spec.Request.Body, s.Spec.Request.Timeout, cancel, s.Spec.Request.Expect).ConfigureAwait(false);
-            var executor = new RequestExecutor(endpoint, new ScenarioRecorder(), watchdog, time);
-            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executor, time, options.Share), options.Share));
+            var recorder = new ScenarioRecorder();
+            var executors = new List<RequestExecutor>();
+            var sequence = s.Spec.Sequence;
+            for (int i = 0; i < sequence.Count; i++)
+            {
+                var r = sequence[i];
+                var endpoint = await HttpEndpoint.CreateAsync(i < s.Urls.Count ? s.Urls[i] : s.Url, r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect).ConfigureAwait(false);
+                executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time));
+            }
+
+            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executors, time, options.Share), options.Share));
         }
 
         options.Control?.Attach(name =>

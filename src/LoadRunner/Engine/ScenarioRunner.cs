@@ -11,11 +11,12 @@ public abstract class ScenarioRunner
     private long _inFlight;
     private long _pacerLagMaxTicks;
 
-    protected ScenarioRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
+    protected ScenarioRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
     {
         Spec = spec;
         Share = share;
-        Executor = executor;
+        Executors = executors;
+        Executor = executors[0];
         Time = time;
         Curve = spec.Load.Curve;
     }
@@ -30,7 +31,11 @@ public abstract class ScenarioRunner
     public long InFlight => Interlocked.Read(ref _inFlight);
     public bool StopRequested => _stop.IsCancellationRequested;
 
+    /// <summary>The first request's executor (the only one, unless the scenario is a sequence).</summary>
     protected RequestExecutor Executor { get; }
+
+    /// <summary>One executor per request of the sequence, sharing the scenario's recorder.</summary>
+    protected IReadOnlyList<RequestExecutor> Executors { get; }
     protected TimeProvider Time { get; }
     protected CancellationToken StopToken => _stop.Token;
 
@@ -65,10 +70,10 @@ public abstract class ScenarioRunner
     protected bool WaitUntil(long timestamp, CancellationToken token) => PreciseSleep.WaitUntil(Time, timestamp, token);
 
     /// <summary>Creates the runner for a scenario's load model.</summary>
-    public static ScenarioRunner Create(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare? share = null) => spec.Load.Model switch
+    public static ScenarioRunner Create(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare? share = null) => spec.Load.Model switch
     {
-        LoadModel.Open => new OpenModelRunner(spec, executor, time, share ?? LoadShare.Whole),
-        _ => new ClosedModelRunner(spec, executor, time, share ?? LoadShare.Whole),
+        LoadModel.Open => new OpenModelRunner(spec, executors, time, share ?? LoadShare.Whole),
+        _ => new ClosedModelRunner(spec, executors, time, share ?? LoadShare.Whole),
     };
 }
 
@@ -82,8 +87,8 @@ public sealed class OpenModelRunner : ScenarioRunner
     private readonly Lock _idleLock = new();
     private CancellationToken _abort;
 
-    public OpenModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
-        : base(spec, executor, time, share)
+    public OpenModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
+        : base(spec, executors, time, share)
     {
     }
 
@@ -195,8 +200,8 @@ public sealed class ClosedModelRunner : ScenarioRunner
     private readonly int[]? _remaining;
     private int _exhausted;
 
-    public ClosedModelRunner(ScenarioSpec spec, RequestExecutor executor, TimeProvider time, LoadShare share)
-        : base(spec, executor, time, share)
+    public ClosedModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
+        : base(spec, executors, time, share)
     {
         if (spec.Load.Iterations is { } iterations)
         {
@@ -278,9 +283,12 @@ public sealed class ClosedModelRunner : ScenarioRunner
         Http1Connection? connection = null;
         var think = Spec.Load.ThinkTime;
         var thinkMax = Spec.Load.ThinkTimeMax ?? think;
+        var executors = Executors;
         AddInFlight(1);
         try
         {
+            // One iteration sends every request of the sequence in order (one, unless the scenario is a sequence),
+            // thinking after each; the iteration limit counts iterations, as JMeter's loop count does.
             while (!stop.IsCancellationRequested)
             {
                 int left = int.MaxValue;
@@ -289,25 +297,29 @@ public sealed class ClosedModelRunner : ScenarioRunner
                     break; // this user has sent all its iterations
                 }
 
-                long now = Time.GetTimestamp();
-                connection = await Executor.ExecuteAsync(connection, now, abort).ConfigureAwait(false);
+                for (int i = 0; i < executors.Count && !(i > 0 && stop.IsCancellationRequested); i++)
+                {
+                    long now = Time.GetTimestamp();
+                    connection = await executors[i].ExecuteAsync(connection, now, abort).ConfigureAwait(false);
+                    bool last = left == 0 && i == executors.Count - 1;
+                    var pause = thinkMax > think ? think + ((thinkMax - think) * Random.Shared.NextDouble()) : think;
+                    if (!last && pause > TimeSpan.Zero)
+                    {
+                        try
+                        {
+                            await Task.Delay(pause, Time, stop).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            break;
+                        }
+                    }
+                }
+
                 if (left == 0)
                 {
                     Interlocked.Increment(ref _exhausted);
                     break;
-                }
-
-                var pause = thinkMax > think ? think + ((thinkMax - think) * Random.Shared.NextDouble()) : think;
-                if (pause > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(pause, Time, stop).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
                 }
             }
         }

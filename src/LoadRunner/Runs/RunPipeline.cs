@@ -69,7 +69,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         {
             local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
             var urls = plan.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
-            var scenarios = plan.Scenarios.Select(s => new ResolvedScenario(s, Combine(urls[s.Target], s.Request.Path))).ToList();
+            var scenarios = plan.Scenarios.Select(s => ResolvedScenario.On(s, urls[s.Target])).ToList();
             await using var observer = StartObserver(plan, urls, local);
             if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
             {
@@ -264,8 +264,6 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
     }
 
     /// <summary>Joins a base URL (which may carry a path prefix) and a request path.</summary>
-    public static Uri Combine(Uri baseUrl, string path) => new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + path);
-
     public static string NewRunId(string planName, DateTimeOffset utc)
     {
         var slug = SlugChars().Replace(planName.ToLowerInvariant(), "-").Trim('-');

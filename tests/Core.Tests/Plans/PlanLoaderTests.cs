@@ -164,4 +164,51 @@ public sealed class PlanLoaderTests
         messages.ShouldContain(m => m.StartsWith("scenarios[1].load.stages: must last longer than 0s", StringComparison.Ordinal));
         messages.ShouldContain(m => m.StartsWith("scenarios[1].load.iterations: does not apply to the open model", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Parse_ASequenceOfRequests_NeedsTheClosedModel()
+    {
+        var result = PlanLoader.Parse("""
+            name: journey
+            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+            scenarios:
+              - name: shop
+                target: t
+                requests:
+                  - { name: login, method: POST, path: /login, body: "{}", expect: { status: 200 } }
+                  - { name: catalog, path: /catalog }
+                load: { model: closed, users: 2, duration: 5s, iterations: 3 }
+              - name: open
+                target: t
+                requests: [{ path: /a }, { path: /b }]
+                load: { model: open, rate: 5, duration: 5s }
+              - name: both
+                target: t
+                request: { path: /a }
+                requests: [{ path: /b, nmae: x }]
+                load: { model: closed, users: 1, duration: 1s }
+            """);
+
+        var messages = result.Errors.Select(e => e.ToString()).ToList();
+        messages.ShouldContain(m => m.StartsWith("scenarios[1].requests: a sequence of requests needs the closed model", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[2]: takes request or requests, not both", StringComparison.Ordinal));
+        messages.ShouldContain(m => m.StartsWith("scenarios[2].requests[0].nmae: unknown key", StringComparison.Ordinal));
+        messages.Count.ShouldBe(3);
+
+        var ok = PlanLoader.Parse(string.Join('\n', """
+            name: journey
+            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+            scenarios:
+              - name: shop
+                target: t
+                requests:
+                  - { name: login, method: POST, path: /login, body: "{}", expect: { status: 200 } }
+                  - { name: catalog, path: /catalog }
+                load: { model: closed, users: 2, duration: 5s, iterations: 3 }
+            """));
+        ok.Errors.ShouldBeEmpty();
+        var shop = ok.Plan!.Scenarios[0];
+        shop.Sequence.Select(r => (r.Name, r.Method, r.Path)).ShouldBe([("login", "POST", "/login"), ("catalog", "GET", "/catalog")]);
+        shop.Request.ShouldBe(shop.Sequence[0]);
+    }
 }

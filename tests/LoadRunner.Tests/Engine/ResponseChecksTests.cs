@@ -110,4 +110,29 @@ public sealed class ResponseChecksTests : IAsyncLifetime
 
         s.Totals.Requests.ShouldBe(20);
     }
+
+    [Fact]
+    public async Task Sequence_EachUserSendsTheRequestsInOrder_AndIterationsCountWholeSequences()
+    {
+        // 2 users × 3 iterations of /ok → /text → /chunked, each request with its own check: 6 of each, 18 in all.
+        var load = new LoadSpec { Model = LoadModel.Closed, Segments = [new LoadSegment(TimeSpan.FromSeconds(60), 2, 2)], Iterations = 3, ThinkTime = TimeSpan.FromMilliseconds(5) };
+        RequestSpec[] sequence =
+        [
+            new() { Path = "/ok", Name = "first" },
+            new() { Path = "/text?body=second", Expect = new ResponseExpectation { BodyContains = ["second"] } },
+            new() { Path = "/chunked", Expect = new ResponseExpectation { BodyContains = ["nope"] } },
+        ];
+        var spec = Plans.Scenario("/ok", load, null, []) with { Request = sequence[0], Sequence = sequence };
+        var resolved = ResolvedScenario.On(spec, _target.BaseUrl);
+
+        var result = await new LoadEngine(TimeProvider.System).RunAsync([resolved], null, TestContext.Current.CancellationToken);
+
+        var s = result.Scenarios[0];
+        s.Totals.Requests.ShouldBe(18);
+        s.Totals.Outcomes.Status2xx.ShouldBe(12);
+        s.Totals.Outcomes.CheckFailed.ShouldBe(6); // the third request's check fails, the others pass
+        _target.RequestsByPath["/ok"].ShouldBe(6);
+        _target.RequestsByPath["/text"].ShouldBe(6);
+        _target.RequestsByPath["/chunked"].ShouldBe(6);
+    }
 }

@@ -23,6 +23,11 @@ public sealed class TestTarget : IAsyncDisposable
     public int MaxConcurrent => Volatile.Read(ref _maxConcurrent);
     public long Requests => Interlocked.Read(ref _requests);
 
+    /// <summary>Requests served per path (without the query).</summary>
+    public IReadOnlyDictionary<string, long> RequestsByPath => _byPath;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byPath = new(StringComparer.Ordinal);
+
     public Uri Url(string pathAndQuery) => new(BaseUrl, pathAndQuery);
 
     public static async Task<TestTarget> StartAsync(TimeSpan? keepAliveTimeout = null)
@@ -68,6 +73,7 @@ public sealed class TestTarget : IAsyncDisposable
         app.Use(async (ctx, next) =>
         {
             Interlocked.Increment(ref _requests);
+            _byPath.AddOrUpdate(ctx.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
             int now = Interlocked.Increment(ref _current);
             int max;
             while (now > (max = Volatile.Read(ref _maxConcurrent)) && Interlocked.CompareExchange(ref _maxConcurrent, now, max) != max)
