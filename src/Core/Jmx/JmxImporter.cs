@@ -270,33 +270,69 @@ public static class JmxImporter
                 return null;
             }
 
-            if (samplers.Count > 1)
-            {
-                foreach (var (extra, _) in samplers.Skip(1))
-                {
-                    Unmapped(extra, $"a thread group runs one request per scenario in Constellation; only '{samplers[0].Sampler.Name}' of '{group.Name}' was converted (split the samplers into thread groups of their own)");
-                }
-            }
-
             if (shape is null)
             {
                 return null;
             }
 
-            var (sampler, samplerScope) = samplers[0];
-            var request = BuildRequest(sampler, samplerScope);
-            if (request is null)
+            // Every sampler is a request of the sequence a user sends per iteration — against one server, and in
+            // the closed model only (an arrival rate paces single requests).
+            bool open = shape.Open || ThroughputTimer(samplers[0].Scope) is not null;
+            var sequence = new List<(JmxElement Sampler, Request Request, Scope Scope)>();
+            foreach (var (sampler, sc) in samplers)
+            {
+                if (sequence.Count > 0 && open)
+                {
+                    Unmapped(sampler, $"a sequence of requests needs the closed model; under an arrival rate only '{sequence[0].Sampler.Name}' of '{group.Name}' was converted");
+                    continue;
+                }
+
+                if (BuildRequest(sampler, sc) is not { } r)
+                {
+                    continue;
+                }
+
+                if (sequence.Count > 0 && r.TargetUrl != sequence[0].Request.TargetUrl)
+                {
+                    Unmapped(sampler, $"a scenario's requests go to one server: {r.TargetUrl} is not {sequence[0].Request.TargetUrl} of '{sequence[0].Sampler.Name}' (put it in a thread group of its own)");
+                    continue;
+                }
+
+                if (sequence.Count > 0 && !sc.Timers.SequenceEqual(sequence[0].Scope.Timers))
+                {
+                    Note(sampler, $"its timers differ from those of '{sequence[0].Sampler.Name}'; the scenario's think time (from '{sequence[0].Sampler.Name}') follows every request");
+                }
+
+                sequence.Add((sampler, r, sc));
+            }
+
+            if (sequence.Count == 0)
             {
                 return null;
             }
 
+            var request = sequence[0].Request;
             var target = TargetName(request.TargetUrl);
             var name = UniqueName(group.Name);
             var sb = new StringBuilder();
             sb.Append("  - name: ").Append(Q(name)).Append('\n');
-            sb.Append("    # from: ").Append(OneLine(group.Path)).Append(" [").Append(group.Tag).Append("] → ").Append(OneLine(sampler.Name)).Append('\n');
+            sb.Append("    # from: ").Append(OneLine(group.Path)).Append(" [").Append(group.Tag).Append("] → ").Append(OneLine(string.Join(", ", sequence.Select(x => x.Sampler.Name)))).Append('\n');
             sb.Append("    target: ").Append(Q(target)).Append('\n');
-            AppendRequest(sb, request);
+            if (sequence.Count == 1)
+            {
+                sb.Append("    request:\n");
+                AppendRequest(sb, request, "      ");
+            }
+            else
+            {
+                sb.Append("    requests:\n");
+                foreach (var (sampler, r, _) in sequence)
+                {
+                    sb.Append("      - name: ").Append(Q(sampler.Name)).Append('\n');
+                    AppendRequest(sb, r, "        ");
+                }
+            }
+
             // startAfter counts whole seconds (the engine aligns scenarios on run seconds): a fraction becomes a
             // leading stage without users.
             var startAfter = serialOffset + shape.StartAfter;
@@ -311,7 +347,7 @@ public static class JmxImporter
                 sb.Append("    startAfter: ").Append(Dur(wholeStart)).Append('\n');
             }
 
-            AppendLoad(sb, group, shape, samplerScope);
+            AppendLoad(sb, group, shape, sequence[0].Scope);
             if (options.StopWhen.Count > 0)
             {
                 sb.Append("    stopWhen: [").Append(string.Join(", ", options.StopWhen.Select(Q))).Append("]\n");
@@ -949,14 +985,12 @@ public static class JmxImporter
                 return;
             }
 
-            var ctt = throughput.Count > 0 ? throughput[^1] : null;
-            var perMinute = ctt is null ? null : Double(ctt, "throughput");
-            if (ctt is not null && perMinute is not > 0)
+            if (throughput.Count > 0 && ThroughputTimer(scope) is null)
             {
-                Unmapped(ctt, "the target throughput is missing or not > 0; the thread group's threads set the load");
+                Unmapped(throughput[^1], "the target throughput is missing or not > 0; the thread group's threads set the load");
             }
 
-            if (ctt is not null && perMinute is { } pm && pm > 0)
+            if (ThroughputTimer(scope) is var (ctt, pm))
             {
                 if (throughput.Count > 1)
                 {
@@ -1042,6 +1076,12 @@ public static class JmxImporter
             }
         }
 
+        /// <summary>The innermost Constant Throughput Timer in scope and its samples per minute, when it has a usable rate.</summary>
+        private (JmxElement Timer, double PerMinute)? ThroughputTimer(Scope scope) =>
+            scope.Throughput.Count > 0 && Double(scope.Throughput[^1], "throughput") is { } perMinute && perMinute > 0
+                ? (scope.Throughput[^1], perMinute)
+                : null;
+
         private static string StageYaml(TimeSpan duration, double value, string unit, string name) =>
             $"{{ duration: {Dur(duration)}, {unit}: {value.ToString("0.######", CultureInfo.InvariantCulture)}, name: {Q(name)} }}";
 
@@ -1124,46 +1164,46 @@ public static class JmxImporter
             }
         }
 
-        private void AppendRequest(StringBuilder sb, Request r)
+        /// <summary>A request's keys at <paramref name="indent"/> (under request:, or as an item of requests:).</summary>
+        private static void AppendRequest(StringBuilder sb, Request r, string indent)
         {
-            sb.Append("    request:\n");
-            sb.Append("      method: ").Append(r.Method).Append('\n');
-            sb.Append("      path: ").Append(Q(r.PathAndQuery)).Append('\n');
+            sb.Append(indent).Append("method: ").Append(r.Method).Append('\n');
+            sb.Append(indent).Append("path: ").Append(Q(r.PathAndQuery)).Append('\n');
             if (r.Headers.Count > 0)
             {
-                sb.Append("      headers:\n");
+                sb.Append(indent).Append("headers:\n");
                 foreach (var (k, v) in r.Headers)
                 {
-                    sb.Append("        ").Append(Q(k)).Append(": ").Append(Q(v)).Append('\n');
+                    sb.Append(indent).Append("  ").Append(Q(k)).Append(": ").Append(Q(v)).Append('\n');
                 }
             }
 
             if (r.Body is not null)
             {
-                sb.Append("      body: ").Append(Q(r.Body)).Append('\n');
+                sb.Append(indent).Append("body: ").Append(Q(r.Body)).Append('\n');
             }
 
             if (r.Timeout is { } t)
             {
-                sb.Append("      timeout: ").Append(Dur(t)).Append('\n');
+                sb.Append(indent).Append("timeout: ").Append(Dur(t)).Append('\n');
             }
 
             if (r.Expect is { } e)
             {
-                sb.Append("      expect:\n");
+                sb.Append(indent).Append("expect:\n");
                 if (e.Status.Count > 0)
                 {
-                    sb.Append("        status: [").Append(string.Join(", ", e.Status)).Append("]\n");
+                    sb.Append(indent).Append("  status: [").Append(string.Join(", ", e.Status)).Append("]\n");
                 }
 
                 if (e.BodyContains.Count > 0)
                 {
-                    sb.Append("        bodyContains: [").Append(string.Join(", ", e.BodyContains.Select(Q))).Append("]\n");
+                    sb.Append(indent).Append("  bodyContains: [").Append(string.Join(", ", e.BodyContains.Select(Q))).Append("]\n");
                 }
 
                 if (e.BodyNotContains.Count > 0)
                 {
-                    sb.Append("        bodyNotContains: [").Append(string.Join(", ", e.BodyNotContains.Select(Q))).Append("]\n");
+                    sb.Append(indent).Append("  bodyNotContains: [").Append(string.Join(", ", e.BodyNotContains.Select(Q))).Append("]\n");
                 }
             }
         }

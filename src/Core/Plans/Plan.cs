@@ -158,8 +158,9 @@ public sealed record LoadSpec
     public TimeSpan? ThinkTimeMax { get; init; }
 
     /// <summary>
-    /// Closed model: requests each user sends before it stops (JMeter's loop count); a user that is done is not
-    /// replaced, and the scenario ends early once every user the curve reaches is done. Null: no limit.
+    /// Closed model: iterations each user runs before it stops (JMeter's loop count; an iteration sends the request,
+    /// or every request of the sequence); a user that is done is not replaced, and the scenario ends early once
+    /// every user the curve reaches is done. Null: no limit.
     /// </summary>
     public int? Iterations { get; init; }
 

@@ -549,8 +549,9 @@ public static class ConstellationCli
                 var curve = s.Load.Curve;
                 var unit = s.Load.Unit;
                 var extra = s.Load.Model == LoadModel.Open ? string.Create(CultureInfo.InvariantCulture, $", {curve.TotalArrivals:0} requests planned") : string.Empty;
-                extra += s.Load.Iterations is { } iterations ? string.Create(CultureInfo.InvariantCulture, $", {iterations} requests per user") : string.Empty;
-                extra += s.Request.Expect is { } expect ? ", expects " + DescribeExpect(expect) : string.Empty;
+                extra += s.Load.Iterations is { } iterations ? string.Create(CultureInfo.InvariantCulture, $", {iterations} iterations per user") : string.Empty;
+                extra += s.Sequence.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $", a sequence of {s.Sequence.Count} requests ({string.Join(" → ", s.Sequence.Select(r => r.Name ?? r.Path))})") : string.Empty;
+                extra += s.Sequence.Count == 1 && s.Request.Expect is { } expect ? ", expects " + DescribeExpect(expect) : string.Empty;
                 ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()} model on {s.Target}{s.Request.Path}, {Durations.Format(curve.Duration)}, peak {curve.Peak:0.#} {unit}{extra}{(s.StopWhen.Count > 0 ? ", stops when " + string.Join(" or ", s.StopWhen) : string.Empty)}"));
             }
 

@@ -155,7 +155,7 @@ internal static class JmeterCli
                 ctx.Out.WriteLine($"wrote {target}: {plan.Scenarios.Count} scenario(s), {plan.Targets.Count} target(s), up to {Durations.Format(plan.MaxDuration)}{(result.Complete ? string.Empty : $"; {result.Unmapped.Count} element(s) not converted")}");
                 foreach (var s in plan.Scenarios)
                 {
-                    ctx.Out.WriteLine($"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()}, peak {s.Load.Curve.Peak:0.##} {s.Load.Unit}, {Durations.Format(s.Load.Duration)}, {s.Request.Method} {plan.Targets[s.Target].BaseUrl}{s.Request.Path.TrimStart('/')}");
+                    ctx.Out.WriteLine($"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()}, peak {s.Load.Curve.Peak:0.##} {s.Load.Unit}, {Durations.Format(s.Load.Duration)}, {s.Request.Method} {plan.Targets[s.Target].BaseUrl}{s.Request.Path.TrimStart('/')}{(s.Sequence.Count > 1 ? $" then {s.Sequence.Count - 1} more request(s)" : string.Empty)}");
                 }
 
                 ctx.Out.WriteLine($"next: constellation validate {target} && constellation run {target}");

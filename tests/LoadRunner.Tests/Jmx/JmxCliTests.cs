@@ -151,6 +151,7 @@ public sealed class JmxCliTests : IAsyncLifetime
         }
 
         long jmeterSent = _target.Requests - before;
+        long jmeterHome = _target.RequestsByPath.GetValueOrDefault("/");
         var samples = (await File.ReadAllLinesAsync(jtl, TestContext.Current.CancellationToken))
             .Select(l => l.Split(',')).Where(f => f.Length > 7 && f[0] != "timeStamp").ToList();
         var jmeterByLabel = samples.GroupBy(f => f[2]).ToDictionary(g => g.Key, g => g.LongCount());
@@ -162,11 +163,16 @@ public sealed class JmxCliTests : IAsyncLifetime
         var (code, _, err) = await Cli("run", plan, "--output", _dir, "--run-id", "steady", "-q");
         code.ShouldBe(ExitCodes.Ok, err);
         long oursSent = _target.Requests - before;
+        long oursHome = _target.RequestsByPath.GetValueOrDefault("/") - jmeterHome;
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "steady", "run.json"), TestContext.Current.CancellationToken);
         var ours = record.Scenarios.ToDictionary(s => s.Name, s => s.Totals);
 
+        // The loop-count group: 3 threads × 5 loops × 2 samplers (index.html then /), in both.
         jmeterByLabel["index.html x5"].ShouldBe(15);
-        ours["static page x5"].Requests.ShouldBe(15);
+        jmeterByLabel["home x5"].ShouldBe(15);
+        jmeterHome.ShouldBe(15);
+        ours["static page x5"].Requests.ShouldBe(30);
+        oursHome.ShouldBe(15);
         ours["static page x5"].Outcomes.Errors.ShouldBe(0);
         ours["static page"].Outcomes.Errors.ShouldBe(0);
         double ratio = ours["static page"].Requests / (double)jmeterByLabel["index.html"];

@@ -113,7 +113,9 @@ public sealed class JmxImportTests
         looped.Load.Iterations.ShouldBe(5);
         looped.Load.Duration.ShouldBe(TimeSpan.FromMinutes(10)); // the --max-duration bound
         looped.Load.Curve.Peak.ShouldBe(3);
-        looped.Request.Path.ShouldBe("/index.html?from=loop%20group");
+        looped.Sequence.Select(r => (r.Name, r.Path)).ShouldBe([("index.html x5", "/index.html?from=loop%20group"), ("home x5", "/")]);
+        looped.Sequence[0].Expect!.Status.ShouldBe([200]);
+        looped.Sequence[1].Expect.ShouldBeNull();
     }
 
     [Fact]
@@ -152,7 +154,6 @@ public sealed class JmxImportTests
         [
             "Checkout journey / HTTP Cookie Manager",
             "Checkout journey / seed data",
-            "Checkout journey / shoppers / catalog",
             "Checkout journey / shoppers / compute",
             "Checkout journey / shoppers / if logged in",
             "Checkout journey / shoppers / login",
@@ -167,11 +168,13 @@ public sealed class JmxImportTests
         result.Notes.ShouldContain(n => n.Path == "Checkout journey / InfluxDB" && n.Element == "BackendListener");
         result.Notes.ShouldContain(n => n.Path == "Checkout journey / shoppers / debug" && n.Message.Contains("disabled", StringComparison.Ordinal));
 
-        // What did map is still a valid plan: the login POST with its raw body, 5 users over 5 s for 30 s.
-        var login = result.Validation.Plan!.Scenarios.Single();
-        login.Request.Method.ShouldBe("POST");
-        login.Request.Body.ShouldBe("""{"user":"${user}","nonce":"${__Random(1,1000)}"}""");
-        login.Load.Duration.ShouldBe(TimeSpan.FromSeconds(30));
+        // What did map is still a valid plan: login (POST with its raw body) then catalog, 5 users over 5 s for 30 s;
+        // "cart" sits in the If Controller, which is listed.
+        var shoppers = result.Validation.Plan!.Scenarios.Single();
+        shoppers.Sequence.Select(r => r.Name).ShouldBe(["login", "catalog"]);
+        shoppers.Request.Method.ShouldBe("POST");
+        shoppers.Request.Body.ShouldBe("""{"user":"${user}","nonce":"${__Random(1,1000)}"}""");
+        shoppers.Load.Duration.ShouldBe(TimeSpan.FromSeconds(30));
         result.Yaml.ShouldContain("# NOT converted (imported with --allow-partial):");
     }
 
@@ -300,6 +303,23 @@ public sealed class JmxImportTests
         Users(s, 2.6).ShouldBe(2);
         (s.StartAfter + s.Load.Duration).ShouldBe(TimeSpan.FromSeconds(6.5));
         result.Unmapped.Single().Message.ShouldContain("target throughput is missing");
+    }
+
+    [Fact]
+    public void SeveralSamplers_BecomeASequence_OnOneServer_AndInTheClosedModelOnly()
+    {
+        // a → b on one server, then c on another (listed). Under a Constant Throughput Timer only the first is kept.
+        var other = Sampler("/c").Replace("<stringProp name=\"HTTPSampler.port\">1</stringProp>", "<stringProp name=\"HTTPSampler.port\">2</stringProp>", StringComparison.Ordinal);
+        var xml = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 5), Sampler("/a") + Sampler("/b") + other));
+        var paced = Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 5), Sampler("/a") + Sampler("/b") + Ctt(60, calcMode: 1)));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+        var pacedResult = JmxImporter.Import(paced, new JmxImportOptions());
+
+        result.Validation.Plan!.Scenarios[0].Sequence.Select(r => r.Path).ShouldBe(["/a", "/b"]);
+        result.Unmapped.Single().Message.ShouldContain("http://127.0.0.1:2 is not http://127.0.0.1:1");
+        pacedResult.Validation.Plan!.Scenarios[0].Sequence.Select(r => r.Path).ShouldBe(["/a"]);
+        pacedResult.Unmapped.Single().Message.ShouldContain("a sequence of requests needs the closed model");
     }
 
     // ---- inline .jmx builders -----------------------------------------------------------------------------------
