@@ -28,7 +28,7 @@ internal static class JmeterCli
         var cmd = new Command("import-jmx", """
             Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping and
             Ultimate, bzm Concurrency, Arrivals and Free-Form Arrivals) with the same thread counts, ramp times and
-            arrival rates, HTTP samplers with Header Managers and
+            arrival rates, HTTP samplers (a thread group's samplers as a sequence) with Header Managers and
             HTTP Request Defaults, Constant/Uniform Random timers as think time, a Constant Throughput Timer as an
             arrival rate, user-defined variables and ${__P(name,default)} properties, Response Assertions (code,
             text) as expect checks. Listeners are noted as replaced. Elements that do not map are listed with their
