@@ -165,19 +165,34 @@ public sealed class PlanLoaderTests
         messages.ShouldContain(m => m.StartsWith("scenarios[1].load.iterations: does not apply to the open model", StringComparison.Ordinal));
     }
 
+    private const string Journey = """
+        name: journey
+        targets: { t: { baseUrl: "http://127.0.0.1:1" } }
+        scenarios:
+          - name: shop
+            target: t
+            requests:
+              - { name: login, method: POST, path: /login, body: "{}", expect: { status: 200 } }
+              - { name: catalog, path: /catalog }
+            load: { model: closed, users: 2, duration: 5s, iterations: 3 }
+        """;
+
     [Fact]
-    public void Parse_ASequenceOfRequests_NeedsTheClosedModel()
+    public void Parse_ASequenceOfRequests_InOrder()
     {
-        var result = PlanLoader.Parse("""
-            name: journey
-            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
-            scenarios:
-              - name: shop
-                target: t
-                requests:
-                  - { name: login, method: POST, path: /login, body: "{}", expect: { status: 200 } }
-                  - { name: catalog, path: /catalog }
-                load: { model: closed, users: 2, duration: 5s, iterations: 3 }
+        var result = PlanLoader.Parse(Journey);
+
+        result.Errors.ShouldBeEmpty();
+        var shop = result.Plan!.Scenarios[0];
+        shop.Sequence.Select(r => (r.Name, r.Method, r.Path)).ShouldBe([("login", "POST", "/login"), ("catalog", "GET", "/catalog")]);
+        shop.Sequence[0].Expect!.Status.ShouldBe([200]);
+        shop.Request.ShouldBe(shop.Sequence[0]);
+    }
+
+    [Fact]
+    public void Parse_ASequenceOfRequests_NeedsTheClosedModel_AndIsNotARequestToo()
+    {
+        var result = PlanLoader.Parse(Journey + "\n" + """
               - name: open
                 target: t
                 requests: [{ path: /a }, { path: /b }]
@@ -194,21 +209,5 @@ public sealed class PlanLoaderTests
         messages.ShouldContain(m => m.StartsWith("scenarios[2]: takes request or requests, not both", StringComparison.Ordinal));
         messages.ShouldContain(m => m.StartsWith("scenarios[2].requests[0].nmae: unknown key", StringComparison.Ordinal));
         messages.Count.ShouldBe(3);
-
-        var ok = PlanLoader.Parse(string.Join('\n', """
-            name: journey
-            targets: { t: { baseUrl: "http://127.0.0.1:1" } }
-            scenarios:
-              - name: shop
-                target: t
-                requests:
-                  - { name: login, method: POST, path: /login, body: "{}", expect: { status: 200 } }
-                  - { name: catalog, path: /catalog }
-                load: { model: closed, users: 2, duration: 5s, iterations: 3 }
-            """));
-        ok.Errors.ShouldBeEmpty();
-        var shop = ok.Plan!.Scenarios[0];
-        shop.Sequence.Select(r => (r.Name, r.Method, r.Path)).ShouldBe([("login", "POST", "/login"), ("catalog", "GET", "/catalog")]);
-        shop.Request.ShouldBe(shop.Sequence[0]);
     }
 }
