@@ -99,13 +99,9 @@ public static class JmxImporter
             var scope = new Scope();
             var groups = new List<(JmxElement Group, Scope Scope)>();
             CollectScope(testPlan.Children, scope);
-            foreach (var e in testPlan.Children.Where(e => !IsScopeElement(e)))
+            foreach (var e in testPlan.Children.Where(e => !IsScopeElement(e) && !SkipDisabled(e)))
             {
-                if (!e.Enabled)
-                {
-                    Note(e, "disabled in the plan; skipped, as JMeter skips it");
-                }
-                else if (ThreadGroups.Contains(e.Tag))
+                if (ThreadGroups.Contains(e.Tag))
                 {
                     groups.Add((e, scope));
                 }
@@ -167,6 +163,17 @@ public static class JmxImporter
             }
         }
 
+        /// <summary>True (and noted) for an element disabled in the plan, which JMeter skips too.</summary>
+        private bool SkipDisabled(JmxElement e)
+        {
+            if (!e.Enabled)
+            {
+                Note(e, "disabled in the plan; skipped, as JMeter skips it");
+            }
+
+            return !e.Enabled;
+        }
+
         private static IEnumerable<JmxElement> Descendants(JmxElement e) => e.Children.SelectMany(c => c.Enabled ? Descendants(c).Prepend(c) : []);
 
         private static bool IsScopeElement(JmxElement e) =>
@@ -178,9 +185,8 @@ public static class JmxImporter
         {
             foreach (var e in elements.Where(IsScopeElement))
             {
-                if (!e.Enabled)
+                if (SkipDisabled(e))
                 {
-                    Note(e, "disabled in the plan; skipped, as JMeter skips it");
                     continue;
                 }
 
@@ -362,9 +368,8 @@ public static class JmxImporter
         {
             foreach (var e in elements.Where(e => !IsScopeElement(e)))
             {
-                if (!e.Enabled)
+                if (SkipDisabled(e))
                 {
-                    Note(e, "disabled in the plan; skipped, as JMeter skips it");
                     continue;
                 }
 
@@ -373,16 +378,9 @@ public static class JmxImporter
                     case "HTTPSamplerProxy" or "HTTPSampler":
                         var own = scope.Copy();
                         CollectScope(e.Children, own);
-                        foreach (var child in e.Children.Where(c => !IsScopeElement(c)))
+                        foreach (var child in e.Children.Where(c => !IsScopeElement(c) && !SkipDisabled(c)))
                         {
-                            if (child.Enabled)
-                            {
-                                Classify(child, insideThreadGroup: true);
-                            }
-                            else
-                            {
-                                Note(child, "disabled in the plan; skipped, as JMeter skips it");
-                            }
+                            Classify(child, insideThreadGroup: true);
                         }
 
                         samplers.Add((e, own));
@@ -544,10 +542,8 @@ public static class JmxImporter
             var rows = new List<(double Threads, double Delay, double Startup, double Hold, double Shutdown)>();
             foreach (var row in JmxElement.Collection(g.Xml, "ultimatethreadgroupdata"))
             {
-                var values = row.Elements().Select(e => double.TryParse(Eval(g, e.Value), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToList();
-                if (values.Count < 5 || values.Take(5).Any(v => double.IsNaN(v) || v < 0) || values[0] != Math.Floor(values[0]))
+                if (ScheduleRow(g, row, 5, "five numbers >= 0 (threads, initial delay, startup, hold, shutdown)", v => v[0] == Math.Floor(v[0])) is not { } values)
                 {
-                    Unmapped(g, $"schedule row '{string.Join(", ", row.Elements().Select(e => e.Value))}' is not five numbers >= 0 (threads, initial delay, startup, hold, shutdown)");
                     continue;
                 }
 
@@ -658,10 +654,8 @@ public static class JmxImporter
             double previous = 0;
             foreach (var row in JmxElement.Collection(g.Xml, "Schedule"))
             {
-                var values = row.Elements().Select(e => double.TryParse(Eval(g, e.Value), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToList();
-                if (values.Count < 3 || values.Take(3).Any(v => double.IsNaN(v) || v < 0))
+                if (ScheduleRow(g, row, 3, "three numbers >= 0 (start, end, duration)") is not { } values)
                 {
-                    Unmapped(g, $"schedule row '{string.Join(", ", row.Elements().Select(e => e.Value))}' is not three numbers >= 0 (start, end, duration)");
                     continue;
                 }
 
@@ -682,6 +676,22 @@ public static class JmxImporter
             }
 
             return new Shape(stages, TimeSpan.Zero, null, Open: true, MaxInFlight: ArrivalsLimit(g));
+        }
+
+        /// <summary>
+        /// A row of a plug-in thread group's schedule table: its values, or null (and listed) when its first
+        /// <paramref name="columns"/> are not numbers >= 0 that pass <paramref name="valid"/>.
+        /// </summary>
+        private double[]? ScheduleRow(JmxElement g, XElement row, int columns, string expected, Func<double[], bool>? valid = null)
+        {
+            var values = row.Elements().Select(e => double.TryParse(Eval(g, e.Value), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToArray();
+            if (values.Length >= columns && !values.Take(columns).Any(v => double.IsNaN(v) || v < 0) && (valid is null || valid(values)))
+            {
+                return values;
+            }
+
+            Unmapped(g, $"schedule row '{string.Join(", ", row.Elements().Select(e => e.Value))}' is not {expected}");
+            return null;
         }
 
         /// <summary>The arrivals thread groups' concurrency limit, which becomes maxInFlight (noted: JMeter delays, Constellation drops).</summary>

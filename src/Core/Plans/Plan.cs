@@ -126,8 +126,6 @@ public sealed record ResponseExpectation
 
     /// <summary>How much of a body the text checks read; the rest is counted, not kept.</summary>
     public const int MaxCheckedBodyBytes = 1024 * 1024;
-
-    public bool ChecksBody => BodyContains.Count > 0 || BodyNotContains.Count > 0;
 }
 
 /// <summary>Open (arrival rate) or closed (virtual users) load model.</summary>

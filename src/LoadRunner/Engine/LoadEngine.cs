@@ -85,10 +85,15 @@ public sealed class LoadEngine(TimeProvider time)
             var recorder = new ScenarioRecorder();
             var executors = new List<RequestExecutor>();
             var sequence = s.Spec.Sequence;
+            if (s.Urls.Count != sequence.Count)
+            {
+                throw new ArgumentException($"scenario '{s.Spec.Name}' has {sequence.Count} request(s) but {s.Urls.Count} URL(s); resolve it with ResolvedScenario.On", nameof(scenarios));
+            }
+
             for (int i = 0; i < sequence.Count; i++)
             {
                 var r = sequence[i];
-                var endpoint = await HttpEndpoint.CreateAsync(i < s.Urls.Count ? s.Urls[i] : s.Url, r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect).ConfigureAwait(false);
+                var endpoint = await HttpEndpoint.CreateAsync(s.Urls[i], r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect).ConfigureAwait(false);
                 executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time));
             }
 

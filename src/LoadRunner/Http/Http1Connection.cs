@@ -24,7 +24,6 @@ public sealed class Http1Connection : IDisposable
     // The body kept for the expect checks (only when the request has body checks), up to MaxCheckedBodyBytes.
     private byte[]? _body;
     private int _bodyLength;
-    private bool _capturing;
 
     private Http1Connection(Socket socket, SslStream? tls)
     {
@@ -120,7 +119,7 @@ public sealed class Http1Connection : IDisposable
         long bytes = headerEnd + 4 - _start;
         _start = headerEnd + 4;
         var checks = endpoint.Checks;
-        _capturing = checks is { ChecksBody: true };
+        bool capture = checks is { ChecksBody: true };
         _bodyLength = 0;
 
         if (endpoint.IsHead || status is 204 or 304 || status < 200)
@@ -129,29 +128,28 @@ public sealed class Http1Connection : IDisposable
         }
         else if (chunked)
         {
-            bytes += await SkipChunkedAsync(ct).ConfigureAwait(false);
+            bytes += await SkipChunkedAsync(capture, ct).ConfigureAwait(false);
         }
         else if (contentLength >= 0)
         {
-            bytes += await SkipAsync(contentLength, ct).ConfigureAwait(false);
+            bytes += await SkipAsync(contentLength, capture, ct).ConfigureAwait(false);
         }
         else
         {
             // No framing: the body runs to the end of the connection.
             close = true;
             bytes += _end - _start;
-            Capture(_end - _start);
+            Capture(capture, _end - _start);
             _start = _end;
             int n;
             while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
             {
                 bytes += n;
-                Capture(n);
+                Capture(capture, n);
                 _start = _end;
             }
         }
 
-        _capturing = false;
         var outcome = HttpResult.Classify(status);
         if (checks is not null && outcome is Outcome.Status2xx or Outcome.Status3xx && !checks.Pass(status, _body.AsSpan(0, _bodyLength)))
         {
@@ -179,7 +177,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipAsync(long length, CancellationToken ct)
+    private async ValueTask<long> SkipAsync(long length, bool capture, CancellationToken ct)
     {
         long remaining = length;
         while (true)
@@ -187,13 +185,13 @@ public sealed class Http1Connection : IDisposable
             int available = _end - _start;
             if (available >= remaining)
             {
-                Capture((int)remaining);
+                Capture(capture, (int)remaining);
                 _start += (int)remaining;
                 return length;
             }
 
             remaining -= available;
-            Capture(available);
+            Capture(capture, available);
             _start = _end = 0;
             if (await FillAsync(ct).ConfigureAwait(false) == 0)
             {
@@ -203,7 +201,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipChunkedAsync(CancellationToken ct)
+    private async ValueTask<long> SkipChunkedAsync(bool capture, CancellationToken ct)
     {
         long total = 0;
         while (true)
@@ -243,18 +241,15 @@ public sealed class Http1Connection : IDisposable
                 }
             }
 
-            total += await SkipAsync(size, ct).ConfigureAwait(false);
-            bool capturing = _capturing;
-            _capturing = false;
-            total += await SkipAsync(2, ct).ConfigureAwait(false);
-            _capturing = capturing;
+            total += await SkipAsync(size, capture, ct).ConfigureAwait(false);
+            total += await SkipAsync(2, capture: false, ct).ConfigureAwait(false); // the CRLF after the chunk
         }
     }
 
-    /// <summary>Keeps the next <paramref name="count"/> bytes at the read position for the body checks, up to the cap.</summary>
-    private void Capture(int count)
+    /// <summary>When <paramref name="capture"/>, keeps the next <paramref name="count"/> bytes at the read position for the body checks, up to the cap.</summary>
+    private void Capture(bool capture, int count)
     {
-        if (!_capturing || count <= 0)
+        if (!capture || count <= 0)
         {
             return;
         }
