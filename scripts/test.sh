@@ -31,8 +31,9 @@ command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 # yamllint: the infra manifests and plans are linted by a test.
 command -v yamllint >/dev/null 2>&1 || apt_install yamllint
 # JMeter: the import-jmx comparison test runs the same .jmx in Debian's JMeter (launched through javac's
-# source-file mode, hence the JDK) and in Constellation.
-[ -f /usr/share/jmeter/bin/ApacheJMeter.jar ] || apt_install jmeter
+# source-file mode, hence the JDK) and in Constellation. Its HTTP sampler is the separate jmeter-http, only a
+# Recommends of jmeter: without it JMeter 2.13 cannot load the plan, yet exits 0.
+[ -f /usr/share/jmeter/bin/ApacheJMeter.jar ] && [ -f /usr/share/jmeter/lib/ext/ApacheJMeter_http.jar ] || apt_install jmeter jmeter-http
 command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
 
 cleanups=()

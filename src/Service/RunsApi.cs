@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Constellation.Core.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 

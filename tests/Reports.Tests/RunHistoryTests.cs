@@ -1,5 +1,4 @@
 using Constellation.Tests;
-using Constellation.Core.Results;
 using Constellation.Reports.History;
 using Constellation.Reports.Writers;
 

@@ -1,5 +1,4 @@
 using HdrHistogram;
-using Constellation.Core.Plans;
 using Constellation.Core.Results;
 
 namespace Constellation.Core.Gate;

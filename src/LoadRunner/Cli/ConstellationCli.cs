@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
-using Constellation.Core.Load;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
 using Constellation.Core.Text;

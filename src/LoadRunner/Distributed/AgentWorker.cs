@@ -3,7 +3,6 @@ using Constellation.Core.Load;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
 using Constellation.LoadRunner.Engine;
-using Constellation.LoadRunner.Runs;
 
 namespace Constellation.LoadRunner.Distributed;
 

@@ -27,7 +27,7 @@ public interface IExchange : IDisposable
     Task<IReadOnlyList<string>> ListAsync(string prefix, string? startAfter, CancellationToken ct);
 
     /// <summary>Opens a folder path or an s3://bucket/prefix location.</summary>
-    public static IExchange Open(string location, Uri? s3Endpoint = null, string? s3Region = null) =>
+    static IExchange Open(string location, Uri? s3Endpoint = null, string? s3Region = null) =>
         location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)
             ? S3Exchange.Parse(location, s3Endpoint, s3Region)
             : new FolderExchange(location);

@@ -1,5 +1,4 @@
 using Constellation.Core.Gate;
-using Constellation.Core.Results;
 using Constellation.Tests;
 
 namespace Constellation.Core.Tests.Gate;

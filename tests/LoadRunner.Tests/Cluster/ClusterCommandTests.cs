@@ -1,7 +1,6 @@
 using Constellation.LoadRunner.Cli;
 using Constellation.LoadRunner.Cluster;
 using Constellation.Testing.FakeKubernetes;
-using k8s.Models;
 
 namespace Constellation.LoadRunner.Tests.Cluster;
 
