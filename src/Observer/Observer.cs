@@ -23,6 +23,9 @@ public sealed record ObserverContext
 {
     public IReadOnlyDictionary<string, Uri> TargetUrls { get; init; } = new Dictionary<string, Uri>();
 
+    /// <summary>Targets whose TLS certificate is accepted unchecked (their insecureSkipTlsVerify).</summary>
+    public IReadOnlySet<string> SkipTlsVerify { get; init; } = new HashSet<string>();
+
     /// <summary>Local processes by display name (e.g. "spin", "generator") and PID.</summary>
     public IReadOnlyDictionary<string, int> Processes { get; init; } = new Dictionary<string, int>();
 }
@@ -66,7 +69,7 @@ public sealed class RunObserver : IAsyncDisposable
         {
             if (context.TargetUrls.TryGetValue(probe.Target, out var baseUrl))
             {
-                samplers.Add(new ProbeSampler(probe, baseUrl, time));
+                samplers.Add(new ProbeSampler(probe, baseUrl, time, context.SkipTlsVerify.Contains(probe.Target)));
             }
         }
 

@@ -9,7 +9,7 @@ namespace Constellation.Observer;
 /// apps stayed fast while the load target scaled. Probes are sent on schedule even when one is slow (up to a
 /// few in flight), so a slow control app shows as latency, not as fewer samples.
 /// </summary>
-public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time) : ISampler
+public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time, bool skipTlsVerify = false) : ISampler
 {
     private const int MaxInFlight = 8;
 
@@ -21,6 +21,11 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time)
     {
         var samples = new ConcurrentBag<ProbeSample>();
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), ConnectTimeout = spec.Timeout };
+        if (skipTlsVerify)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true; // the target's insecureSkipTlsVerify
+        }
+
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("constellation-probe");
         await WarmUpAsync(client, stop).ConfigureAwait(false);

@@ -215,6 +215,7 @@ public sealed class ThresholdTracker
             ConnectionError = a.ConnectionError - b.ConnectionError,
             CheckFailed = a.CheckFailed - b.CheckFailed,
             Dropped = a.Dropped - b.Dropped,
+            Cancelled = a.Cancelled - b.Cancelled,
         };
     }
 }

@@ -40,6 +40,12 @@ public sealed record TargetSpec
     public Uri? BaseUrl { get; init; }
 
     public LaunchSpec? Launch { get; init; }
+
+    /// <summary>
+    /// Accept the target's TLS certificate without checking it (a self-signed or internal CA). For test
+    /// environments only: the connection is encrypted but the server is not authenticated. Default: false.
+    /// </summary>
+    public bool InsecureSkipTlsVerify { get; init; }
 }
 
 /// <summary>Starts a SpinService process on loopback for the run (the embedded default does this).</summary>
@@ -118,14 +124,11 @@ public sealed record ResponseExpectation
     /// <summary>The status must be one of these (each 100–399); empty: any 2xx/3xx.</summary>
     public IReadOnlyList<int> Status { get; init; } = [];
 
-    /// <summary>The body (its first <see cref="MaxCheckedBodyBytes"/> bytes, as UTF-8) must contain each of these.</summary>
+    /// <summary>The body (as UTF-8 bytes, scanned whole as it streams by, never buffered) must contain each of these.</summary>
     public IReadOnlyList<string> BodyContains { get; init; } = [];
 
     /// <summary>The body must contain none of these.</summary>
     public IReadOnlyList<string> BodyNotContains { get; init; } = [];
-
-    /// <summary>How much of a body the text checks read; the rest is counted, not kept.</summary>
-    public const int MaxCheckedBodyBytes = 1024 * 1024;
 }
 
 /// <summary>Open (arrival rate) or closed (virtual users) load model.</summary>

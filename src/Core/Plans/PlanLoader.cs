@@ -162,8 +162,14 @@ public static class PlanLoader
                 errors.Add(t.Path, "takes baseUrl or launch, not both (a launched target gets a free loopback port)", v);
             }
 
+            var skipTls = t.Bool("insecureSkipTlsVerify") ?? false;
+            if (skipTls && baseUrl is not null && baseUrl.Scheme != Uri.UriSchemeHttps)
+            {
+                errors.Add(t.Child("insecureSkipTlsVerify"), $"only applies to an https:// baseUrl, got '{urlText}'", t.Get("insecureSkipTlsVerify"));
+            }
+
             t.RejectUnknown();
-            result[name] = new TargetSpec { Name = name, BaseUrl = baseUrl, Launch = launch };
+            result[name] = new TargetSpec { Name = name, BaseUrl = baseUrl, Launch = launch, InsecureSkipTlsVerify = skipTls };
         }
 
         return result;
@@ -322,7 +328,8 @@ public static class PlanLoader
         var headers = r.StringMap("headers");
         foreach (var (k, v) in headers)
         {
-            if (k.Length == 0 || k.Any(c => c <= ' ' || c == ':' || c > '~') || v.Any(c => c is '\r' or '\n'))
+            // Names are tokens; values may hold any text but line breaks and other control characters (they go out as UTF-8).
+            if (k.Length == 0 || k.Any(c => c <= ' ' || c == ':' || c > '~') || v.Any(c => char.IsControl(c) && c != '\t'))
             {
                 errors.Add($"{r.Child("headers")}.{k}", "is not a valid header name or value", r.Get("headers"));
             }

@@ -79,6 +79,7 @@ public static class JtlWriter
         {
             ("2xx", o.Status2xx, false), ("3xx", o.Status3xx, false), ("4xx", o.Status4xx, true), ("5xx", o.Status5xx, true),
             ("timeout", o.Timeout, true), ("connection_error", o.ConnectionError, true), ("check_failed", o.CheckFailed, true),
+            ("cancelled", o.Cancelled, false),
         };
         return string.Join(' ', parts.Where(p => p.Count > 0 && (!errorsOnly || p.Error)).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name}={p.Count}")));
     }

@@ -162,7 +162,13 @@ public sealed record OutcomeCounts
 
     public long Dropped { get; init; }
 
-    /// <summary>Requests that got any answer or failed (dropped ones never started).</summary>
+    /// <summary>
+    /// Requests aborted in flight by a hard stop (a second Ctrl+C/SIGTERM): not completed, not errors, no latency —
+    /// the server never had its chance to answer.
+    /// </summary>
+    public long Cancelled { get; init; }
+
+    /// <summary>Requests that got any answer or failed (dropped ones never started; cancelled ones never ended).</summary>
     public long Completed => Status2xx + Status3xx + Status4xx + Status5xx + Timeout + ConnectionError + CheckFailed;
 
     public long Errors => Status4xx + Status5xx + Timeout + ConnectionError + CheckFailed;
@@ -179,6 +185,7 @@ public sealed record OutcomeCounts
         ConnectionError = a.ConnectionError + b.ConnectionError,
         CheckFailed = a.CheckFailed + b.CheckFailed,
         Dropped = a.Dropped + b.Dropped,
+        Cancelled = a.Cancelled + b.Cancelled,
     };
 }
 

@@ -780,7 +780,7 @@ public static class ConstellationCli
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(inv, $"{s.Url} — {s.Model} model, {s.DurationSeconds:0.##}s"));
         o.WriteLine(string.Create(inv, $"  requests  {t.Requests} ({t.Rps:0.#}/s), errors {t.Outcomes.Errors} ({t.ErrorRate * 100:0.##}%), dropped {t.Outcomes.Dropped}"));
-        o.WriteLine(string.Create(inv, $"  outcomes  2xx {t.Outcomes.Status2xx}, 3xx {t.Outcomes.Status3xx}, 4xx {t.Outcomes.Status4xx}, 5xx {t.Outcomes.Status5xx}, timeout {t.Outcomes.Timeout}, connection error {t.Outcomes.ConnectionError}, check failed {t.Outcomes.CheckFailed}"));
+        o.WriteLine(string.Create(inv, $"  outcomes  2xx {t.Outcomes.Status2xx}, 3xx {t.Outcomes.Status3xx}, 4xx {t.Outcomes.Status4xx}, 5xx {t.Outcomes.Status5xx}, timeout {t.Outcomes.Timeout}, connection error {t.Outcomes.ConnectionError}, check failed {t.Outcomes.CheckFailed}{(t.Outcomes.Cancelled > 0 ? $", cancelled {t.Outcomes.Cancelled}" : string.Empty)}"));
         o.WriteLine(string.Create(inv, $"  latency   mean {l.MeanMs:0.###} ms, p50 {l.P50Ms:0.###}, p90 {l.P90Ms:0.###}, p95 {l.P95Ms:0.###}, p99 {l.P99Ms:0.###}, p99.9 {l.P999Ms:0.###}, max {l.MaxMs:0.###} ms"));
         if (s.Model == "open")
         {

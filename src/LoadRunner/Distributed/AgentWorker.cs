@@ -36,7 +36,7 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
 
             var share = new LoadShare(index, assignment.Weights);
             var scenarios = loaded.Plan!.Scenarios
-                .Select(s => ResolvedScenario.On(s with { StopWhen = [] }, new Uri(assignment.TargetUrls[s.Target])))
+                .Select(s => ResolvedScenario.On(s with { StopWhen = [] }, new Uri(assignment.TargetUrls[s.Target]), loaded.Plan.Targets[s.Target].InsecureSkipTlsVerify))
                 .ToList();
             log.WriteLine($"agent {index} of {assignment.Weights.Count} ({share.Fraction * 100:0.#}% of the load), run {assignment.RunId}, starting at {assignment.StartAtUtc:O}");
             await PutStatusAsync(exchange, index, host, "running", null).ConfigureAwait(false);

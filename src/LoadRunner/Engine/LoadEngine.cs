@@ -11,9 +11,12 @@ public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url)
     /// <summary>Every request's URL, in the order of <see cref="ScenarioSpec.Sequence"/>; just <see cref="Url"/> for one request.</summary>
     public IReadOnlyList<Uri> Urls { get; init; } = [Url];
 
+    /// <summary>Accept the target's TLS certificate unchecked (its <c>insecureSkipTlsVerify</c>).</summary>
+    public bool SkipTlsVerify { get; init; }
+
     /// <summary>The scenario's requests against its target's base URL (a path prefix in the base is kept).</summary>
-    public static ResolvedScenario On(ScenarioSpec spec, Uri target) =>
-        new(spec, Combine(target, spec.Request.Path)) { Urls = [.. spec.Sequence.Select(r => Combine(target, r.Path))] };
+    public static ResolvedScenario On(ScenarioSpec spec, Uri target, bool skipTlsVerify = false) =>
+        new(spec, Combine(target, spec.Request.Path)) { Urls = [.. spec.Sequence.Select(r => Combine(target, r.Path))], SkipTlsVerify = skipTlsVerify };
 
     public static Uri Combine(Uri baseUrl, string path) => new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + path);
 }
@@ -93,7 +96,7 @@ public sealed class LoadEngine(TimeProvider time)
             for (int i = 0; i < sequence.Count; i++)
             {
                 var r = sequence[i];
-                var endpoint = await HttpEndpoint.CreateAsync(s.Urls[i], r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect).ConfigureAwait(false);
+                var endpoint = await HttpEndpoint.CreateAsync(s.Urls[i], r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect, s.SkipTlsVerify).ConfigureAwait(false);
                 executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time));
             }
 

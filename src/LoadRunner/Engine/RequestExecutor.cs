@@ -86,7 +86,8 @@ public sealed class RequestExecutor
                     continue;
                 }
 
-                Record(timedOut ? Outcome.Timeout : Outcome.ConnectionError, intendedTimestamp, sendTs, 0);
+                // A hard stop (the second Ctrl+C) aborts in-flight requests: that is the user's doing, not the server's.
+                Record(timedOut ? Outcome.Timeout : abort.IsCancellationRequested ? Outcome.Cancelled : Outcome.ConnectionError, intendedTimestamp, sendTs, 0);
                 return null;
             }
         }

@@ -12,11 +12,11 @@ public sealed class ScenarioRecorder
 {
     private readonly Recorder _latency = Histograms.CreateRecorder();
     private readonly Recorder _service = Histograms.CreateRecorder();
-    private readonly long[] _counts = new long[8 * 8]; // one cache line per outcome slot
+    private readonly long[] _counts = new long[16 * 8]; // one cache line per outcome slot
     private long _bytes;
     private long _started;
 
-    private const int DroppedSlot = 7;
+    private const int DroppedSlot = 15;
 
     public void RecordStarted() => Interlocked.Increment(ref _started);
 
@@ -24,6 +24,13 @@ public sealed class ScenarioRecorder
 
     public void RecordCompleted(Outcome outcome, long latencyMicros, long serviceMicros, long bytes)
     {
+        if (outcome == Outcome.Cancelled)
+        {
+            // Cut off by a hard stop: counted, but no latency (the request never ended).
+            Interlocked.Increment(ref _counts[(int)outcome * 8]);
+            return;
+        }
+
         _latency.RecordValue(Math.Clamp(latencyMicros, Histograms.LowestMicros, Histograms.HighestMicros));
         _service.RecordValue(Math.Clamp(serviceMicros, Histograms.LowestMicros, Histograms.HighestMicros));
         Interlocked.Increment(ref _counts[(int)outcome * 8]);
@@ -52,6 +59,7 @@ public sealed class ScenarioRecorder
             ConnectionError = Interlocked.Exchange(ref _counts[(int)Outcome.ConnectionError * 8], 0),
             CheckFailed = Interlocked.Exchange(ref _counts[(int)Outcome.CheckFailed * 8], 0),
             Dropped = Interlocked.Exchange(ref _counts[DroppedSlot * 8], 0),
+            Cancelled = Interlocked.Exchange(ref _counts[(int)Outcome.Cancelled * 8], 0),
         };
         return new Interval(latencyInto, serviceTimeInto, counts, Interlocked.Exchange(ref _bytes, 0), Interlocked.Exchange(ref _started, 0));
     }

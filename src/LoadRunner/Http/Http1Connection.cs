@@ -12,18 +12,22 @@ namespace Constellation.LoadRunner.Http;
 public sealed class Http1Connection : IDisposable
 {
     private const int BufferSize = 16 * 1024;
-    private const int MaxHeaderBytes = 64 * 1024;
+
+    /// <summary>The largest response header block read (the README's documented limit); the buffer grows to it when a head needs it.</summary>
+    public const int MaxHeaderBytes = 64 * 1024;
+
+    /// <summary>Interim (1xx) responses skipped before one request's final response; more is a hostile server.</summary>
+    private const int MaxInterimResponses = 16;
 
     private readonly Socket _socket;
     private readonly SslStream? _tls;
-    private readonly byte[] _buffer = new byte[BufferSize];
+    private byte[] _buffer = new byte[BufferSize];
     private int _start;
     private int _end;
     private int _disposed;
 
-    // The body kept for the expect checks (only when the request has body checks), up to MaxCheckedBodyBytes.
-    private byte[]? _body;
-    private int _bodyLength;
+    // The body checks of the current exchange scan the body as it streams by (nothing is kept but a short carry-over).
+    private BodyScan? _scan;
 
     private Http1Connection(Socket socket, SslStream? tls)
     {
@@ -56,7 +60,14 @@ public sealed class Http1Connection : IDisposable
             if (endpoint.UseTls)
             {
                 tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = endpoint.Url.IdnHost }, ct).ConfigureAwait(false);
+                var options = new SslClientAuthenticationOptions { TargetHost = endpoint.Url.IdnHost };
+                if (endpoint.SkipTlsVerify)
+                {
+                    // The target's insecureSkipTlsVerify: a self-signed or internal certificate is accepted as is.
+                    options.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+                }
+
+                await tls.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
             }
 
             return new Http1Connection(socket, tls);
@@ -95,63 +106,88 @@ public sealed class Http1Connection : IDisposable
             await _tls.WriteAsync(request, ct).ConfigureAwait(false);
         }
 
-        // Read until the header block is complete.
-        int headerEnd;
-        while ((headerEnd = FindHeaderEnd()) < 0)
+        // Read the header block; interim answers (100 Continue, 102 Processing, 103 Early Hints) come before the
+        // final one and are skipped (RFC 9110 §15.2): the request is answered by the final response alone.
+        long bytes = 0;
+        int status;
+        long contentLength;
+        bool chunked;
+        bool close;
+        for (int interim = 0; ; interim++)
         {
-            if (_end - _start >= MaxHeaderBytes)
+            int headerEnd;
+            while ((headerEnd = FindHeaderEnd()) < 0)
             {
-                throw new InvalidDataException("response headers too large");
+                if (_end - _start >= MaxHeaderBytes)
+                {
+                    throw new InvalidDataException($"response headers larger than {MaxHeaderBytes / 1024} KiB");
+                }
+
+                if (await FillAsync(ct).ConfigureAwait(false) == 0)
+                {
+                    throw new IOException(_end == _start ? "connection closed before a response" : "connection closed inside response headers");
+                }
             }
 
-            if (await FillAsync(ct).ConfigureAwait(false) == 0)
+            var head = _buffer.AsSpan(_start, headerEnd - _start);
+            status = ParseStatus(head);
+            contentLength = -1;
+            chunked = false;
+            close = head.Length > 7 && head[7] == (byte)'0'; // HTTP/1.0 closes by default
+            ParseHeaders(head, ref contentLength, ref chunked, ref close);
+            bytes += headerEnd + 4 - _start;
+            _start = headerEnd + 4;
+            if (status >= 200)
             {
-                throw new IOException(_end == _start ? "connection closed before a response" : "connection closed inside response headers");
+                break;
+            }
+
+            if (status == 101)
+            {
+                // The server switched protocols (an Upgrade): the connection no longer speaks HTTP/1.1.
+                throw new InvalidDataException("101 Switching Protocols: the server upgraded the connection, which a load test cannot follow");
+            }
+
+            if (interim >= MaxInterimResponses)
+            {
+                throw new InvalidDataException($"more than {MaxInterimResponses} interim (1xx) responses to one request");
             }
         }
 
-        var head = _buffer.AsSpan(_start, headerEnd - _start);
-        int status = ParseStatus(head);
-        long contentLength = -1;
-        bool chunked = false;
-        bool close = head.Length > 7 && head[7] == (byte)'0'; // HTTP/1.0 closes by default
-        ParseHeaders(head, ref contentLength, ref chunked, ref close);
-        long bytes = headerEnd + 4 - _start;
-        _start = headerEnd + 4;
         var checks = endpoint.Checks;
-        bool capture = checks is { ChecksBody: true };
-        _bodyLength = 0;
+        var scan = checks is { ChecksBody: true } ? (_scan ??= new BodyScan()) : null;
+        scan?.Reset(checks!);
 
-        if (endpoint.IsHead || status is 204 or 304 || status < 200)
+        if (endpoint.IsHead || status is 204 or 304)
         {
             // no body
         }
         else if (chunked)
         {
-            bytes += await SkipChunkedAsync(capture, ct).ConfigureAwait(false);
+            bytes += await SkipChunkedAsync(scan, ct).ConfigureAwait(false);
         }
         else if (contentLength >= 0)
         {
-            bytes += await SkipAsync(contentLength, capture, ct).ConfigureAwait(false);
+            bytes += await SkipAsync(contentLength, scan, ct).ConfigureAwait(false);
         }
         else
         {
             // No framing: the body runs to the end of the connection.
             close = true;
             bytes += _end - _start;
-            Capture(capture, _end - _start);
+            scan?.Feed(_buffer.AsSpan(_start, _end - _start));
             _start = _end;
             int n;
             while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
             {
                 bytes += n;
-                Capture(capture, n);
+                scan?.Feed(_buffer.AsSpan(_start, n));
                 _start = _end;
             }
         }
 
         var outcome = HttpResult.Classify(status);
-        if (checks is not null && outcome is Outcome.Status2xx or Outcome.Status3xx && !checks.Pass(status, _body.AsSpan(0, _bodyLength)))
+        if (checks is not null && outcome is Outcome.Status2xx or Outcome.Status3xx && !checks.Pass(status, scan))
         {
             outcome = Outcome.CheckFailed;
         }
@@ -177,7 +213,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipAsync(long length, bool capture, CancellationToken ct)
+    private async ValueTask<long> SkipAsync(long length, BodyScan? scan, CancellationToken ct)
     {
         long remaining = length;
         while (true)
@@ -185,13 +221,13 @@ public sealed class Http1Connection : IDisposable
             int available = _end - _start;
             if (available >= remaining)
             {
-                Capture(capture, (int)remaining);
+                scan?.Feed(_buffer.AsSpan(_start, (int)remaining));
                 _start += (int)remaining;
                 return length;
             }
 
             remaining -= available;
-            Capture(capture, available);
+            scan?.Feed(_buffer.AsSpan(_start, available));
             _start = _end = 0;
             if (await FillAsync(ct).ConfigureAwait(false) == 0)
             {
@@ -201,7 +237,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipChunkedAsync(bool capture, CancellationToken ct)
+    private async ValueTask<long> SkipChunkedAsync(BodyScan? scan, CancellationToken ct)
     {
         long total = 0;
         while (true)
@@ -241,32 +277,9 @@ public sealed class Http1Connection : IDisposable
                 }
             }
 
-            total += await SkipAsync(size, capture, ct).ConfigureAwait(false);
-            total += await SkipAsync(2, capture: false, ct).ConfigureAwait(false); // the CRLF after the chunk
+            total += await SkipAsync(size, scan, ct).ConfigureAwait(false);
+            total += await SkipAsync(2, scan: null, ct).ConfigureAwait(false); // the CRLF after the chunk
         }
-    }
-
-    /// <summary>When <paramref name="capture"/>, keeps the next <paramref name="count"/> bytes at the read position for the body checks, up to the cap.</summary>
-    private void Capture(bool capture, int count)
-    {
-        if (!capture || count <= 0)
-        {
-            return;
-        }
-
-        int keep = Math.Min(count, Core.Plans.ResponseExpectation.MaxCheckedBodyBytes - _bodyLength);
-        if (keep <= 0)
-        {
-            return;
-        }
-
-        if (_body is null || _body.Length < _bodyLength + keep)
-        {
-            Array.Resize(ref _body, Math.Min(Core.Plans.ResponseExpectation.MaxCheckedBodyBytes, Math.Max(_bodyLength + keep, (_body?.Length ?? 1024) * 2)));
-        }
-
-        _buffer.AsSpan(_start, keep).CopyTo(_body.AsSpan(_bodyLength));
-        _bodyLength += keep;
     }
 
     /// <summary>Reads more bytes into the buffer, compacting it first when full. Returns 0 at end of stream.</summary>
@@ -275,14 +288,21 @@ public sealed class Http1Connection : IDisposable
     {
         if (_end == _buffer.Length)
         {
-            if (_start == 0)
+            if (_start > 0)
             {
-                throw new InvalidDataException("a single response line does not fit the buffer");
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
             }
-
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
+            else if (_buffer.Length < MaxHeaderBytes + 4)
+            {
+                // A header block (or a chunk line) longer than the buffer: grow it, up to the header limit.
+                Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxHeaderBytes + 4));
+            }
+            else
+            {
+                throw new InvalidDataException($"a response line or header block longer than {MaxHeaderBytes / 1024} KiB");
+            }
         }
 
         int n = _tls is null

@@ -12,6 +12,9 @@ public enum Outcome
 
     /// <summary>A 2xx/3xx answer that failed the request's expect checks.</summary>
     CheckFailed,
+
+    /// <summary>Aborted in flight by a hard stop (a second Ctrl+C/SIGTERM): neither an answer nor the server's failure.</summary>
+    Cancelled,
 }
 
 /// <summary>The result of one exchange.</summary>

@@ -69,7 +69,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         {
             local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
             var urls = plan.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
-            var scenarios = plan.Scenarios.Select(s => ResolvedScenario.On(s, urls[s.Target])).ToList();
+            var scenarios = plan.Scenarios.Select(s => ResolvedScenario.On(s, urls[s.Target], plan.Targets[s.Target].InsecureSkipTlsVerify)).ToList();
             await using var observer = StartObserver(plan, urls, local);
             if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
             {
@@ -235,7 +235,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         }
 
         var processes = new Dictionary<string, int>(local.Processes, StringComparer.Ordinal) { ["generator"] = System.Environment.ProcessId };
-        var observer = Observer.RunObserver.FromSpec(spec, new Observer.ObserverContext { TargetUrls = urls, Processes = processes }, time, log);
+        var observer = Observer.RunObserver.FromSpec(spec, new Observer.ObserverContext { TargetUrls = urls, Processes = processes, SkipTlsVerify = plan.Targets.Values.Where(t => t.InsecureSkipTlsVerify).Select(t => t.Name).ToHashSet(StringComparer.Ordinal) }, time, log);
         observer.Start();
         return observer;
     }

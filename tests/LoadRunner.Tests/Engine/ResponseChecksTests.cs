@@ -136,3 +136,41 @@ public sealed class ResponseChecksTests : IAsyncLifetime
         _target.RequestsByPath["/chunked"].ShouldBe(6);
     }
 }
+
+/// <summary>The streaming body scan: a text is found wherever the reads split it.</summary>
+public sealed class BodyScanTests
+{
+    [Fact]
+    public void Feed_TextSplitAtEveryPosition_IsFound()
+    {
+        var checks = new Constellation.LoadRunner.Http.ResponseChecks(new ResponseExpectation { BodyContains = ["needle-in-a-haystack"], BodyNotContains = ["poison"] });
+        var body = System.Text.Encoding.UTF8.GetBytes("........needle-in-a-haystack........");
+        for (int split1 = 0; split1 <= body.Length; split1++)
+        {
+            for (int split2 = split1; split2 <= body.Length; split2++)
+            {
+                var scan = new Constellation.LoadRunner.Http.BodyScan();
+                scan.Reset(checks);
+                scan.Feed(body.AsSpan(0, split1));
+                scan.Feed(body.AsSpan(split1, split2 - split1));
+                scan.Feed(body.AsSpan(split2));
+                checks.Pass(200, scan).ShouldBeTrue($"split at {split1} and {split2}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Feed_OneByteAtATime_FindsAForbiddenText()
+    {
+        var checks = new Constellation.LoadRunner.Http.ResponseChecks(new ResponseExpectation { BodyNotContains = ["poison"] });
+        var scan = new Constellation.LoadRunner.Http.BodyScan();
+        scan.Reset(checks);
+        foreach (var b in "a little poison here"u8.ToArray())
+        {
+            scan.Feed([b]);
+        }
+
+        checks.Pass(200, scan).ShouldBeFalse();
+        checks.Pass(200, "no harm"u8).ShouldBeTrue();
+    }
+}
