@@ -243,7 +243,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
             var completedReasons = tracks.Where(t => t.Outcome is not null).Select(t => t.PartOf(spec).EndReason).ToList();
             result = result with
             {
-                Url = resolved.Url.ToString(),
+                Url = PlanRedactor.RedactUrl(resolved.Url),
                 StartOffsetSeconds = spec.StartAfter.TotalSeconds,
                 BreakingPoint = m.Monitor.BreakingPoint,
                 EndReason = m.Monitor.BreakingPoint is not null ? "stopped" : completedReasons.Count == 0 ? "failed" : completedReasons.FirstOrDefault(r => r != "completed") ?? "completed",

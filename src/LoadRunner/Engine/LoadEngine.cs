@@ -305,7 +305,7 @@ public sealed class LoadEngine(TimeProvider time)
             Name = st.Spec.Name,
             Target = st.Spec.Target,
             Model = st.Spec.Load.Model.ToString().ToLowerInvariant(),
-            Url = st.Resolved.Url.ToString(),
+            Url = PlanRedactor.RedactUrl(st.Resolved.Url),
             StartOffsetSeconds = (st.StartTimestamp - t0) / freq,
             DurationSeconds = Math.Round(duration, 3),
             EndReason = endReason,

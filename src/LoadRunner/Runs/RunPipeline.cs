@@ -285,7 +285,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         Cores = System.Environment.ProcessorCount,
         StartedUtc = started,
         EndedUtc = ended,
-        Targets = urls.ToDictionary(kv => kv.Key, kv => kv.Value.ToString(), StringComparer.Ordinal),
+        Targets = urls.ToDictionary(kv => kv.Key, kv => PlanRedactor.RedactUrl(kv.Value), StringComparer.Ordinal),
     };
 
     [GeneratedRegex("[^a-z0-9]+")]

@@ -168,4 +168,22 @@ public sealed class PlanRedactorTests
         plan.Scenarios[0].Request.Headers["Authorization"].ShouldBe(PlanRedactor.Mask);
         plan.Scenarios[1].Request.Headers["Cookie"].ShouldBe(PlanRedactor.Mask);
     }
+
+    [Fact]
+    public void Redact_MasksCredentialsInABaseUrl_AndRedactUrlDoesTheSameForRecordedUrls()
+    {
+        var yaml = """
+            name: userinfo
+            targets: { api: { baseUrl: "https://load:s3cret@api.example.test:8443/v1" } }
+            scenarios:
+              - { name: a, target: api, load: { model: open, rate: 1, duration: 1s } }
+            """;
+
+        var redacted = PlanRedactor.Redact(yaml);
+
+        redacted.ShouldNotContain("s3cret");
+        PlanLoader.Parse(redacted).Plan!.Targets["api"].BaseUrl!.Host.ShouldBe("api.example.test");
+        PlanRedactor.RedactUrl(new Uri("https://load:s3cret@api.example.test:8443/v1/x?q=1")).ShouldBe("https://redacted@api.example.test:8443/v1/x?q=1");
+        PlanRedactor.RedactUrl("http://127.0.0.1:9/").ShouldBe("http://127.0.0.1:9/");
+    }
 }
