@@ -2,8 +2,9 @@ using System.Runtime.InteropServices;
 using Constellation.LoadRunner.Cli;
 
 // Run socket continuations on the epoll thread instead of hopping to the thread pool: a load generator's
-// continuations are tiny, and the hop costs more than the work (must be set before the first socket).
-if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+// continuations are tiny, and the hop costs more than the work (must be set before the first socket). Not for the
+// service (serve), whose web server should not share its epoll threads with request handlers.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null && args.FirstOrDefault() != "serve")
 {
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }

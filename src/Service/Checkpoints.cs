@@ -97,7 +97,7 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
                 PlanName = run.Plan,
                 Status = RunStatus.Aborted,
                 Error = $"the service stopped during the run (crash or restart); data up to second {runSecond} (its last checkpoint) is kept",
-                Environment = LoadRunner.Runs.RunPipeline.Environment(_started, owner.Time.GetUtcNow(), new Dictionary<string, Uri>()),
+                Environment = Constellation.Runs.RunPipeline.Environment(_started, owner.Time.GetUtcNow(), new Dictionary<string, Uri>()),
                 Scenarios = [.. _seconds.Select(kv => new ScenarioResult
                 {
                     Name = kv.Key,

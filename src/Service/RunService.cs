@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
-using Constellation.LoadRunner.Runs;
+using Constellation.Runs;
 using Hangfire;
 using Microsoft.Extensions.Options;
 

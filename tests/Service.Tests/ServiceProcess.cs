@@ -36,13 +36,15 @@ internal static class ServiceProcess
 
     public static Process Start(int port, string plans, string runs, string? db = null)
     {
+        // `constellation serve`, the way a user starts the service (the CLI hosts it in its own process).
         var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.Service", baseDir.Name, "Constellation.Service.dll");
+        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.LoadRunner", baseDir.Name, "constellation.dll");
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add("serve");
         psi.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        psi.ArgumentList.Add($"--Constellation:PlansFolder={plans}");
-        psi.ArgumentList.Add($"--Constellation:RunsFolder={runs}");
+        psi.ArgumentList.Add($"--plans={plans}");
+        psi.ArgumentList.Add($"--output={runs}");
         if (db is not null)
         {
             psi.Environment["ConnectionStrings__Hangfire"] = db;

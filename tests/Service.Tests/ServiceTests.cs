@@ -3,10 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Constellation.Core.Results;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Constellation.Service.Tests;
@@ -46,28 +43,31 @@ public sealed class ServiceTests : IDisposable
         thresholds: ["error_rate < 5%"]
         """;
 
-    private WebApplicationFactory<Program> Factory(Dictionary<string, string?>? extra = null) => new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+    private ServiceTestHost Factory(Dictionary<string, string?>? extra = null)
     {
-        b.UseSetting("Constellation:PlansFolder", _plans);
-        b.UseSetting("Constellation:RunsFolder", _runs);
-        b.UseSetting("Constellation:Users:0:Name", "ops");
-        b.UseSetting("Constellation:Users:0:Role", "operator");
-        b.UseSetting("Constellation:Users:0:ApiKeySha256", ApiKeyHandler.Sha256Hex(OperatorKey));
-        b.UseSetting("Constellation:Users:1:Name", "watcher");
-        b.UseSetting("Constellation:Users:1:Role", "viewer");
-        b.UseSetting("Constellation:Users:1:ApiKeySha256", ApiKeyHandler.Sha256Hex(ViewerKey));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Constellation:PlansFolder"] = _plans,
+            ["Constellation:RunsFolder"] = _runs,
+            ["Constellation:Users:0:Name"] = "ops",
+            ["Constellation:Users:0:Role"] = "operator",
+            ["Constellation:Users:0:ApiKeySha256"] = ApiKeyHandler.Sha256Hex(OperatorKey),
+            ["Constellation:Users:1:Name"] = "watcher",
+            ["Constellation:Users:1:Role"] = "viewer",
+            ["Constellation:Users:1:ApiKeySha256"] = ApiKeyHandler.Sha256Hex(ViewerKey),
+        };
         foreach (var (k, v) in extra ?? [])
         {
-            b.UseSetting(k, v);
+            settings[k] = v;
         }
 
-        b.ConfigureTestServices(s => s.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, RemoteAddressFilter>());
-    });
+        return new ServiceTestHost(settings);
+    }
 
     /// <summary>A request from a chosen address (the test host has none: a startup filter sets it from a test header), with optional key, CSRF header and JSON body.</summary>
-    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(WebApplicationFactory<Program> f, string method, string path, IPAddress? from = null, string? key = null, object? json = null, bool csrf = true)
+    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(ServiceTestHost f, string method, string path, IPAddress? from = null, string? key = null, object? json = null, bool csrf = true)
     {
-        using var client = f.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var client = f.CreateClient();
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Headers.Add(RemoteAddressFilter.HeaderName, (from ?? IPAddress.Loopback).ToString());
         if (key is not null)
@@ -89,7 +89,7 @@ public sealed class ServiceTests : IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
     }
 
-    private static async Task<JsonElement> WaitForAsync(WebApplicationFactory<Program> f, string id, Func<string, bool> done)
+    private static async Task<JsonElement> WaitForAsync(ServiceTestHost f, string id, Func<string, bool> done)
     {
         for (int i = 0; i < 600; i++)
         {

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Constellation.Core.Plans;
 using Constellation.Core.Text;
-using Constellation.LoadRunner.Distributed;
-using Constellation.LoadRunner.Runs;
+using Constellation.Runs.Distributed;
+using Constellation.Runs;
 
 namespace Constellation.LoadRunner.Cli;
 

@@ -6,8 +6,8 @@ using System.Text.Json;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
 using Constellation.Core.Text;
-using Constellation.LoadRunner.Engine;
-using Constellation.LoadRunner.Runs;
+using Constellation.Runs.Engine;
+using Constellation.Runs;
 
 namespace Constellation.LoadRunner.Cli;
 
@@ -86,7 +86,7 @@ public static class ConstellationCli
     };
 
     /// <summary>Combines the progress view and the live metrics into one per-second callback.</summary>
-    private static Action<EngineProgress>? Observers(ProgressView? view, Telemetry.LiveMetrics? metrics) => (view, metrics) switch
+    private static Action<EngineProgress>? Observers(ProgressView? view, Constellation.Runs.Telemetry.LiveMetrics? metrics) => (view, metrics) switch
     {
         (null, null) => null,
         (not null, null) => view.Update,
@@ -98,7 +98,7 @@ public static class ConstellationCli
         },
     };
 
-    private static Telemetry.LiveMetrics? StartMetrics(CliContext ctx, int? port)
+    private static Constellation.Runs.Telemetry.LiveMetrics? StartMetrics(CliContext ctx, int? port)
     {
         if (port is null)
         {
@@ -110,10 +110,10 @@ public static class ConstellationCli
             throw new ArgumentOutOfRangeException(nameof(port), port, "--metrics-port must be from 1 to 65535");
         }
 
-        Telemetry.LiveMetrics metrics;
+        Constellation.Runs.Telemetry.LiveMetrics metrics;
         try
         {
-            metrics = new Telemetry.LiveMetrics(port.Value);
+            metrics = new Constellation.Runs.Telemetry.LiveMetrics(port.Value);
         }
         catch (System.Net.HttpListenerException e)
         {

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Constellation.Core.Text;
-using Constellation.LoadRunner.Engine;
+using Constellation.Runs.Engine;
 using Spectre.Console;
 
 namespace Constellation.LoadRunner.Cli;

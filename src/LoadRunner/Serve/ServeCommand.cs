@@ -1,18 +1,14 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Constellation.LoadRunner.Cli;
 
 namespace Constellation.LoadRunner.Serve;
 
 /// <summary>
-/// `constellation serve`: starts the service host (src/Service, built beside this tool) in the foreground. The
-/// service runs the same pipeline as `run`; it is its own ASP.NET Core app so this CLI stays a small console tool.
-/// Ctrl+C / SIGTERM are passed on; the service stops its runs cleanly.
+/// `constellation serve`: hosts the service (src/Service) in this process. The service runs the same pipeline as
+/// `run`. Ctrl+C / SIGTERM stop it; running runs are stopped cleanly and keep what they measured.
 /// </summary>
 public static class ServeCommand
 {
-    public const string ServicePathVariable = "CONSTELLATION_SERVICE";
-
     public static Command Create(CliContext ctx)
     {
         var urls = new Option<string>("--urls") { Description = "Where to listen. Default: loopback only; anything else needs API keys (see README).", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
@@ -21,33 +17,48 @@ public static class ServeCommand
         var cmd = new Command("serve", "Run the service: Hangfire dashboard (/hangfire), REST API (/api), reports (/runs), /metrics, health; scheduled runs from configuration.") { urls, plans, runs };
         cmd.SetAction(async (pr, ct) =>
         {
-            string dll;
-            try
+            var app = Constellation.Service.ServiceHost.Build(
+            [
+                "--urls=" + pr.GetValue(urls),
+                "--Constellation:PlansFolder=" + pr.GetValue(plans)!.FullName,
+                "--Constellation:RunsFolder=" + pr.GetValue(runs)!.FullName,
+            ]);
+            await using (app.ConfigureAwait(false))
             {
-                dll = FindService();
-            }
-            catch (FileNotFoundException e)
-            {
-                ctx.Error.WriteLine($"error: {e.Message}");
-                return ExitCodes.RuntimeError;
+                try
+                {
+                    await app.StartAsync(ctx.Cancel).ConfigureAwait(false);
+                }
+                catch (Microsoft.Extensions.Options.OptionsValidationException e)
+                {
+                    foreach (var failure in e.Failures)
+                    {
+                        ctx.Error.WriteLine($"error: {failure}");
+                    }
+
+                    return ExitCodes.InvalidInput;
+                }
+                catch (IOException e)
+                {
+                    ctx.Error.WriteLine($"error: cannot listen on {pr.GetValue(urls)}: {e.Message}");
+                    return ExitCodes.InvalidInput;
+                }
+
+                using var stopping = CancellationTokenSource.CreateLinkedTokenSource(ctx.Cancel, app.Lifetime.ApplicationStopping);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl+C, SIGTERM, or the host stopping itself
+                }
+
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
-            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false };
-            psi.ArgumentList.Add(dll);
-            psi.ArgumentList.Add("--urls=" + pr.GetValue(urls));
-            psi.ArgumentList.Add("--Constellation:PlansFolder=" + pr.GetValue(plans)!.FullName);
-            psi.ArgumentList.Add("--Constellation:RunsFolder=" + pr.GetValue(runs)!.FullName);
-            psi.WorkingDirectory = Path.GetDirectoryName(dll)!;
-            psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
-            using var child = Process.Start(psi) ?? throw new InvalidOperationException("could not start the service");
-            using var stop = ctx.Cancel.Register(() => _ = Local.LocalTargets.SysKill(child.Id, 15));
-            await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false); // Ctrl+C reaches the child as SIGTERM, not as an abandoned wait
-            return child.ExitCode == 0 || ctx.Cancel.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.RuntimeError;
+            return ExitCodes.Ok;
         });
         return cmd;
     }
-
-    /// <summary>The service build next to this tool's (same configuration), or where $CONSTELLATION_SERVICE says.</summary>
-    public static string FindService() =>
-        Local.SiblingBuild.Find("Constellation.Service", "Constellation.Service.dll", ServicePathVariable, message => new FileNotFoundException(message));
 }

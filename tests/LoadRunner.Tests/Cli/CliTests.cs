@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Constellation.LoadRunner.Tests.Support;
 using Constellation.Core.Results;
 using Constellation.LoadRunner.Cli;
-using Constellation.LoadRunner.Tests.Support;
+using Constellation.Tests;
 
 namespace Constellation.LoadRunner.Tests.Cli;
 
@@ -213,9 +214,9 @@ public sealed class CliTests : IAsyncLifetime
 
 public sealed class LiveMetricsCliTests : IAsyncLifetime
 {
-    private Support.TestTarget _target = null!;
+    private Constellation.Tests.TestTarget _target = null!;
 
-    public async ValueTask InitializeAsync() => _target = await Support.TestTarget.StartAsync();
+    public async ValueTask InitializeAsync() => _target = await Constellation.Tests.TestTarget.StartAsync();
 
     public async ValueTask DisposeAsync() => await _target.DisposeAsync();
 

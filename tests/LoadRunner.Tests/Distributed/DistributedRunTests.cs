@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Constellation.Core.Results;
 using Constellation.LoadRunner.Cli;
-using Constellation.LoadRunner.Distributed;
-using Constellation.LoadRunner.Tests.Support;
+using Constellation.Runs.Distributed;
+using Constellation.Tests;
 
 namespace Constellation.LoadRunner.Tests.Distributed;
 

@@ -2,9 +2,9 @@ using System.Diagnostics;
 using Amazon.Runtime;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
-using Constellation.LoadRunner.Distributed;
-using Constellation.LoadRunner.Runs;
-using Constellation.LoadRunner.Tests.Support;
+using Constellation.Runs.Distributed;
+using Constellation.Runs;
+using Constellation.Tests;
 using Constellation.Testing.FakeKubernetes;
 using k8s;
 using k8s.Models;
@@ -168,7 +168,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
                 }
 
                 var container = Job.Spec.Template.Spec.Containers.Single();
-                var dll = typeof(AgentWorker).Assembly.Location;
+                var dll = Path.Combine(AppContext.BaseDirectory, "constellation.dll"); // the CLI, built beside the tests
                 for (int i = 0; i < Job.Spec.Completions; i++)
                 {
                     var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using Constellation.LoadRunner.Tests.Support;
 using Constellation.Core.Results;
 using Constellation.LoadRunner.Cli;
-using Constellation.LoadRunner.Tests.Support;
+using Constellation.Tests;
 
 namespace Constellation.LoadRunner.Tests.Jmx;
 

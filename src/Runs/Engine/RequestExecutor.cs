@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using System.Net.Sockets;
+using Constellation.Runs.Http;
+
+namespace Constellation.Runs.Engine;
+
+/// <summary>Runs one request on a connection (opening one when needed) and records how it went.</summary>
+public sealed class RequestExecutor
+{
+    private readonly HttpEndpoint _endpoint;
+    private readonly ScenarioRecorder _recorder;
+    private readonly TimeoutWatchdog _watchdog;
+    private readonly TimeProvider _time;
+    private readonly long _timeoutTicks;
+    private readonly double _ticksPerMicro;
+
+    public RequestExecutor(HttpEndpoint endpoint, ScenarioRecorder recorder, TimeoutWatchdog watchdog, TimeProvider time)
+    {
+        _endpoint = endpoint;
+        _recorder = recorder;
+        _watchdog = watchdog;
+        _time = time;
+        _timeoutTicks = (long)(endpoint.Timeout.TotalSeconds * time.TimestampFrequency);
+        _ticksPerMicro = time.TimestampFrequency / 1_000_000.0;
+    }
+
+    public ScenarioRecorder Recorder => _recorder;
+
+    /// <summary>
+    /// Sends one request. Latency is measured from <paramref name="intendedTimestamp"/> (the open model's
+    /// planned start) and service time from the actual send. Returns the connection to reuse, or null.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Http1Connection?> ExecuteAsync(Http1Connection? connection, long intendedTimestamp, CancellationToken abort)
+    {
+        long sendTs = _time.GetTimestamp();
+        _recorder.RecordStarted();
+        for (int attempt = 0; ; attempt++)
+        {
+            bool reused = connection is not null;
+            try
+            {
+                if (connection is null || connection.IsBroken)
+                {
+                    if (connection is not null)
+                    {
+                        Close(connection);
+                    }
+
+                    connection = null;
+                    connection = await ConnectAsync(sendTs, abort).ConfigureAwait(false);
+                }
+
+                Volatile.Write(ref connection.DeadlineTimestamp, sendTs + _timeoutTicks);
+                var result = await connection.ExchangeAsync(_endpoint, abort).ConfigureAwait(false);
+                Volatile.Write(ref connection.DeadlineTimestamp, 0);
+                Record(result.Outcome, intendedTimestamp, sendTs, result.BytesReceived);
+                if (connection.IsBroken)
+                {
+                    Close(connection);
+                    return null;
+                }
+
+                return connection;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
+            {
+                bool timedOut = connection?.TimedOut ?? false;
+                bool responseStarted = connection?.ResponseStarted ?? false;
+                if (e is OperationCanceledException && !abort.IsCancellationRequested)
+                {
+                    timedOut = true; // connect timeout
+                }
+
+                if (connection is not null)
+                {
+                    Close(connection);
+                }
+
+                // A kept-alive connection the server closed while idle: retry once on a fresh one, as browsers
+                // do — but only if no byte of a response came back, so a request is never sent twice after the
+                // server began to answer it.
+                if (reused && attempt == 0 && !timedOut && !responseStarted && !abort.IsCancellationRequested)
+                {
+                    connection = null;
+                    continue;
+                }
+
+                // A hard stop (the second Ctrl+C) aborts in-flight requests: that is the user's doing, not the server's.
+                Record(timedOut ? Outcome.Timeout : abort.IsCancellationRequested ? Outcome.Cancelled : Outcome.ConnectionError, intendedTimestamp, sendTs, 0);
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Closes a connection that is no longer needed.</summary>
+    public void Close(Http1Connection connection)
+    {
+        _watchdog.Unregister(connection);
+        connection.Dispose();
+    }
+
+    private async ValueTask<Http1Connection> ConnectAsync(long sendTs, CancellationToken abort)
+    {
+        var remaining = TimeSpan.FromSeconds(Math.Max(0, (sendTs + _timeoutTicks - _time.GetTimestamp()) / (double)_time.TimestampFrequency));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        cts.CancelAfter(remaining);
+        var c = await Http1Connection.ConnectAsync(_endpoint, cts.Token).ConfigureAwait(false);
+        _watchdog.Register(c);
+        return c;
+    }
+
+    private void Record(Outcome outcome, long intendedTs, long sendTs, long bytes)
+    {
+        long now = _time.GetTimestamp();
+        _recorder.RecordCompleted(
+            outcome,
+            (long)((now - intendedTs) / _ticksPerMicro),
+            (long)((now - sendTs) / _ticksPerMicro),
+            bytes);
+    }
+}

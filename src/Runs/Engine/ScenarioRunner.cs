@@ -1,0 +1,335 @@
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.Runs.Http;
+
+namespace Constellation.Runs.Engine;
+
+/// <summary>Drives one scenario's load until its curve ends, a stop is requested, or the run is cancelled.</summary>
+public abstract class ScenarioRunner
+{
+    private readonly CancellationTokenSource _stop = new();
+    private long _inFlight;
+    private long _pacerLagMaxTicks;
+
+    protected ScenarioRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
+    {
+        Spec = spec;
+        Share = share;
+        Executors = executors;
+        Executor = executors[0];
+        Time = time;
+        Curve = spec.Load.Curve;
+    }
+
+    public ScenarioSpec Spec { get; }
+
+    /// <summary>This runner's part of the scenario's load (all of it, unless it is one agent of several).</summary>
+    public LoadShare Share { get; }
+
+    public LoadCurve Curve { get; }
+    public ScenarioRecorder Recorder => Executor.Recorder;
+    public long InFlight => Interlocked.Read(ref _inFlight);
+    public bool StopRequested => _stop.IsCancellationRequested;
+
+    /// <summary>The first request's executor (the only one, unless the scenario is a sequence).</summary>
+    protected RequestExecutor Executor { get; }
+
+    /// <summary>One executor per request of the sequence, sharing the scenario's recorder.</summary>
+    protected IReadOnlyList<RequestExecutor> Executors { get; }
+    protected TimeProvider Time { get; }
+    protected CancellationToken StopToken => _stop.Token;
+
+    /// <summary>Stops issuing new requests; in-flight ones finish or time out.</summary>
+    public void RequestStop() => _stop.Cancel();
+
+    /// <summary>The largest pacing lag since the last call, in milliseconds.</summary>
+    public double TakePacerLagMaxMs() =>
+        Interlocked.Exchange(ref _pacerLagMaxTicks, 0) * 1000.0 / Time.TimestampFrequency;
+
+    /// <summary>Runs the scenario from <paramref name="startTimestamp"/>; completes when every request has ended.</summary>
+    public abstract Task RunAsync(long startTimestamp, CancellationToken abort);
+
+    protected void AddInFlight(long delta) => Interlocked.Add(ref _inFlight, delta);
+
+    protected void ReportLag(long lagTicks)
+    {
+        long current = Volatile.Read(ref _pacerLagMaxTicks);
+        while (lagTicks > current)
+        {
+            long seen = Interlocked.CompareExchange(ref _pacerLagMaxTicks, lagTicks, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary>Waits on this runner's clock; see <see cref="PreciseSleep.WaitUntil"/>.</summary>
+    protected bool WaitUntil(long timestamp, CancellationToken token) => PreciseSleep.WaitUntil(Time, timestamp, token);
+
+    /// <summary>Creates the runner for a scenario's load model.</summary>
+    public static ScenarioRunner Create(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare? share = null) => spec.Load.Model switch
+    {
+        LoadModel.Open => new OpenModelRunner(spec, executors, time, share ?? LoadShare.Whole),
+        _ => new ClosedModelRunner(spec, executors, time, share ?? LoadShare.Whole),
+    };
+}
+
+/// <summary>
+/// Open model: requests start at the times the rate curve dictates, whatever the server does. Latency is
+/// measured from that intended time (no coordinated omission); past the in-flight cap an arrival is dropped.
+/// </summary>
+public sealed class OpenModelRunner : ScenarioRunner
+{
+    private readonly Stack<Http1Connection> _idle = new();
+    private readonly Lock _idleLock = new();
+    private CancellationToken _abort;
+
+    public OpenModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
+        : base(spec, executors, time, share)
+    {
+    }
+
+    public override async Task RunAsync(long startTimestamp, CancellationToken abort)
+    {
+        _abort = abort;
+        // The pacer owns a thread: it blocks between arrivals and must never wait behind thread-pool work.
+        var paced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pacer = new Thread(() =>
+        {
+            try
+            {
+                Pace(startTimestamp);
+                paced.TrySetResult();
+            }
+            catch (Exception e)
+            {
+                paced.TrySetException(e);
+            }
+        })
+        { IsBackground = true, Name = $"pacer:{Spec.Name}", Priority = ThreadPriority.AboveNormal };
+        pacer.Start();
+        await paced.Task.ConfigureAwait(false);
+
+        // Drain: in-flight requests finish or hit their timeout (the watchdog enforces it).
+        while (InFlight > 0 && !abort.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        lock (_idleLock)
+        {
+            while (_idle.TryPop(out var c))
+            {
+                Executor.Close(c);
+            }
+        }
+    }
+
+    private void Pace(long startTimestamp)
+    {
+        var schedule = Curve.Schedule();
+        double freq = Time.TimestampFrequency;
+        int max = Spec.Load.MaxInFlight;
+        var token = StopToken;
+        var share = Share;
+        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && schedule.TryNext(out var seconds))
+        {
+            if (!share.OwnsArrival(schedule.Issued - 1))
+            {
+                continue; // another agent's arrival
+            }
+
+            long due = startTimestamp + (long)(seconds * freq);
+            if (!WaitUntil(due, token))
+            {
+                break;
+            }
+
+            ReportLag(Time.GetTimestamp() - due);
+            if (InFlight >= max)
+            {
+                Recorder.RecordDropped();
+                continue;
+            }
+
+            AddInFlight(1);
+            _ = Fire(due);
+        }
+    }
+
+    private async Task Fire(long intendedTimestamp)
+    {
+        Http1Connection? connection;
+        lock (_idleLock)
+        {
+            _idle.TryPop(out connection);
+        }
+
+        try
+        {
+            connection = await Executor.ExecuteAsync(connection, intendedTimestamp, _abort).ConfigureAwait(false);
+            if (connection is not null)
+            {
+                lock (_idleLock)
+                {
+                    _idle.Push(connection);
+                }
+            }
+        }
+        finally
+        {
+            AddInFlight(-1);
+        }
+    }
+}
+
+/// <summary>
+/// Closed model: a number of virtual users, each sending a request, waiting for its answer and thinking,
+/// in a loop — JMeter thread-group semantics. The user count follows the curve; with an iteration limit each
+/// user stops after that many requests (JMeter's loop count) and the scenario ends once all of them are done.
+/// </summary>
+public sealed class ClosedModelRunner : ScenarioRunner
+{
+    private static readonly TimeSpan ControlPeriod = TimeSpan.FromMilliseconds(50);
+
+    // Iteration limit: requests left per user slot (a slot keeps its budget across scale-down and up), and how
+    // many slots have used theirs up.
+    private readonly int[]? _remaining;
+    private int _exhausted;
+
+    public ClosedModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
+        : base(spec, executors, time, share)
+    {
+        if (spec.Load.Iterations is { } iterations)
+        {
+            _remaining = new int[Math.Max(0, share.UsersOf(Curve.Peak))];
+            Array.Fill(_remaining, iterations);
+        }
+    }
+
+    public override async Task RunAsync(long startTimestamp, CancellationToken abort)
+    {
+        var users = new List<(Task Task, CancellationTokenSource Stop)>();
+        double freq = Time.TimestampFrequency;
+        long end = startTimestamp + (long)(Curve.Duration.TotalSeconds * freq);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(StopToken, abort);
+        try
+        {
+            while (!linked.IsCancellationRequested)
+            {
+                long now = Time.GetTimestamp();
+                if (now >= end || (_remaining is not null && Volatile.Read(ref _exhausted) >= _remaining.Length))
+                {
+                    break;
+                }
+
+                var elapsed = TimeSpan.FromSeconds((now - startTimestamp) / freq);
+                int desired = Share.UsersOf(Curve.ValueAt(elapsed));
+                while (users.Count < desired)
+                {
+                    var stop = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+                    int slot = users.Count;
+                    users.Add((Task.Run(() => UserLoop(slot, stop.Token, abort), CancellationToken.None), stop));
+                }
+
+                while (users.Count > desired)
+                {
+                    users[^1].Stop.Cancel();
+                    users.RemoveAt(users.Count - 1);
+                }
+
+                var wait = TimeSpan.FromTicks(Math.Min(ControlPeriod.Ticks, (long)((end - now) / freq * TimeSpan.TicksPerSecond) + 1));
+                try
+                {
+                    await Task.Delay(wait, Time, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var u in users)
+            {
+                u.Stop.Cancel();
+            }
+        }
+
+        await WaitForUsersAsync().ConfigureAwait(false);
+
+        async Task WaitForUsersAsync()
+        {
+            // Users whose stop was signalled earlier (scale-down) are still tracked by their tasks' completion via in-flight.
+            await Task.WhenAll(users.Select(u => u.Task)).ConfigureAwait(false);
+            while (InFlight > 0 && !abort.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            foreach (var u in users)
+            {
+                u.Stop.Dispose();
+            }
+        }
+    }
+
+    private async Task UserLoop(int slot, CancellationToken stop, CancellationToken abort)
+    {
+        Http1Connection? connection = null;
+        var think = Spec.Load.ThinkTime;
+        var thinkMax = Spec.Load.ThinkTimeMax ?? think;
+        var executors = Executors;
+        AddInFlight(1);
+        try
+        {
+            // One iteration sends every request of the sequence in order (one, unless the scenario is a sequence),
+            // thinking after each; the iteration limit counts iterations, as JMeter's loop count does.
+            while (!stop.IsCancellationRequested)
+            {
+                int left = int.MaxValue;
+                if (_remaining is not null && (slot >= _remaining.Length || (left = Interlocked.Decrement(ref _remaining[slot])) < 0))
+                {
+                    break; // this user has sent all its iterations
+                }
+
+                for (int i = 0; i < executors.Count && !(i > 0 && stop.IsCancellationRequested); i++)
+                {
+                    long now = Time.GetTimestamp();
+                    connection = await executors[i].ExecuteAsync(connection, now, abort).ConfigureAwait(false);
+                    bool last = left == 0 && i == executors.Count - 1;
+                    var pause = thinkMax > think ? think + ((thinkMax - think) * Random.Shared.NextDouble()) : think;
+                    if (!last && pause > TimeSpan.Zero)
+                    {
+                        try
+                        {
+                            await Task.Delay(pause, Time, stop).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            break;
+                        }
+                    }
+                }
+
+                if (left == 0)
+                {
+                    Interlocked.Increment(ref _exhausted);
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            AddInFlight(-1);
+            if (connection is not null)
+            {
+                Executor.Close(connection);
+            }
+        }
+    }
+}
