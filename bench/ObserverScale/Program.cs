@@ -46,8 +46,8 @@ var spec = new KubernetesSamplerSpec
     EventNamespaces = [Ns],
     MetricsInterval = TimeSpan.FromSeconds(15),
 };
-var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, Console.Error);
-var observer = new RunObserver([sampler], [], TimeProvider.System, Console.Error);
+var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, new Constellation.Core.Logging.PlainTextLogger(Console.Error));
+var observer = new RunObserver([sampler], [], TimeProvider.System, new Constellation.Core.Logging.PlainTextLogger(Console.Error));
 
 var before = Cpu();
 var wall = Stopwatch.StartNew();

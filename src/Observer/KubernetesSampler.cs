@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Net;
 using System.Text.Json;
 using Constellation.Core.Plans;
@@ -30,7 +31,7 @@ public sealed class KubernetesSampler : ISampler
     private readonly KubernetesSamplerSpec _spec;
     private readonly Func<KubernetesClientConfiguration> _config;
     private readonly TimeProvider _time;
-    private readonly TextWriter _log;
+    private readonly ILogger _log;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WorkloadState> _workloads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PodState> _pods = new(StringComparer.Ordinal);
@@ -39,7 +40,7 @@ public sealed class KubernetesSampler : ISampler
     private readonly List<IKubernetes> _retired = [];
     private bool _nodesListed;
 
-    public KubernetesSampler(KubernetesSamplerSpec spec, Func<KubernetesClientConfiguration> config, TimeProvider time, TextWriter log)
+    public KubernetesSampler(KubernetesSamplerSpec spec, Func<KubernetesClientConfiguration> config, TimeProvider time, ILogger log)
     {
         _spec = spec;
         _config = config;
@@ -194,7 +195,7 @@ public sealed class KubernetesSampler : ISampler
         {
             recorder.OpenGap(Name, $"no Kubernetes client: {e.Message}");
             recorder.Count(Name, 0, 1);
-            _log.WriteLine($"observer: kubernetes: cannot build a client: {e.Message}");
+            _log.NoKubernetesClient(e.Message);
             return false;
         }
     }
@@ -395,7 +396,7 @@ public sealed class KubernetesSampler : ISampler
                 // Not an API fault we know: still not a reason to stop watching. Marked, logged, retried.
                 recorder.OpenGap(gapKey, $"{what}: unexpected {e.GetType().Name}: {e.Message}");
                 recorder.Count(Name, 0, 1);
-                _log.WriteLine($"observer: kubernetes {what}: {e}");
+                _log.KubernetesUnexpected(what, e);
                 try
                 {
                     await Task.Delay(MaxBackoff, _time, stop).ConfigureAwait(false);

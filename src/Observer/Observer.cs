@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Constellation.Core.Plans;
 
 namespace Constellation.Observer;
@@ -40,11 +41,11 @@ public sealed class RunObserver : IAsyncDisposable
     private readonly IReadOnlyList<ISampler> _samplers;
     private readonly IReadOnlyList<IWindowSampler> _windowSamplers;
     private readonly TimeProvider _time;
-    private readonly TextWriter _log;
+    private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _running = [];
 
-    public RunObserver(IReadOnlyList<ISampler> samplers, IReadOnlyList<IWindowSampler> windowSamplers, TimeProvider time, TextWriter log)
+    public RunObserver(IReadOnlyList<ISampler> samplers, IReadOnlyList<IWindowSampler> windowSamplers, TimeProvider time, ILogger log)
     {
         _samplers = samplers;
         _windowSamplers = windowSamplers;
@@ -56,7 +57,7 @@ public sealed class RunObserver : IAsyncDisposable
     public ObservationRecorder Recorder => _recorder;
 
     /// <summary>The samplers a plan asks for.</summary>
-    public static RunObserver FromSpec(ObserveSpec spec, ObserverContext context, TimeProvider time, TextWriter log)
+    public static RunObserver FromSpec(ObserveSpec spec, ObserverContext context, TimeProvider time, ILogger log)
     {
         var samplers = new List<ISampler>();
         var window = new List<IWindowSampler>();
@@ -113,7 +114,7 @@ public sealed class RunObserver : IAsyncDisposable
             {
                 _recorder.Count(w.Name, 0, 1);
                 _recorder.Note(w.Name, $"failed: {e.Message}");
-                _log.WriteLine($"observer: {w.Name} failed: {e.Message}");
+                _log.WindowSamplerFailed(w.Name, e.Message);
             }
         }
 
@@ -148,7 +149,7 @@ public sealed class RunObserver : IAsyncDisposable
             // A sampler bug must not cost the run: note it, the load goes on.
             _recorder.OpenGap(sampler.Name, $"sampler failed: {e.GetType().Name}: {e.Message}");
             _recorder.Count(sampler.Name, 0, 1);
-            _log.WriteLine($"observer: {sampler.Name} stopped: {e.Message}");
+            _log.SamplerStopped(sampler.Name, e.Message);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Constellation.Core.Plans;
@@ -51,7 +52,7 @@ public sealed record RunOutcome(RunRecord Record, string Directory);
 /// One run end to end: launch local targets, drive the engine, write run.json, summary.md and index.html, stop the
 /// children. The CLI, and later the service's jobs, all go through here.
 /// </summary>
-public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
+public sealed partial class RunPipeline(TimeProvider time, ILogger log)
 {
     public async Task<RunOutcome> RunAsync(Plan plan, RunOptions options, Action<EngineProgress>? progress, CancellationToken cancel, CancellationToken abort = default)
     {
@@ -60,7 +61,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         var localStore = new Reports.Stores.LocalRunStore(options.OutputRoot, log);
         var dir = localStore.DirectoryFor(runId);
         Directory.CreateDirectory(dir);
-        log.WriteLine($"run {runId}: plan '{plan.Name}', {plan.Scenarios.Count} scenario(s), up to {Core.Text.Durations.Format(plan.MaxDuration)}");
+        log.RunStarting(runId, plan.Name, plan.Scenarios.Count, Core.Text.Durations.Format(plan.MaxDuration));
 
         RunRecord record;
         LocalTargets? local = null;
@@ -73,7 +74,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             await using var observer = StartObserver(plan, urls, local);
             if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
             {
-                log.WriteLine($"observing a calm baseline for {Core.Text.Durations.Format(plan.Observe.Baseline)} before the load");
+                log.Baseline(Core.Text.Durations.Format(plan.Observe.Baseline));
                 await WaitAsync(plan.Observe.Baseline, "baseline", cancel).ConfigureAwait(false);
             }
 
@@ -99,7 +100,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 (result, distribution) = (distributed.Result, distributed.Distribution);
                 foreach (var problem in distribution.Problems)
                 {
-                    log.WriteLine($"DEGRADED: {problem}");
+                    log.Degraded(problem);
                 }
             }
             else
@@ -109,12 +110,12 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
 
             if (result.AbortedBy is { } why)
             {
-                log.WriteLine($"threshold lost, run stopped early (abortOnFail): {why}");
+                log.AbortedOnFail(why);
             }
 
             if (observer is not null && plan.Observe!.Cooldown > TimeSpan.Zero && !cancel.IsCancellationRequested)
             {
-                log.WriteLine($"load done; observing scale-in for {Core.Text.Durations.Format(plan.Observe.Cooldown)} (Ctrl+C ends it early and keeps the run)");
+                log.Cooldown(Core.Text.Durations.Format(plan.Observe.Cooldown));
                 await WaitAsync(plan.Observe.Cooldown, "cooldown", cancel).ConfigureAwait(false);
             }
 
@@ -139,7 +140,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 record = record with { Scaling = ScalingAnalyzer.Derive(record) };
                 foreach (var gap in observed.Observation.Gaps)
                 {
-                    log.WriteLine($"observer gap: {gap.Sampler} from {gap.FromSeconds:0.#}s to {gap.ToSeconds:0.#}s: {gap.Reason}");
+                    log.ObserverGap(gap.Sampler, gap.FromSeconds, gap.ToSeconds, gap.Reason);
                 }
             }
         }
@@ -175,7 +176,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
             var status = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
             if (!status.Ok)
             {
-                log.WriteLine($"warning: could not store the run in {status.Location}: {status.Error}");
+                log.StoreFailed(status.Location, status.Error);
             }
 
             statuses.Add(status);
@@ -204,7 +205,14 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
         {
             var found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None).ConfigureAwait(false);
             baseline = found.Record;
-            log.WriteLine(baseline is null ? $"baseline: {found.Message}; regression thresholds are not judged" : $"baseline: {baseline.RunId} ({wanted})");
+            if (baseline is null)
+            {
+                log.BaselineMissing(found.Message);
+            }
+            else
+            {
+                log.BaselineFound($"{baseline.RunId} ({wanted})");
+            }
         }
 
         var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy);
@@ -215,15 +223,15 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
 
         foreach (var t in gate.Thresholds)
         {
-            log.WriteLine($"threshold {(t.Skipped ? "skipped" : t.Passed ? "passed" : "FAILED")}: [{t.Scope}] {t.Threshold}: {t.Observed}{(t.Detail is null ? string.Empty : $" ({t.Detail})")}");
+            log.Threshold(t.Skipped ? "skipped" : t.Passed ? "passed" : "FAILED", t.Scope, t.Threshold, t.Observed, t.Detail is null ? string.Empty : $" ({t.Detail})");
         }
 
         foreach (var reason in gate.InvalidReasons)
         {
-            log.WriteLine($"run invalid: {reason}");
+            log.RunInvalid(reason);
         }
 
-        log.WriteLine($"gate: {gate.Verdict}");
+        log.Gate(gate.Verdict);
         return record with { Gate = gate };
     }
 
@@ -254,7 +262,7 @@ public sealed partial class RunPipeline(TimeProvider time, TextWriter log)
                 left -= step;
                 if (left > TimeSpan.FromSeconds(1))
                 {
-                    log.WriteLine($"{what}: {Core.Text.Durations.Format(TimeSpan.FromSeconds(Math.Round(left.TotalSeconds)))} left");
+                    log.WaitLeft(what, Core.Text.Durations.Format(TimeSpan.FromSeconds(Math.Round(left.TotalSeconds))));
                 }
             }
         }

@@ -41,7 +41,7 @@ public sealed class Checkpoints(IOptions<ServiceOptions> options, TimeProvider t
             if (!File.Exists(Path.Combine(dir, "run.json")))
             {
                 var record = await RunRecordJson.ReadAsync(checkpoint, ct).ConfigureAwait(false);
-                await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, TextWriter.Null, ct).ConfigureAwait(false);
+                await Reports.Writers.CompositeReportWriter.Default.WriteAsync(record, dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct).ConfigureAwait(false);
                 logger.LogWarning("run {RunId} was interrupted (the service stopped during it): marked aborted with {Seconds} s of data", record.RunId, record.Scenarios.Select(s => s.Seconds.Count).DefaultIfEmpty().Max());
                 recovered.Add(record.RunId);
             }

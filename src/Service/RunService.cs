@@ -153,9 +153,9 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         try
         {
             var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);
-            var log = new LogWriter(logger, id);
+            using var scope = logger.BeginScope("run {RunId}", id);
             var checkpoint = checkpoints.Start(run);
-            var outcome = await new RunPipeline(time, log).RunAsync(
+            var outcome = await new RunPipeline(time, logger).RunAsync(
                 plan,
                 new RunOptions
                 {
@@ -235,18 +235,4 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
     };
 
     private static double Scale(double v, double m, bool whole) => whole ? Math.Max(v == 0 ? 0 : 1, Math.Round(v * m)) : v * m;
-
-    /// <summary>The pipeline's progress lines into the service log.</summary>
-    private sealed class LogWriter(ILogger logger, string runId) : TextWriter
-    {
-        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
-
-        public override void WriteLine(string? value)
-        {
-            if (!string.IsNullOrEmpty(value))
-            {
-                logger.LogInformation("run {RunId}: {Line}", runId, value);
-            }
-        }
-    }
 }

@@ -15,6 +15,13 @@ public static class ServiceHost
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ServiceHost).Assembly.GetName().Name });
         builder.Logging
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true; // a run's lines carry "run RUN-ID"
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            })
             .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
             .AddFilter("Hangfire", LogLevel.Warning)
             .AddFilter("Quartz", LogLevel.Warning);

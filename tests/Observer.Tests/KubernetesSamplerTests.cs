@@ -59,8 +59,8 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             MetricsInterval = TimeSpan.FromMilliseconds(250),
         };
         var log = new StringWriter();
-        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, log);
-        var observer = new RunObserver([sampler], [], TimeProvider.System, log);
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, new Constellation.Core.Logging.PlainTextLogger(log));
+        var observer = new RunObserver([sampler], [], TimeProvider.System, new Constellation.Core.Logging.PlainTextLogger(log));
         observer.Start();
         await Until(() => s.OpenWatches >= 7, ct); // listed and watching: 2 deployments, 1 HPA, 2 pod sets, nodes, events
 
@@ -305,8 +305,8 @@ public sealed class KubernetesSamplerTests : IAsyncLifetime
             MetricsInterval = TimeSpan.Zero,
             RequestTimeout = requestTimeout,
         };
-        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, TextWriter.Null);
-        var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
+        var sampler = new KubernetesSampler(spec, KubernetesSampler.ConfigFrom(spec), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var observer = new RunObserver([sampler], [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
         return (observer, sampler, start);

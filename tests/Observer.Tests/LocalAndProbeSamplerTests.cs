@@ -40,7 +40,7 @@ public sealed class LocalAndProbeSamplerTests
         try
         {
             var sampler = new LocalProcessSampler(TimeSpan.FromMilliseconds(200), new Dictionary<string, int> { ["me"] = Environment.ProcessId, ["sleeper"] = idle.Id }, TimeProvider.System);
-            var observer = new RunObserver([sampler], [], TimeProvider.System, TextWriter.Null);
+            var observer = new RunObserver([sampler], [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             var start = TimeProvider.System.GetUtcNow();
             observer.Start();
             await Until(() => observer.Recorder.SamplesOf("local") >= 10, ct); // five ticks of both processes
@@ -83,7 +83,7 @@ public sealed class LocalAndProbeSamplerTests
         });
 
         var probe = new ProbeSampler(new ProbeSpec { Target = "webapp", Path = "/page", Rate = 10, Timeout = TimeSpan.FromSeconds(2) }, app.Url, TimeProvider.System);
-        var observer = new RunObserver([probe], [], TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([probe], [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
         await Until(() => Volatile.Read(ref calls) >= 18, ct); // the warm-up and about 1.7 s of probes at 10/s
@@ -108,7 +108,7 @@ public sealed class LocalAndProbeSamplerTests
         var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         var probe = new ProbeSampler(new ProbeSpec { Target = "gone", Rate = 5, Timeout = TimeSpan.FromSeconds(1) }, new Uri($"http://127.0.0.1:{port}/"), TimeProvider.System);
-        var observer = new RunObserver([probe], [], TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([probe], [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
         await Until(() => observer.Recorder.SamplesOf("probe gone") >= 4, ct);
@@ -124,7 +124,7 @@ public sealed class LocalAndProbeSamplerTests
     {
         var ct = TestContext.Current.CancellationToken;
         var local = new LocalProcessSampler(TimeSpan.FromMilliseconds(100), new Dictionary<string, int> { ["me"] = Environment.ProcessId }, TimeProvider.System);
-        var observer = new RunObserver([new Broken(), local], [], TimeProvider.System, TextWriter.Null);
+        var observer = new RunObserver([new Broken(), local], [], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var start = TimeProvider.System.GetUtcNow();
         observer.Start();
         await Until(() => observer.Recorder.SamplesOf("local") >= 4 && observer.Recorder.SamplesOf("broken") >= 1, ct); // it failed; the other kept sampling

@@ -111,7 +111,7 @@ public sealed partial class HtmlReportTests
             var log = new StringWriter();
             var writer = new CompositeReportWriter([new Failing(), new RunJsonWriter(), new HtmlReportWriter()]);
 
-            var failures = await writer.WriteAsync(TestRuns.Sample(), dir, log, TestContext.Current.CancellationToken);
+            var failures = await writer.WriteAsync(TestRuns.Sample(), dir, new Constellation.Core.Logging.PlainTextLogger(log), TestContext.Current.CancellationToken);
 
             failures.ShouldHaveSingleItem().ShouldContain("could not write broken.txt: disk on fire");
             log.ToString().ShouldContain("warning: could not write broken.txt");

@@ -14,7 +14,7 @@ public sealed class RunHistoryTests : IDisposable
     {
         var run = TestRuns.Sample(planName: plan) with { RunId = id };
         run = run with { Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddHours(hoursLater), EndedUtc = run.Environment.EndedUtc.AddHours(hoursLater) } };
-        await CompositeReportWriter.Default.WriteAsync(run, Path.Combine(_root, id), TextWriter.Null, TestContext.Current.CancellationToken);
+        await CompositeReportWriter.Default.WriteAsync(run, Path.Combine(_root, id), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TestContext.Current.CancellationToken);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class LocalRunStoreTests : IDisposable
     [Fact]
     public async Task Store_WritesEveryOutputAndRefreshesTheRunsIndex()
     {
-        var store = new Constellation.Reports.Stores.LocalRunStore(_root, TextWriter.Null);
+        var store = new Constellation.Reports.Stores.LocalRunStore(_root, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var run = Constellation.Tests.TestRuns.Sample();
         var dir = store.DirectoryFor(run.RunId);
 

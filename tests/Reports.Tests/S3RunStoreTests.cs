@@ -24,7 +24,7 @@ public sealed class S3RunStoreTests : IDisposable
     private async Task<Core.Results.RunRecord> WriteRunAsync()
     {
         var run = TestRuns.Sample();
-        await CompositeReportWriter.Default.WriteAsync(run, _dir, TextWriter.Null, TestContext.Current.CancellationToken);
+        await CompositeReportWriter.Default.WriteAsync(run, _dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TestContext.Current.CancellationToken);
         Directory.CreateDirectory(Path.Combine(_dir, "logs"));
         await File.WriteAllTextAsync(Path.Combine(_dir, "logs", "spin.log"), "SPINSERVICE_READY role=spin\n", TestContext.Current.CancellationToken);
         return run;
@@ -38,7 +38,7 @@ public sealed class S3RunStoreTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         var run = await WriteRunAsync();
         var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
-        using var store = new S3RunStore(options, TextWriter.Null, S3rverCredentials);
+        using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
 
         var status = await store.StoreAsync(_dir, run, ct);
 
@@ -60,7 +60,7 @@ public sealed class S3RunStoreTests : IDisposable
 
         // A second run under the same prefix: the bucket's runs index lists both, newest first, with signed links.
         var second = run with { RunId = run.RunId + "-second", Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddDays(1) } };
-        await CompositeReportWriter.Default.WriteAsync(second, _dir, TextWriter.Null, ct);
+        await CompositeReportWriter.Default.WriteAsync(second, _dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
         var secondStatus = await store.StoreAsync(_dir, second, ct);
         using var index = await http.GetAsync(new Uri(secondStatus.IndexLink.ShouldNotBeNull()), ct);
         index.IsSuccessStatusCode.ShouldBeTrue();
@@ -88,7 +88,7 @@ public sealed class S3RunStoreTests : IDisposable
         });
         var retried = new S3StoreOptions { Bucket = "b", Prefix = "ok", ServiceUrl = fake.Url, FirstRetryDelay = TimeSpan.FromMilliseconds(10) };
         var log = new StringWriter();
-        using (var store = new S3RunStore(retried, log, S3rverCredentials))
+        using (var store = new S3RunStore(retried, new Constellation.Core.Logging.PlainTextLogger(log), S3rverCredentials))
         {
             var status = await store.StoreAsync(_dir, run, ct);
 
@@ -100,7 +100,7 @@ public sealed class S3RunStoreTests : IDisposable
         puts.ShouldBe(filesUploaded + 2);
 
         puts = 0;
-        using var denied = new S3RunStore(retried with { Prefix = "deny" }, TextWriter.Null, S3rverCredentials);
+        using var denied = new S3RunStore(retried with { Prefix = "deny" }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
         var failed = await denied.StoreAsync(_dir, run, ct);
 
         failed.Ok.ShouldBeFalse();

@@ -16,7 +16,7 @@ public static class BreakingPoints
         string unit,
         TimeSpan elapsed,
         DateTimeOffset atUtc,
-        IEnumerable<SecondSample> samples)
+        long peakOkPerSecond)
     {
         var healthyAt = elapsed - condition.Window;
         if (healthyAt < TimeSpan.Zero)
@@ -36,7 +36,7 @@ public static class BreakingPoints
             OfferedAtFailure = Math.Round(curve.ValueAt(failingAt), 2),
             LastHealthyOffered = Math.Round(curve.ValueAt(healthyAt), 2),
             LastHealthyStage = curve.StageNameAt(healthyAt),
-            PeakOkPerSecond = samples.Select(s => s.Outcomes.Ok).DefaultIfEmpty(0).Max(),
+            PeakOkPerSecond = peakOkPerSecond,
         };
     }
 }

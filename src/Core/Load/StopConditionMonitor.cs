@@ -17,7 +17,7 @@ public sealed class StopConditionMonitor
     private readonly Queue<(SecondSample Sample, LongHistogram Latency)> _window = new();
     private readonly Queue<LongHistogram> _free = new();
     private readonly LongHistogram _merged = Histograms.Create();
-    private readonly List<SecondSample> _seen = [];
+    private long _peakOk; // the most successful answers in any one second so far: all the breaking point needs of the past
 
     public StopConditionMonitor(IReadOnlyList<StopCondition> conditions, LoadCurve curve, string unit)
     {
@@ -44,7 +44,7 @@ public sealed class StopConditionMonitor
             return null;
         }
 
-        _seen.Add(sample);
+        _peakOk = Math.Max(_peakOk, sample.Outcomes.Ok);
         var copy = _free.Count > 0 ? _free.Dequeue() : Histograms.Create();
         copy.Reset();
         if (latency is not null)
@@ -75,7 +75,7 @@ public sealed class StopConditionMonitor
                 Latency: condition.Metric is StopMetric.Percentile or StopMetric.Mean ? Histograms.MergeInto(_merged, recent.Select(r => (HistogramBase)r.Latency)) : null);
             if (condition.Observe(stats) is { } observed && condition.Holds(observed))
             {
-                BreakingPoint = BreakingPoints.Derive(condition, observed, _curve, _unit, TimeSpan.FromSeconds(second + 1), nowUtc, _seen);
+                BreakingPoint = BreakingPoints.Derive(condition, observed, _curve, _unit, TimeSpan.FromSeconds(second + 1), nowUtc, _peakOk);
                 StopSecond = second;
                 return BreakingPoint;
             }

@@ -32,7 +32,7 @@ internal sealed class AgentRunCliOptions
     /// The distributed-run options from the command line, or null for a one-process run; an error message
     /// (exit 2) when they do not fit together or with the plan.
     /// </summary>
-    public (AgentRunOptions? Options, string? Error) Read(ParseResult pr, Plan plan, string? s3Bucket, string s3Prefix, Uri? s3Endpoint, string? s3Region, TextWriter log, TimeProvider time)
+    public (AgentRunOptions? Options, string? Error) Read(ParseResult pr, Plan plan, string? s3Bucket, string s3Prefix, Uri? s3Endpoint, string? s3Region, Microsoft.Extensions.Logging.ILogger log, TimeProvider time)
     {
         var count = pr.GetValue(Agents);
         var weightsText = pr.GetValue(Weights);
@@ -192,7 +192,7 @@ internal sealed class AgentRunCliOptions
             }
 
             using var store = IExchange.Open(pr.GetValue(exchange)!, endpoint, pr.GetValue(s3Region));
-            return await new AgentWorker(ctx.Time, ctx.Error).RunAsync(store, i.Value, waitFor, ctx.Cancel, ctx.Abort).ConfigureAwait(false) == 0
+            return await new AgentWorker(ctx.Time, ctx.Log).RunAsync(store, i.Value, waitFor, ctx.Cancel, ctx.Abort).ConfigureAwait(false) == 0
                 ? ExitCodes.Ok
                 : ExitCodes.RuntimeError;
         });

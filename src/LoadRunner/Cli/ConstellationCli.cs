@@ -21,6 +21,11 @@ public sealed record CliContext(TextWriter Out, TextWriter Error, bool Interacti
 
     /// <summary>Reads an environment variable ($GITHUB_STEP_SUMMARY); tests give their own.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    /// <summary>What the run logs, as plain lines on <see cref="Error"/> (debug lines too with CONSTELLATION_DEBUG=1).</summary>
+    public Microsoft.Extensions.Logging.ILogger Log => field ??= new Core.Logging.PlainTextLogger(
+        Error,
+        string.IsNullOrEmpty(Environment("CONSTELLATION_DEBUG")) ? Microsoft.Extensions.Logging.LogLevel.Information : Microsoft.Extensions.Logging.LogLevel.Debug);
 }
 
 /// <summary>The <c>constellation</c> command line: run, validate, load.</summary>
@@ -186,7 +191,7 @@ public static class ConstellationCli
                 return ExitCodes.InvalidInput;
             }
 
-            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, endpoint, pr.GetValue(s3Region), ctx.Error, ctx.Time);
+            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, endpoint, pr.GetValue(s3Region), ctx.Log, ctx.Time);
             if (agentError is not null)
             {
                 ctx.Error.WriteLine($"error: {agentError}");
@@ -204,13 +209,13 @@ public static class ConstellationCli
 
                 stores.Add(new Reports.Stores.S3RunStore(
                     new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = endpoint, LinkExpiry = expiry },
-                    ctx.Error,
+                    ctx.Log,
                     time: ctx.Time));
             }
 
             var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
             using var metrics = StartMetrics(ctx, pr.GetValue(metricsPort));
-            var pipeline = new RunPipeline(ctx.Time, ctx.Error);
+            var pipeline = new RunPipeline(ctx.Time, ctx.Log);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
                 new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores, Tags = tagList, Agents = agents },
@@ -258,7 +263,7 @@ public static class ConstellationCli
 
             var dir = pr.GetValue(output)?.FullName ?? Path.GetDirectoryName(Path.GetFullPath(json))!;
             var writers = Reports.Writers.CompositeReportWriter.Renderers;
-            var failures = await writers.WriteAsync(record, dir, ctx.Error, ct).ConfigureAwait(false);
+            var failures = await writers.WriteAsync(record, dir, ctx.Log, ct).ConfigureAwait(false);
             foreach (var w in writers.Writers)
             {
                 ctx.Out.WriteLine(Path.Combine(dir, w.FileName));

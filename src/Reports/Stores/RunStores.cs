@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Net;
 using Amazon;
 using Amazon.Runtime;
@@ -22,7 +23,7 @@ public interface IRunStore
 /// The local runs folder (artifacts/runs by default), the store every run has: it renders the outputs into
 /// RUN-ID/ and refreshes the folder's runs index. Other stores then copy that folder.
 /// </summary>
-public sealed class LocalRunStore(string root, TextWriter log) : IRunStore
+public sealed class LocalRunStore(string root, ILogger log) : IRunStore
 {
     public string Name => "local";
 
@@ -39,7 +40,7 @@ public sealed class LocalRunStore(string root, TextWriter log) : IRunStore
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.WriteLine($"warning: could not update the runs index: {e.Message}");
+            log.RunsIndexFailed(e.Message);
         }
 
         // run.json is written atomically (temp file, then move): it exists only if it was written.
@@ -105,10 +106,10 @@ public sealed class S3RunStore : IRunStore, IDisposable
     private readonly S3StoreOptions _options;
     private readonly IAmazonS3 _s3;
     private readonly ResiliencePipeline _retry;
-    private readonly TextWriter _log;
+    private readonly ILogger _log;
     private readonly TimeProvider _time;
 
-    public S3RunStore(S3StoreOptions options, TextWriter log, AWSCredentials? credentials = null, TimeProvider? time = null)
+    public S3RunStore(S3StoreOptions options, ILogger log, AWSCredentials? credentials = null, TimeProvider? time = null)
     {
         _options = options;
         _log = log;
@@ -123,7 +124,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
             ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
             OnRetry = a =>
             {
-                _log.WriteLine($"warning: S3 upload attempt {a.AttemptNumber + 1} failed ({a.Outcome.Exception?.Message}); retrying in {a.RetryDelay.TotalMilliseconds:0} ms");
+                _log.S3Retry(a.AttemptNumber + 1, a.Outcome.Exception?.Message, a.RetryDelay.TotalMilliseconds);
                 return ValueTask.CompletedTask;
             },
         }).Build();
@@ -165,7 +166,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // The index is a convenience: the run itself is stored, so this only warns.
-                _log.WriteLine($"warning: the run is stored but the runs index in s3://{_options.Bucket}/{RootPrefix} could not be updated: {e.Message}");
+                _log.S3IndexFailed($"s3://{_options.Bucket}/{RootPrefix}", e.Message);
             }
 
             return new StoreStatus(Name, true, location, files, link, null) { IndexLink = indexLink };

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Constellation.Core.Results;
 using Constellation.Reports.Html;
 
@@ -74,7 +75,7 @@ public sealed class CompositeReportWriter(IReadOnlyList<IReportWriter> writers)
 
     public IReadOnlyList<IReportWriter> Writers => writers;
 
-    public async Task<IReadOnlyList<string>> WriteAsync(RunRecord record, string directory, TextWriter log, CancellationToken ct)
+    public async Task<IReadOnlyList<string>> WriteAsync(RunRecord record, string directory, ILogger log, CancellationToken ct)
     {
         Directory.CreateDirectory(directory);
         var failures = new List<string>();
@@ -88,7 +89,7 @@ public sealed class CompositeReportWriter(IReadOnlyList<IReportWriter> writers)
             {
                 var message = $"could not write {w.FileName}: {e.Message}";
                 failures.Add(message);
-                await log.WriteLineAsync($"warning: {message}").ConfigureAwait(false);
+                log.WriterFailed(message);
             }
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Constellation.Core.Load;
 using Constellation.Core.Plans;
@@ -28,7 +29,7 @@ public sealed record DistributedResult(EngineResult Result, Distribution Distrib
 /// agents to stop, notices an agent that fails or goes quiet, and at the end merges their whole results into
 /// one, recording the share of the load that is missing.
 /// </summary>
-public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
+public sealed class AgentCoordinator(TimeProvider time, ILogger log)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
 
@@ -52,7 +53,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
             AgentProtocol.AssignmentKey,
             new AgentAssignment { RunId = runId, PlanText = planText, TargetUrls = urls.ToDictionary(kv => kv.Key, kv => kv.Value.ToString(), StringComparer.Ordinal), Weights = weights, StartAtUtc = startAt },
             cancel).ConfigureAwait(false);
-        log.WriteLine($"distributed run: {weights.Count} agents ({launcher.Mode}), shares {string.Join("/", weights.Select(w => Percent((double)w / weights.Sum())))}, exchange {exchange.Location}, common start {startAt:HH:mm:ss.fff} UTC");
+        log.DistributedStart(weights.Count, launcher.Mode, string.Join("/", weights.Select(w => Percent((double)w / weights.Sum()))), exchange.Location, startAt);
         await launcher.StartAsync(runId, weights.Count, exchange.Location, cancel).ConfigureAwait(false);
 
         var tracks = weights.Select((w, i) => new Track(i, w, new LoadShare(i, weights))).ToList();
@@ -110,7 +111,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
                         t.End(why.Contains("too late", StringComparison.Ordinal) ? "late" : "failed", why);
                     }
 
-                    log.WriteLine($"agent {t.Index}: {t.State}{(t.Error is null ? string.Empty : ": " + t.Error)}");
+                    log.AgentEnded(t.Index, t.State, t.Error is null ? string.Empty : ": " + t.Error);
                     continue;
                 }
 
@@ -120,7 +121,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
                 {
                     var what = t.LastSecond < 0 ? $"has not reported a second {Core.Text.Durations.Format(options.LostAfter)} after the common start ({state.State.ToString().ToLowerInvariant()})" : $"has reported nothing since second {t.LastSecond} for {Core.Text.Durations.Format(options.LostAfter)}";
                     t.End("lost", what);
-                    log.WriteLine($"agent {t.Index}: lost: {what}");
+                    log.AgentLost(t.Index, what);
                 }
             }
 
@@ -206,7 +207,7 @@ public sealed class AgentCoordinator(TimeProvider time, TextWriter log)
                     var latency = sample.LatencyHistogram is { } h ? Histograms.Decode(h) : null;
                     if (scenario.Monitor.Observe(group.Key.Second, sample, latency, time.GetUtcNow()) is { } bp)
                     {
-                        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{scenario.Spec.Name} broke on the merged view of all agents: {bp.Condition} ({bp.Observed}) at {bp.OfferedAtFailure:0.#} {bp.Unit}; telling the agents to stop it"));
+                        log.MergedBreakingPoint(scenario.Spec.Name, bp.Condition, bp.Observed, bp.OfferedAtFailure, bp.Unit);
                         control = control with { Stops = new Dictionary<string, int>(control.Stops, StringComparer.Ordinal) { [scenario.Spec.Name] = group.Key.Second } };
                         controlChanged = true;
                     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using k8s;
@@ -38,7 +39,7 @@ public interface IAgentLauncher : IAsyncDisposable
 /// its output in logs/agent-I.log; optionally each pinned to its own core (taskset), and optionally started
 /// through a command prefix ({index} is replaced by the agent's index: nice, numactl, a cgroup wrapper).
 /// </summary>
-public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter log, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? prefix = null) : IAgentLauncher
+public sealed class LocalAgentLauncher(string logDirectory, bool pin, ILogger log, IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? prefix = null) : IAgentLauncher
 {
     private readonly List<(Process Process, StreamWriter Log)> _agents = [];
 
@@ -51,7 +52,7 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter
         var taskset = pin ? FindOnPath("taskset") : null;
         if (pin && taskset is null)
         {
-            log.WriteLine("warning: --pin-agents needs taskset (util-linux); the agents run unpinned");
+            log.NoTaskset();
         }
 
         for (int i = 0; i < agents; i++)
@@ -88,7 +89,7 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, TextWriter
             _agents.Add((process, writer));
         }
 
-        log.WriteLine($"started {agents} local agent process(es){(taskset is null ? string.Empty : ", each pinned to one core")}; their output: {logDirectory}/agent-N.log");
+        log.LocalAgentsStarted(agents, taskset is null ? string.Empty : ", each pinned to one core", logDirectory);
         return Task.CompletedTask;
     }
 
@@ -195,7 +196,7 @@ public sealed record KubernetesAgentOptions
 /// infra/k8s/: completions = parallelism = N, one pod per index, each reading its index from
 /// JOB_COMPLETION_INDEX. The pods are polled to tell a failed agent from a slow one; the Job is deleted at the end.
 /// </summary>
-public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, TextWriter log, TimeProvider time) : IAgentLauncher
+public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogger log, TimeProvider time) : IAgentLauncher
 {
     public const string FieldManager = "constellation";
     private const string IndexLabel = "batch.kubernetes.io/job-completion-index";
@@ -277,7 +278,7 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, TextWr
 
         await _client.BatchV1.PatchNamespacedJobAsync(
             new V1Patch(KubernetesJson.Serialize(job), V1Patch.PatchType.ApplyPatch), JobName, _namespace, fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false);
-        log.WriteLine($"created Indexed Job {_namespace}/{JobName}: {agents} agent pod(s), image {job.Spec.Template.Spec.Containers[0].Image}");
+        log.JobCreated(_namespace, JobName, agents, job.Spec.Template.Spec.Containers[0].Image);
         _poller = Task.Run(() => PollPodsAsync(_stopPolling.Token), CancellationToken.None);
     }
 
@@ -305,11 +306,11 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, TextWr
         try
         {
             await _client.BatchV1.DeleteNamespacedJobAsync(JobName, _namespace, propagationPolicy: "Background", cancellationToken: ct).ConfigureAwait(false);
-            log.WriteLine($"deleted Job {_namespace}/{JobName}");
+            log.JobDeleted(_namespace, JobName);
         }
         catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
         {
-            log.WriteLine($"warning: could not delete Job {_namespace}/{JobName} ({e.Message}); delete it by hand");
+            log.JobNotDeleted(_namespace, JobName, e.Message);
         }
 
         JobName = null;
@@ -357,7 +358,7 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, TextWr
             }
             catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException)
             {
-                log.WriteLine($"warning: listing the agent pods failed ({e.Message}); the agents are judged by their data alone until it works again");
+                log.PodListFailed(e.Message);
                 await Task.Delay(TimeSpan.FromSeconds(2), time, CancellationToken.None).ConfigureAwait(false);
             }
         }

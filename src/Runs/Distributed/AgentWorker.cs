@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Threading.Channels;
 using Constellation.Core.Load;
 using Constellation.Core.Plans;
@@ -12,7 +13,7 @@ namespace Constellation.Runs.Distributed;
 /// stops, and writes its whole result at the end. It judges nothing itself: breaking points and thresholds are
 /// the coordinator's, on the merged view.
 /// </summary>
-public sealed class AgentWorker(TimeProvider time, TextWriter log)
+public sealed class AgentWorker(TimeProvider time, ILogger log)
 {
     private static readonly TimeSpan ControlPoll = TimeSpan.FromMilliseconds(250);
 
@@ -38,7 +39,7 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
             var scenarios = loaded.Plan!.Scenarios
                 .Select(s => ResolvedScenario.On(s with { StopWhen = [] }, new Uri(assignment.TargetUrls[s.Target]), loaded.Plan.Targets[s.Target].InsecureSkipTlsVerify))
                 .ToList();
-            log.WriteLine($"agent {index} of {assignment.Weights.Count} ({share.Fraction * 100:0.#}% of the load), run {assignment.RunId}, starting at {assignment.StartAtUtc:O}");
+            log.AgentStarting(index, assignment.Weights.Count, share.Fraction * 100, assignment.RunId, assignment.StartAtUtc);
             await PutStatusAsync(exchange, index, host, "running", null).ConfigureAwait(false);
 
             using var cancelled = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -78,20 +79,20 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
                 CancellationToken.None).ConfigureAwait(false);
             await PutStatusAsync(exchange, index, host, "done", null).ConfigureAwait(false);
             var requests = result.Scenarios.Sum(s => s.Totals.Requests);
-            log.WriteLine($"agent {index}: done, {requests} requests{(result.Generator.Bottleneck ? "; WARNING: " + string.Join("; ", result.Generator.Warnings) : string.Empty)}");
+            log.AgentDone(index, requests, result.Generator.Bottleneck ? "; WARNING: " + string.Join("; ", result.Generator.Warnings) : string.Empty);
             return 0;
         }
         catch (Exception e) when (e is AgentException or InvalidOperationException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or Amazon.Runtime.AmazonServiceException or System.Text.Json.JsonException or KeyNotFoundException)
         {
             var message = e is KeyNotFoundException ? $"a scenario's target has no URL in the assignment: {e.Message}" : e.Message;
-            log.WriteLine($"agent {index}: failed: {message}");
+            log.AgentFailed(index, message);
             try
             {
                 await PutStatusAsync(exchange, index, host, "failed", message).ConfigureAwait(false);
             }
             catch (Exception again) when (again is IOException or Amazon.Runtime.AmazonServiceException or System.Net.Http.HttpRequestException)
             {
-                log.WriteLine($"agent {index}: could not report the failure either: {again.Message}");
+                log.AgentCannotReport(index, again.Message);
             }
 
             return 1;
@@ -130,7 +131,7 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
                 }
                 catch (Exception e) when (attempt < 4 && e is IOException or Amazon.Runtime.AmazonServiceException or System.Net.Http.HttpRequestException)
                 {
-                    log.WriteLine($"agent {index}: writing second {second.RunSecond} failed ({e.Message}); retrying");
+                    log.AgentWriteRetry(index, second.RunSecond, e.Message);
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time).ConfigureAwait(false);
                 }
             }
@@ -148,13 +149,13 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
                 {
                     foreach (var name in control.Stops.Keys.Where(stopped.Add))
                     {
-                        log.WriteLine($"coordinator: stop scenario {name} (its breaking point was found at second {control.Stops[name]})");
+                        log.AgentStopScenario(name, control.Stops[name]);
                         engine.StopScenario(name);
                     }
 
                     if (control.Cancel && !cancel.IsCancellationRequested)
                     {
-                        log.WriteLine($"coordinator: stop the run{(control.Reason is null ? string.Empty : $" ({control.Reason})")}");
+                        log.AgentStopRun(control.Reason is null ? string.Empty : $" ({control.Reason})");
                         await cancel.CancelAsync().ConfigureAwait(false);
                     }
                 }
@@ -167,7 +168,7 @@ public sealed class AgentWorker(TimeProvider time, TextWriter log)
             }
             catch (Exception e) when (e is IOException or System.Text.Json.JsonException or Amazon.Runtime.AmazonServiceException or System.Net.Http.HttpRequestException)
             {
-                log.WriteLine($"agent: reading {AgentProtocol.ControlKey} failed ({e.Message}); trying again");
+                log.AgentControlRetry(AgentProtocol.ControlKey, e.Message);
             }
         }
     }

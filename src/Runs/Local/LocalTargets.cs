@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Constellation.Core.Plans;
@@ -18,9 +19,9 @@ public sealed partial class LocalTargets : IAsyncDisposable
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly List<Child> _children = [];
-    private readonly TextWriter _log;
+    private readonly ILogger _log;
 
-    private LocalTargets(TextWriter log) => _log = log;
+    private LocalTargets(ILogger log) => _log = log;
 
     /// <summary>Base URLs of the launched targets by target name.</summary>
     public Dictionary<string, Uri> Urls { get; } = new(StringComparer.Ordinal);
@@ -31,7 +32,7 @@ public sealed partial class LocalTargets : IAsyncDisposable
     /// <summary>PIDs of the running children by target name, for the local sampler.</summary>
     public IReadOnlyDictionary<string, int> Processes => _children.ToDictionary(c => c.Name, c => c.Process.Id, StringComparer.Ordinal);
 
-    public static async Task<LocalTargets> StartAsync(Plan plan, string logDirectory, TextWriter log, CancellationToken ct)
+    public static async Task<LocalTargets> StartAsync(Plan plan, string logDirectory, ILogger log, CancellationToken ct)
     {
         var targets = new LocalTargets(log);
         try
@@ -110,12 +111,12 @@ public sealed partial class LocalTargets : IAsyncDisposable
         _children.Add(child);
         if (!niced)
         {
-            _log.WriteLine($"warning: {NicePath} not found; '{target.Name}' runs at the generator's priority");
+            _log.NoNice(NicePath, target.Name);
         }
 
         var url = await child.WaitForUrlAsync(launch.ReadyTimeout, ct).ConfigureAwait(false);
         await WaitReadyAsync(child, url, launch.ReadyTimeout, ct).ConfigureAwait(false);
-        _log.WriteLine($"started {target.Name} ({launch.Role}) pid {process.Id} at {url}");
+        _log.TargetStarted(target.Name, launch.Role, process.Id, url);
         return url;
     }
 
@@ -230,7 +231,7 @@ public sealed partial class LocalTargets : IAsyncDisposable
             }
         }
 
-        public async Task StopAsync(TextWriter log)
+        public async Task StopAsync(ILogger log)
         {
             try
             {
@@ -244,7 +245,7 @@ public sealed partial class LocalTargets : IAsyncDisposable
                     }
                     catch (OperationCanceledException)
                     {
-                        log.WriteLine($"target '{Name}' (pid {Process.Id}) ignored SIGTERM for {StopGrace.TotalSeconds:0}s; killing it");
+                        log.TargetKilled(Name, Process.Id, StopGrace.TotalSeconds);
                         Process.Kill(entireProcessTree: true);
                         await Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
                     }

@@ -14,7 +14,7 @@ public sealed class BreakingPointsTests
         var samples = new[] { Sample(0, ok: 10), Sample(1, ok: 42), Sample(2, ok: 30) };
         var at = new DateTimeOffset(2026, 11, 25, 2, 0, 0, TimeSpan.Zero);
 
-        var bp = BreakingPoints.Derive(c!, 1500, curve, "req/s", TimeSpan.FromSeconds(35), at, samples);
+        var bp = BreakingPoints.Derive(c!, 1500, curve, "req/s", TimeSpan.FromSeconds(35), at, samples.Max(s => s.Outcomes.Ok));
 
         bp.OfferedAtFailure.ShouldBe(60);
         bp.LastHealthyOffered.ShouldBe(50);

@@ -95,7 +95,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
         using var kubelet = new StandInKubelet(_server, kubeconfig, _dir);
         var kubeletTask = kubelet.RunAsync(ct);
 
-        var outcome = await new RunPipeline(TimeProvider.System, TextWriter.Null).RunAsync(
+        var outcome = await new RunPipeline(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).RunAsync(
             plan,
             new RunOptions
             {
@@ -104,7 +104,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
                 Agents = new AgentRunOptions
                 {
                     Distribution = new DistributionOptions { Weights = [1, 1, 1], StartLead = TimeSpan.FromSeconds(8) },
-                    Launcher = _ => new KubernetesJobLauncher(options, TextWriter.Null, TimeProvider.System),
+                    Launcher = _ => new KubernetesJobLauncher(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System),
                     Exchange = exchange,
                 },
             },
