@@ -2,7 +2,7 @@
 # Runs the whole test suite the way CI does and ends with one line:
 #   tests: N passed, N failed, N skipped
 # Installs what the tests need when it is missing (Debian's chromium for the browser tests, prometheus,
-# yamllint, postgresql-15, python3 to read the result files, jmeter and a JDK; s3rver from npm) and starts s3rver and a
+# yamllint, postgresql-15, python3 to read the result files, jmeter + jmeter-http and a JDK, libhdrhistogram-java; s3rver from npm) and starts s3rver and a
 # throwaway PostgreSQL on loopback for the tests that need them. Every target the tests load — Kestrel
 # servers, SpinService processes — runs in-process or is started by the tests on loopback.
 set -uo pipefail
@@ -35,6 +35,8 @@ command -v yamllint >/dev/null 2>&1 || apt_install yamllint
 # Recommends of jmeter: without it JMeter 2.13 cannot load the plan, yet exits 0.
 [ -f /usr/share/jmeter/bin/ApacheJMeter.jar ] && [ -f /usr/share/jmeter/lib/ext/ApacheJMeter_http.jar ] || apt_install jmeter jmeter-http
 command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
+# HdrHistogram's own Java log tools read the run journal's interval logs in a test (the format's reference reader).
+[ -f /usr/share/java/hdrhistogram.jar ] || apt_install libhdrhistogram-java
 
 cleanups=()
 cleanup() { for c in "${cleanups[@]}"; do eval "$c"; done; }
@@ -86,6 +88,8 @@ rm -rf "$results"
 mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# No test may reach beyond loopback: the AWS SDK must never look for EC2's instance metadata (169.254.169.254).
+export AWS_EC2_METADATA_DISABLED=true
 dotnet build Constellation.sln -c Debug --nologo -v q -clp:ErrorsOnly
 build=$?
 if [ $build -ne 0 ]; then

@@ -20,6 +20,9 @@ public sealed class ObservationRecorder
     private readonly Dictionary<string, (double From, string Reason)> _openGaps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SamplerCounts> _samplers = new(StringComparer.Ordinal);
     private readonly List<ProbeResult> _probes = [];
+    private readonly Dictionary<(string Group, string Name), int> _taken = [];
+    private int _eventsTaken;
+    private int _gapsTaken;
     private Func<KubernetesTimeline>? _kubernetes;
 
     public ObservationRecorder(TimeProvider time)
@@ -130,6 +133,15 @@ public sealed class ObservationRecorder
         }
     }
 
+    /// <summary>Records a whole gap at once: a sampler that saw nothing of the window from <paramref name="from"/> on (seconds on this recorder's timeline).</summary>
+    public void AddGap(string key, double from, string reason)
+    {
+        lock (_gate)
+        {
+            _gaps.Add(new ObservationGap(key, from, Now, reason));
+        }
+    }
+
     public void CloseGap(string key)
     {
         lock (_gate)
@@ -146,6 +158,35 @@ public sealed class ObservationRecorder
         lock (_gate)
         {
             _probes.Add(probe);
+        }
+    }
+
+    /// <summary>
+    /// What was recorded since the last call, on the run timeline whose second 0 is <paramref name="runStartUtc"/>:
+    /// new series points, events and closed gaps — what a run's journal keeps while the run goes.
+    /// </summary>
+    public ObservedRun TakeNew(DateTimeOffset runStartUtc)
+    {
+        lock (_gate)
+        {
+            double shift = (OriginUtc - runStartUtc).TotalSeconds;
+            double S(double s) => Math.Round(s + shift, 3);
+            var series = new List<ObservedSeries>();
+            foreach (var (key, value) in _series)
+            {
+                int from = _taken.GetValueOrDefault(key);
+                if (value.Points.Count > from)
+                {
+                    series.Add(new ObservedSeries(key.Group, key.Name, value.Unit, [.. value.Points.Skip(from).Select(p => p with { Seconds = S(p.Seconds) })]));
+                    _taken[key] = value.Points.Count;
+                }
+            }
+
+            var events = _events.Skip(_eventsTaken).Select(e => e with { Seconds = S(e.Seconds) }).ToList();
+            _eventsTaken = _events.Count;
+            var gaps = _gaps.Skip(_gapsTaken).Select(g => g with { FromSeconds = S(g.FromSeconds), ToSeconds = S(g.ToSeconds) }).ToList();
+            _gapsTaken = _gaps.Count;
+            return new ObservedRun(new Observation { FromSeconds = S(0), ToSeconds = S(Now), Gaps = gaps }, series, events);
         }
     }
 

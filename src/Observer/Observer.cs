@@ -56,6 +56,9 @@ public sealed class RunObserver : IAsyncDisposable
 
     public ObservationRecorder Recorder => _recorder;
 
+    /// <summary>How long a sampler that collects after the load (Prometheus) may take in all, retries included. Default: 60s.</summary>
+    public TimeSpan WindowSamplerDeadline { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The samplers a plan asks for.</summary>
     public static RunObserver FromSpec(ObserveSpec spec, ObserverContext context, TimeProvider time, ILogger log)
     {
@@ -106,15 +109,21 @@ public sealed class RunObserver : IAsyncDisposable
         foreach (var w in _windowSamplers)
         {
             _recorder.Register(w.Name, w.GetType().Name);
+
+            // Every outside call has a deadline: a server that never answers costs the run a note, never its end.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(WindowSamplerDeadline);
             try
             {
-                await w.CollectAsync(_recorder, _recorder.OriginUtc, endUtc, ct).ConfigureAwait(false);
+                await w.CollectAsync(_recorder, _recorder.OriginUtc, endUtc, deadline.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
+                var reason = deadline.IsCancellationRequested ? $"no answer within {Core.Text.Durations.Format(WindowSamplerDeadline)}" : e.Message;
                 _recorder.Count(w.Name, 0, 1);
-                _recorder.Note(w.Name, $"failed: {e.Message}");
-                _log.WindowSamplerFailed(w.Name, e.Message);
+                _recorder.Note(w.Name, $"failed: {reason}");
+                _recorder.AddGap(w.Name, 0, reason); // it saw nothing of the window
+                _log.WindowSamplerFailed(w.Name, reason);
             }
         }
 

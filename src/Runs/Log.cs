@@ -65,8 +65,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "agent {Index}: lost: {What}")]
     public static partial void AgentLost(this ILogger logger, int index, string what);
 
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "{Scenario} broke on the merged view of all agents: {Condition} ({Observed}) at {Offered:0.#} {Unit}; telling the agents to stop it")]
-    public static partial void MergedBreakingPoint(this ILogger logger, string scenario, string condition, string observed, double offered, string unit);
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "{Scenario} {Label} (second {Second}) on the merged view of all agents; telling the agents to stop it")]
+    public static partial void MergedBreakingPoint(this ILogger logger, string scenario, string label, int second);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "--pin-agents needs taskset (util-linux); the agents run unpinned")]
     public static partial void NoTaskset(this ILogger logger);
@@ -110,4 +110,17 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1308, Level = LogLevel.Warning, Message = "agent: reading {Key} failed ({Reason}); trying again")]
     public static partial void AgentControlRetry(this ILogger logger, string key, string reason);
+
+    // Listeners and the journal
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "{Listener} failed: {Reason}")]
+    public static partial void ListenerFailed(this ILogger logger, string listener, string reason);
+
+    [LoggerMessage(EventId = 1309, Level = LogLevel.Warning, Message = "agent {Index}: {Reason}: stopping, writing its share and exiting")]
+    public static partial void AgentOrphaned(this ILogger logger, int index, string reason);
+
+    [LoggerMessage(EventId = 1211, Level = LogLevel.Warning, Message = "writing {Key} to the exchange failed ({Reason}); trying again")]
+    public static partial void ExchangeWriteFailed(this ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "reading {Key} from the exchange failed ({Reason}); trying again")]
+    public static partial void ExchangeReadFailed(this ILogger logger, string key, string reason);
 }

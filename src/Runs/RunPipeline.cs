@@ -8,7 +8,7 @@ using Constellation.Runs.Local;
 
 namespace Constellation.Runs;
 
-/// <summary>Where a run writes and what it is called.</summary>
+/// <summary>Where a run writes, what it is called, and who else listens to it.</summary>
 public sealed record RunOptions
 {
     /// <summary>Folder that gets one sub-folder per run. Default: artifacts/runs.</summary>
@@ -23,8 +23,8 @@ public sealed record RunOptions
     /// <summary>Labels for the run (--tag), e.g. release-1.4.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    /// <summary>Called once a second with the second just recorded (the service checkpoints the partial run with it).</summary>
-    public Action<int, IReadOnlyList<(string Scenario, int Second, SecondSample Sample)>>? OnSecond { get; init; }
+    /// <summary>The host's own listeners (a progress view, live metrics, the service's state), after the run's own.</summary>
+    public IReadOnlyList<IRunListener> Listeners { get; init; } = [];
 
     /// <summary>Who started the run and how (the service records it); null from the CLI.</summary>
     public string? StartedBy { get; init; }
@@ -49,23 +49,27 @@ public sealed record AgentRunOptions
 public sealed record RunOutcome(RunRecord Record, string Directory);
 
 /// <summary>
-/// One run end to end: launch local targets, drive the engine, write run.json, summary.md and index.html, stop the
-/// children. The CLI, and later the service's jobs, all go through here.
+/// One run end to end — the run boundary the CLI and the service both host: journal the run from its first moment,
+/// launch local targets, observe, drive the executor (the local engine or N agents) with the run's listeners (stop
+/// conditions, live gate, journal, the host's own), then build run.json from the journal, judge the gate, and store
+/// the outputs. A run killed at any point leaves its journal, from which <c>report RUN-DIR</c> builds the record.
 /// </summary>
 public sealed partial class RunPipeline(TimeProvider time, ILogger log)
 {
-    public async Task<RunOutcome> RunAsync(Plan plan, RunOptions options, Action<EngineProgress>? progress, CancellationToken cancel, CancellationToken abort = default)
+    public async Task<RunOutcome> RunAsync(Plan plan, RunOptions options, CancellationToken cancel, CancellationToken abort = default)
     {
         var startedUtc = time.GetUtcNow();
         var runId = options.RunId ?? NewRunId(plan.Name, startedUtc);
         var localStore = new Reports.Stores.LocalRunStore(options.OutputRoot, log);
         var dir = localStore.DirectoryFor(runId);
         Directory.CreateDirectory(dir);
+        using var journal = Reports.Journal.RunJournalWriter.Create(dir, JournalStart(runId, plan, startedUtc, options), time);
         log.RunStarting(runId, plan.Name, plan.Scenarios.Count, Core.Text.Durations.Format(plan.MaxDuration));
 
-        RunRecord record;
+        RunEnd? end = null;
+        var status = RunStatus.Completed;
+        string? error = null;
         LocalTargets? local = null;
-        string? abortedBy = null;
         try
         {
             local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
@@ -78,37 +82,42 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
                 await WaitAsync(plan.Observe.Baseline, "baseline", cancel).ConfigureAwait(false);
             }
 
-            var liveGate = new Core.Gate.LiveGate(plan);
-            LiveCheck? live = (options.OnSecond, liveGate.IsEmpty) switch
+            var listeners = new List<IRunListener> { new Listeners.StopConditionsListener(time) };
+            var liveGate = new Listeners.LiveGateListener(plan);
+            if (!liveGate.IsEmpty)
             {
-                (null, true) => null,
-                (null, false) => liveGate.Observe,
-                ({ } each, var noGate) => (second, samples) =>
-                {
-                    each(second, samples);
-                    return noGate ? null : liveGate.Observe(second, samples);
-                },
-            };
-            EngineResult result;
-            Distribution? distribution = null;
+                listeners.Add(liveGate);
+            }
+
+            listeners.Add(new Listeners.JournalListener(journal, urls, observer?.Recorder));
+            listeners.AddRange(options.Listeners);
+            var all = new RunListeners(listeners, log);
             if (options.Agents is { } agents)
             {
-                using var exchange = agents.Exchange?.Invoke(dir, runId) ?? new Distributed.FolderExchange(Path.Combine(dir, "agents"));
-                await using var launcher = agents.Launcher(dir);
-                var distributed = await new Distributed.AgentCoordinator(time, log).RunAsync(runId, plan, scenarios, urls, agents.Distribution, exchange, launcher, progress, live, cancel, abort).ConfigureAwait(false);
-                await exchange.DeleteAsync(Distributed.AgentProtocol.AssignmentKey, CancellationToken.None).ConfigureAwait(false); // it holds the plan's real headers
-                (result, distribution) = (distributed.Result, distributed.Distribution);
-                foreach (var problem in distribution.Problems)
+                var exchange = agents.Exchange?.Invoke(dir, runId) ?? new Distributed.FolderExchange(Path.Combine(dir, ExchangeFolder));
+                try
+                {
+                    await using var launcher = agents.Launcher(dir);
+                    end = await new Distributed.AgentCoordinator(time, log, runId, plan, urls, agents.Distribution, exchange, launcher).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The exchange lives as long as its run: nothing of it is kept (or served) afterwards.
+                    await DeleteExchangeAsync(exchange).ConfigureAwait(false);
+                    exchange.Dispose();
+                }
+
+                foreach (var problem in end.Distribution?.Problems ?? [])
                 {
                     log.Degraded(problem);
                 }
             }
             else
             {
-                result = await new LoadEngine(time).RunAsync(scenarios, progress, cancel, abort, live).ConfigureAwait(false);
+                end = await new LoadEngine(time).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
             }
 
-            if (result.AbortedBy is { } why)
+            if (end.AbortedBy is { } why)
             {
                 log.AbortedOnFail(why);
             }
@@ -119,44 +128,22 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
                 await WaitAsync(plan.Observe.Cooldown, "cooldown", cancel).ConfigureAwait(false);
             }
 
-            record = new RunRecord
-            {
-                RunId = runId,
-                PlanName = plan.Name,
-                Status = result.Cancelled ? RunStatus.Cancelled : RunStatus.Completed,
-                Environment = Environment(result.StartedUtc, result.EndedUtc, urls),
-                PlanText = plan.SourceText is { } text ? PlanRedactor.Redact(text) : null,
-                Scenarios = result.AbortedBy is null ? result.Scenarios : [.. result.Scenarios.Select(x => x.EndReason == "cancelled" ? x with { EndReason = "aborted" } : x)],
-                Generator = result.Generator,
-                Tags = options.Tags,
-                StartedBy = options.StartedBy,
-                Distribution = distribution,
-            };
-            abortedBy = result.AbortedBy;
             if (observer is not null)
             {
-                var observed = await observer.StopAsync(result.StartedUtc, CancellationToken.None).ConfigureAwait(false);
-                record = record with { Observation = observed.Observation, Observations = observed.Series, Events = observed.Events };
-                record = record with { Scaling = ScalingAnalyzer.Derive(record) };
+                var observed = await observer.StopAsync(end.LoadStartUtc, CancellationToken.None).ConfigureAwait(false);
+                journal.Append(new Reports.Journal.JournalObservation { Observation = observed.Observation, Series = observed.Series, Events = observed.Events });
                 foreach (var gap in observed.Observation.Gaps)
                 {
                     log.ObserverGap(gap.Sampler, gap.FromSeconds, gap.ToSeconds, gap.Reason);
                 }
             }
+
+            status = end.Cancelled ? RunStatus.Cancelled : RunStatus.Completed;
         }
-        catch (Exception e) when (e is LaunchException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is LaunchException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException or Amazon.Runtime.AmazonServiceException or HttpRequestException)
         {
-            record = new RunRecord
-            {
-                RunId = runId,
-                PlanName = plan.Name,
-                Status = e is OperationCanceledException ? RunStatus.Cancelled : RunStatus.Failed,
-                Environment = Environment(startedUtc, time.GetUtcNow(), new Dictionary<string, Uri>()),
-                PlanText = plan.SourceText is { } text ? PlanRedactor.Redact(text) : null,
-                Scenarios = [],
-                Generator = GeneratorHealthAssessor.Assess([]),
-                Error = e.Message,
-            };
+            status = e is OperationCanceledException ? RunStatus.Cancelled : RunStatus.Failed;
+            error = e.Message;
         }
         finally
         {
@@ -166,22 +153,41 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             }
         }
 
-        record = await GateAsync(record, plan, options, abortedBy).ConfigureAwait(false);
+        journal.Append(new Reports.Journal.JournalEnd
+        {
+            Status = status,
+            EndedUtc = end?.EndedUtc ?? time.GetUtcNow(),
+            Error = error,
+            AbortedBy = end?.AbortedBy,
+            Scenarios = [.. (end?.Scenarios ?? []).Select(e => new Reports.Journal.JournalScenarioEnd(e.Name, e.StartOffsetSeconds, e.DurationSeconds, e.EndReason))],
+            Distribution = end?.Distribution,
+            GeneratorBottleneck = end?.GeneratorBottleneck ?? false,
+            GeneratorWarnings = end?.GeneratorWarnings ?? [],
+        });
+
+        // run.json is built from the journal, as `report RUN-DIR` builds it after a kill.
+        var record = Reports.Journal.RunJournal.Read(dir);
+        if (await GateAsync(record, plan, options, dir, end?.AbortedBy).ConfigureAwait(false) is { } gate)
+        {
+            journal.Append(new Reports.Journal.JournalGate { Gate = gate });
+            record = record with { Gate = gate };
+        }
 
         // Every store, the local folder first; the others copy what it wrote. A failing store never costs
         // the others their copy; every status goes into the local run.json.
         var statuses = new List<StoreStatus>();
         foreach (var store in options.Stores.Prepend(localStore))
         {
-            var status = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
-            if (!status.Ok)
+            var stored = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
+            if (!stored.Ok)
             {
-                log.StoreFailed(status.Location, status.Error);
+                log.StoreFailed(stored.Location, stored.Error);
             }
 
-            statuses.Add(status);
+            statuses.Add(stored);
         }
 
+        journal.Append(new Reports.Journal.JournalStores { Stores = statuses });
         record = record with { Stores = statuses };
         await new Reports.Writers.RunJsonWriter().WriteAsync(record, dir, CancellationToken.None).ConfigureAwait(false);
         if (!statuses.Any(s => s.Ok))
@@ -192,15 +198,46 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         return new RunOutcome(record, dir);
     }
 
-    /// <summary>Judges the run against the plan's thresholds (with the baseline run, for regressions) and logs the verdict.</summary>
-    private async Task<RunRecord> GateAsync(RunRecord record, Plan plan, RunOptions options, string? abortedBy)
+    /// <summary>A distributed run's exchange under its run folder (when it is a folder).</summary>
+    public const string ExchangeFolder = "agents";
+
+    private static async Task DeleteExchangeAsync(Distributed.IExchange exchange)
+    {
+        try
+        {
+            await exchange.DeleteAllAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
+        {
+            // Best effort: the exchange holds no secret, only the agents' seconds.
+        }
+    }
+
+    private static Reports.Journal.JournalStart JournalStart(string runId, Plan plan, DateTimeOffset startedUtc, RunOptions options) => new()
+    {
+        RunId = runId,
+        PlanName = plan.Name,
+        PlanText = plan.SourceText is { } text ? PlanRedactor.Redact(text) : null,
+        StartedUtc = startedUtc,
+        ToolVersion = ToolInfo.Version,
+        Machine = System.Environment.MachineName,
+        Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+        Cores = System.Environment.ProcessorCount,
+        Tags = options.Tags,
+        StartedBy = options.StartedBy,
+    };
+
+    /// <summary>Judges the run against the plan's thresholds (with the baseline run, for regressions), on every second of its journal, and logs the verdict.</summary>
+    private async Task<GateResult?> GateAsync(RunRecord record, Plan plan, RunOptions options, string dir, string? abortedBy)
     {
         if (!plan.AllThresholds.Any() && plan.Validity is null && record.Distribution is not { Degraded: true })
         {
-            return record;
+            return null;
         }
 
         RunRecord? baseline = null;
+        Core.Gate.SecondsOf? baselineSeconds = null;
         if (plan.Baseline is { } wanted && plan.AllThresholds.Any(t => t.Threshold.Regression))
         {
             var found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None).ConfigureAwait(false);
@@ -212,13 +249,17 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             else
             {
                 log.BaselineFound($"{baseline.RunId} ({wanted})");
+                if (found.Directory is { } baselineDir && Reports.Journal.RunJournal.Exists(baselineDir))
+                {
+                    baselineSeconds = scope => Reports.Journal.RunJournal.Seconds(baselineDir, scope);
+                }
             }
         }
 
-        var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy);
+        var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy, scope => Reports.Journal.RunJournal.Seconds(dir, scope), baselineSeconds);
         if (gate is null)
         {
-            return record;
+            return null;
         }
 
         foreach (var t in gate.Thresholds)
@@ -232,7 +273,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         }
 
         log.Gate(gate.Verdict);
-        return record with { Gate = gate };
+        return gate;
     }
 
     private Observer.RunObserver? StartObserver(Plan plan, IReadOnlyDictionary<string, Uri> urls, LocalTargets local)

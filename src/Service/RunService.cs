@@ -41,7 +41,7 @@ public sealed class RunState
 /// The one execution path: the API, the dashboard and the schedule all call <see cref="Start"/>, which enqueues the
 /// same Hangfire job, which runs the same pipeline as the CLI. One run at a time: the service drives one cluster.
 /// </summary>
-public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobClient jobs, Checkpoints checkpoints, TimeProvider time, ILogger<RunService> logger)
+public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobClient jobs, TimeProvider time, ILogger<RunService> logger)
 {
     private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -154,7 +154,6 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         {
             var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);
             using var scope = logger.BeginScope("run {RunId}", id);
-            var checkpoint = checkpoints.Start(run);
             var outcome = await new RunPipeline(time, logger).RunAsync(
                 plan,
                 new RunOptions
@@ -163,11 +162,8 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                     RunId = id,
                     Tags = run.Overrides.Tag is { } t ? [t] : [],
                     StartedBy = run.Origin,
-                    OnSecond = checkpoint.OnSecond,
                 },
-                progress: null,
                 run.Cancel.Token).ConfigureAwait(false);
-            File.Delete(Path.Combine(outcome.Directory, Checkpoints.FileName));
             run.Record = outcome.Record;
             run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
             await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);

@@ -42,7 +42,6 @@ public static class ServiceExtensions
         });
         services.AddHangfireServer(o => o.WorkerCount = 1);
         services.AddSingleton<RunService>();
-        services.AddSingleton<Checkpoints>();
         services.AddHostedService<RecoveryService>(); // registered before Hangfire's server starts taking jobs
 
         // Quartz holds the schedules; a trigger enqueues the same Hangfire job as the API.
@@ -99,6 +98,13 @@ public static class ServiceExtensions
             }
 
             if (!file.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(file))
+            {
+                return Results.NotFound();
+            }
+
+            // A distributed run's exchange (RUN/agents/) is the agents' working area, never a report: not served.
+            var parts = Path.GetRelativePath(root, file).Split(Path.DirectorySeparatorChar);
+            if (parts.Length > 2 && parts[1] == Constellation.Runs.RunPipeline.ExchangeFolder)
             {
                 return Results.NotFound();
             }

@@ -5,6 +5,7 @@ builder.AddSpinService();
 
 var app = builder.Build();
 app.MapSpinService();
+app.StopWithParent();
 app.Run();
 
 /// <summary>Entry point; public so tests can host it with WebApplicationFactory.</summary>

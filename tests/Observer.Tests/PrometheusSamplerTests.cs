@@ -36,6 +36,38 @@ public sealed class PrometheusSamplerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APrometheusThatNeverAnswers_CostsTheRunAGap_NotItsEnd()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var silent = new TcpListener(IPAddress.Loopback, 0); // accepts, never answers
+        silent.Start();
+        var held = new List<TcpClient>();
+        _ = Task.Run(async () =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                held.Add(await silent.AcceptTcpClientAsync(ct));
+            }
+        }, ct);
+        var spec = new PrometheusSamplerSpec { Url = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/"), Queries = [new PromQuerySpec("cpu", "up", "1")] };
+        var observer = new RunObserver([], [new PrometheusSampler(spec)], TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance) { WindowSamplerDeadline = TimeSpan.FromSeconds(1) };
+        observer.Start();
+
+        var clock = Stopwatch.StartNew();
+        var observed = await observer.StopAsync(TimeProvider.System.GetUtcNow(), ct);
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        var report = observed.Observation.Samplers.Single(s => s.Name == "prometheus");
+        report.Errors.ShouldBe(1);
+        report.Notes.ShouldContain("failed: no answer within 1s");
+        observed.Observation.Gaps.ShouldContain(g => g.Sampler == "prometheus" && g.Reason == "no answer within 1s");
+        foreach (var c in held)
+        {
+            c.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task RangeQueries_OverTheRunWindow_BecomeSeries()
     {
         var ct = TestContext.Current.CancellationToken;

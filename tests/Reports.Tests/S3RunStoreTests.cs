@@ -109,6 +109,54 @@ public sealed class S3RunStoreTests : IDisposable
         File.Exists(Path.Combine(_dir, "run.json")).ShouldBeTrue(); // the local copy is untouched
     }
 
+    [Fact]
+    public async Task StoreAsync_AnEndpointThatNeverAnswers_IsRetriedThenRecordedAsFailed_WithinTheDeadline()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var run = TestRuns.Sample();
+        await CompositeReportWriter.Default.WriteAsync(run, _dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+
+        // Accepts every connection and never says a word.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        var accepting = Task.Run(async () =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                held.Add(await silent.AcceptTcpClientAsync(ct));
+            }
+        }, ct);
+        var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/");
+        var log = new StringWriter();
+        using var store = new S3RunStore(
+            new S3StoreOptions { Bucket = "b", ServiceUrl = url, AttemptTimeout = TimeSpan.FromMilliseconds(500), FirstRetryDelay = TimeSpan.FromMilliseconds(10), Deadline = TimeSpan.FromSeconds(10) },
+            new Constellation.Core.Logging.PlainTextLogger(log),
+            S3rverCredentials);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var status = await store.StoreAsync(_dir, run, ct);
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        status.Ok.ShouldBeFalse();
+        status.Error.ShouldNotBeNull().ShouldContain("no answer within 500ms in 4 attempts");
+        log.ToString().ShouldContain("S3 upload attempt 2 failed");
+        held.Count.ShouldBeGreaterThanOrEqualTo(4); // every attempt was a new try
+
+        using var tight = new S3RunStore(
+            new S3StoreOptions { Bucket = "b", ServiceUrl = url, AttemptTimeout = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(1) },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            S3rverCredentials);
+        var late = await tight.StoreAsync(_dir, run, ct);
+        late.Ok.ShouldBeFalse();
+        late.Error.ShouldNotBeNull().ShouldContain("gave up after 1s (its deadline)");
+        silent.Stop();
+        foreach (var c in held)
+        {
+            c.Dispose();
+        }
+    }
+
     /// <summary>A tiny S3 stand-in on loopback that answers PUTs with the status the test chooses.</summary>
     private sealed class FakeS3 : IAsyncDisposable
     {

@@ -177,9 +177,10 @@ public sealed class ServiceTests : IDisposable
         var (_, body) = await SendAsync(f, "POST", "/api/runs", Remote, OperatorKey, new { plan = "long" });
         var id = JsonSerializer.Deserialize<JsonElement>(body).GetProperty("id").GetString()!;
         await WaitForAsync(f, id, s => s == "running");
-        for (int i = 0; i < 300 && !File.Exists(Path.Combine(_runs, id, Checkpoints.FileName)); i++)
+        var dir = Path.Combine(_runs, id);
+        for (int i = 0; i < 300 && !(Reports.Journal.RunJournal.Exists(dir) && Reports.Journal.RunJournal.Entries(dir).OfType<Reports.Journal.JournalSecond>().Any()); i++)
         {
-            await Task.Delay(100, TestContext.Current.CancellationToken); // until the load has produced its first checkpoint
+            await Task.Delay(100, TestContext.Current.CancellationToken); // until the load has journaled its first second
         }
 
         (await SendAsync(f, "DELETE", $"/api/runs/{id}", Remote, ViewerKey)).Status.ShouldBe(HttpStatusCode.Forbidden);

@@ -3,6 +3,9 @@ using Constellation.Core.Results;
 
 namespace Constellation.Core.Gate;
 
+/// <summary>A run's seconds in order, with their latency: one scenario's (scenario-relative) or, for null, the whole run's (run-relative).</summary>
+public delegate IEnumerable<SecondData> SecondsOf(string? scenario);
+
 /// <summary>
 /// Judges a finished run against its plan's thresholds (and, for regressions, a baseline run): the CI gate.
 /// Also says when the run cannot be trusted at all (a saturated generator, observer gaps beyond tolerance).
@@ -13,7 +16,13 @@ public static class GateEvaluator
     /// Null when the plan gates nothing (no thresholds and no explicit validity section) and the run is not a
     /// degraded distributed run — one whose agents did not all deliver their share is always invalid.
     /// </summary>
-    public static GateResult? Evaluate(RunRecord run, Plan plan, RunRecord? baseline, string? abortedBy = null)
+    /// <param name="run">The run.</param>
+    /// <param name="plan">Its plan.</param>
+    /// <param name="baseline">The run regressions are judged against, if any.</param>
+    /// <param name="abortedBy">The abortOnFail threshold that stopped the run, if one did.</param>
+    /// <param name="seconds">The run's seconds with their histograms (its journal); default: the record's own points.</param>
+    /// <param name="baselineSeconds">The same for the baseline.</param>
+    public static GateResult? Evaluate(RunRecord run, Plan plan, RunRecord? baseline, string? abortedBy = null, SecondsOf? seconds = null, SecondsOf? baselineSeconds = null)
     {
         var thresholds = plan.AllThresholds.ToList();
         if (thresholds.Count == 0 && plan.Validity is null && run.Distribution is not { Degraded: true })
@@ -21,7 +30,8 @@ public static class GateEvaluator
             return null;
         }
 
-        var results = thresholds.Select(x => EvaluateOne(run, plan, x.Scope, x.Threshold, baseline)).ToList();
+        seconds ??= scope => SecondData.Of(run, scope);
+        var results = thresholds.Select(x => EvaluateOne(run, plan, x.Scope, x.Threshold, baseline, seconds, baselineSeconds ?? (baseline is null ? null : scope => SecondData.Of(baseline, scope)))).ToList();
         var invalid = InvalidReasons(run, plan.Validity ?? new ValiditySpec());
         var verdict = invalid.Count > 0 ? GateResult.Invalid
             : results.Any(r => !r.Passed && !r.Skipped) || run.Status == RunStatus.Failed ? GateResult.Failed
@@ -127,7 +137,7 @@ public static class GateEvaluator
     }
 
     /// <summary>The metric's value over the whole scope (with its window filter), for regressions and compare.</summary>
-    public static double? ValueOf(RunRecord run, Plan? plan, string scope, Threshold t)
+    public static double? ValueOf(RunRecord run, Plan? plan, string scope, Threshold t, SecondsOf? seconds = null)
     {
         if (t.Kind == ThresholdMetricKind.Scaling)
         {
@@ -141,7 +151,7 @@ public static class GateEvaluator
 
         var whole = t with { Window = t.Window.Kind == WindowKind.OverAny ? ThresholdWindow.Whole : t.Window, Regression = false };
         var tracker = new ThresholdTracker(whole, plan is null ? null : SecondFilter(whole, plan, scope));
-        foreach (var s in SecondData.Of(run, scope == "run" ? null : scope))
+        foreach (var s in (seconds ?? (x => SecondData.Of(run, x)))(scope == "run" ? null : scope))
         {
             tracker.Add(s);
         }
@@ -149,7 +159,7 @@ public static class GateEvaluator
         return tracker.Current().Value;
     }
 
-    private static ThresholdResult EvaluateOne(RunRecord run, Plan plan, string scope, Threshold t, RunRecord? baseline)
+    private static ThresholdResult EvaluateOne(RunRecord run, Plan plan, string scope, Threshold t, RunRecord? baseline, SecondsOf seconds, SecondsOf? baselineSeconds)
     {
         var unit = t.MetricUnit;
         if (t.Regression)
@@ -159,8 +169,8 @@ public static class GateEvaluator
                 return Result(scope, t, passed: false, "n/a", null, $"no baseline run ({plan.Baseline ?? "the plan names none"}): not judged") with { Skipped = true };
             }
 
-            var current = ValueOf(run, plan, scope, t);
-            var before = ValueOf(baseline, BaselinePlan(baseline) ?? plan, scope, t);
+            var current = ValueOf(run, plan, scope, t, seconds);
+            var before = ValueOf(baseline, BaselinePlan(baseline) ?? plan, scope, t, baselineSeconds);
             if (current is null || before is null || before == 0)
             {
                 return Result(scope, t, passed: false, "n/a", null, $"nothing to compare (this run {Fmt(current, unit)}, baseline {baseline.RunId} {Fmt(before, unit)})") with { Skipped = true };
@@ -185,7 +195,7 @@ public static class GateEvaluator
         }
 
         var tracker = new ThresholdTracker(t, SecondFilter(t, plan, scope));
-        foreach (var s in SecondData.Of(run, scope == "run" ? null : scope))
+        foreach (var s in seconds(scope == "run" ? null : scope))
         {
             tracker.Add(s);
         }

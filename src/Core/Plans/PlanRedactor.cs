@@ -51,7 +51,7 @@ public static class PlanRedactor
 
         // Replace from the end so earlier offsets stay valid.
         var text = yaml;
-        foreach (var (start, end, with) in spans.OrderByDescending(s => s.Start))
+        foreach (var (start, end, with) in spans.DistinctBy(s => s.Start).OrderByDescending(s => s.Start)) // an aliased node is visited once per alias
         {
             text = string.Concat(text.AsSpan(0, start), "\"" + with + "\"", text.AsSpan(end));
         }

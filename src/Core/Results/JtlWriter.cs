@@ -70,7 +70,7 @@ public static class JtlWriter
     private static long RunSecond(ScenarioResult s, SecondSample sec) => (long)Math.Floor(s.StartOffsetSeconds) + sec.Second;
 
     private static long Threads(ScenarioResult s, SecondSample sec) =>
-        s.Model == "closed" ? (long)Math.Round(sec.Offered) : sec.InFlight;
+        s.Model == "closed" ? (long)Math.Round(sec.Offered / Math.Max(1, s.SecondsPerPoint)) : sec.InFlight;
 
     /// <summary>"2xx=98 5xx=2": the row's outcomes (or only its errors), as the response or failure message.</summary>
     private static string Breakdown(OutcomeCounts o, bool errorsOnly)

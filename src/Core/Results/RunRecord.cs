@@ -3,8 +3,12 @@ namespace Constellation.Core.Results;
 /// <summary>The canonical result of a run (run.json); every report is rendered from it.</summary>
 public sealed record RunRecord
 {
-    /// <summary>Bumped on any incompatible change of this record's shape.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>
+    /// Bumped on any incompatible change of this record's shape. 2: run.json is built from the run's journal; the
+    /// per-second histograms are in the journal's interval logs, no longer in every point; a long run's points
+    /// each cover <see cref="ScenarioResult.SecondsPerPoint"/> seconds.
+    /// </summary>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
@@ -76,7 +80,7 @@ public enum RunStatus
     Cancelled,
     Failed,
 
-    /// <summary>The service stopped during the run (crash, restart): the data up to its last checkpoint.</summary>
+    /// <summary>The process running it was killed (SIGKILL, OOM kill, power loss, a service crash): what reached its journal.</summary>
     Aborted,
 }
 
@@ -108,7 +112,15 @@ public sealed record ScenarioResult
     /// <summary>completed, stopped (a stop condition held), or cancelled.</summary>
     public required string EndReason { get; init; }
 
+    /// <summary>The scenario's points: one per second, or for a long run one per <see cref="SecondsPerPoint"/> seconds.</summary>
     public required IReadOnlyList<SecondSample> Seconds { get; init; }
+
+    /// <summary>
+    /// Seconds each point of <see cref="Seconds"/> covers (1 up to an hour of load). A point's counts and offered
+    /// load are sums over its seconds, its latency the exact merge of theirs; rates are the sums divided by this.
+    /// </summary>
+    public int SecondsPerPoint { get; init; } = 1;
+
     public required ScenarioTotals Totals { get; init; }
     public BreakingPoint? BreakingPoint { get; init; }
 

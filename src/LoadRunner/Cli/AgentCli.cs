@@ -163,7 +163,8 @@ internal sealed class AgentRunCliOptions
         var wait = new Option<string>("--wait") { Description = "How long to wait for the assignment.", DefaultValueFactory = _ => "2m" };
         var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "An S3-compatible endpoint for an s3:// exchange. Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => System.Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") };
         var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
-        var cmd = new Command("agent", "One agent of a distributed run (started by 'run --agents N'; you rarely start it yourself): takes its share of the load from the common start and streams its seconds to the exchange.") { exchange, index, wait, s3Endpoint, s3Region };
+        var watchStdin = new Option<bool>("--watch-stdin") { Description = "Stop, write this agent's share and exit when standard input closes: the coordinator that started it is gone (local agents get it)." };
+        var cmd = new Command("agent", "One agent of a distributed run (started by 'run --agents N'; you rarely start it yourself): takes its share of the load from the common start and streams its seconds to the exchange. It stops on its own when its coordinator's heartbeat stands still for the lease.") { exchange, index, wait, s3Endpoint, s3Region, watchStdin };
         cmd.SetAction(async (pr, ct) =>
         {
             var i = pr.GetValue(index);
@@ -192,7 +193,8 @@ internal sealed class AgentRunCliOptions
             }
 
             using var store = IExchange.Open(pr.GetValue(exchange)!, endpoint, pr.GetValue(s3Region));
-            return await new AgentWorker(ctx.Time, ctx.Log).RunAsync(store, i.Value, waitFor, ctx.Cancel, ctx.Abort).ConfigureAwait(false) == 0
+            var coordinatorGone = pr.GetValue(watchStdin) ? Constellation.Runs.Local.ParentWatch.WhenStdinCloses() : CancellationToken.None;
+            return await new AgentWorker(ctx.Time, ctx.Log).RunAsync(store, i.Value, waitFor, ctx.Cancel, ctx.Abort, coordinatorGone).ConfigureAwait(false) == 0
                 ? ExitCodes.Ok
                 : ExitCodes.RuntimeError;
         });

@@ -145,9 +145,10 @@ public static class ConstellationCli
         var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
         var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CONSTELLATION_S3_ENDPOINT") };
         var s3LinkExpiry = new Option<string>("--s3-link-expiry") { Description = "How long the presigned report link works (at most 7 days).", DefaultValueFactory = _ => "168h" };
+        var s3Timeout = new Option<string>("--s3-timeout") { Description = "How long one S3 request may take before it is retried (4 attempts); storing the run gives up after all of them and records why.", DefaultValueFactory = _ => "30s" };
         var tags = new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false };
         var agentOptions = new AgentRunCliOptions();
-        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, tags };
+        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, s3Timeout, tags };
         foreach (var o in agentOptions.All)
         {
             cmd.Options.Add(o);
@@ -207,8 +208,15 @@ public static class ConstellationCli
                     return ExitCodes.InvalidInput;
                 }
 
+                if (!Durations.TryParse(pr.GetValue(s3Timeout), out var attempt) || attempt <= TimeSpan.Zero || attempt > TimeSpan.FromMinutes(10))
+                {
+                    ctx.Error.WriteLine($"error: --s3-timeout must be a duration from 1ms to 10m, got '{pr.GetValue(s3Timeout)}'");
+                    return ExitCodes.InvalidInput;
+                }
+
+                var s3Options = new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = endpoint, LinkExpiry = expiry, AttemptTimeout = attempt };
                 stores.Add(new Reports.Stores.S3RunStore(
-                    new Reports.Stores.S3StoreOptions { Bucket = bucket, Prefix = pr.GetValue(s3Prefix)!, Region = pr.GetValue(s3Region), ServiceUrl = endpoint, LinkExpiry = expiry },
+                    s3Options with { Deadline = (attempt * s3Options.MaxAttempts) + TimeSpan.FromSeconds(30) },
                     ctx.Log,
                     time: ctx.Time));
             }
@@ -218,8 +226,15 @@ public static class ConstellationCli
             var pipeline = new RunPipeline(ctx.Time, ctx.Log);
             var outcome = await pipeline.RunAsync(
                 loaded.Plan!,
-                new RunOptions { OutputRoot = pr.GetValue(output)!.FullName, RunId = pr.GetValue(runId), Stores = stores, Tags = tagList, Agents = agents },
-                Observers(view, metrics),
+                new RunOptions
+                {
+                    OutputRoot = pr.GetValue(output)!.FullName,
+                    RunId = pr.GetValue(runId),
+                    Stores = stores,
+                    Tags = tagList,
+                    Agents = agents,
+                    Listeners = Observers(view, metrics) is { } each ? [new Constellation.Runs.Listeners.CallbackListener(each)] : [],
+                },
                 ctx.Cancel,
                 ctx.Abort).ConfigureAwait(false);
             view?.Finish();
@@ -251,18 +266,53 @@ public static class ConstellationCli
 
     private static Command ReportCommand(CliContext ctx)
     {
-        var source = new Argument<string>("run") { Description = "A run.json, or the run folder that holds it." };
-        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Where to write the outputs; default: next to run.json." };
-        var cmd = new Command("report", "Render summary.md, junit.xml and index.html again from a run.json alone.") { source, output };
+        var source = new Argument<string>("run") { Description = "A run folder (its journal rebuilds run.json, also after a kill), or a run.json." };
+        var output = new Option<DirectoryInfo?>("--output", "-o") { Description = "Where to write the outputs; default: the run's folder." };
+        var cmd = new Command("report", "Build run.json again from the run's journal (a run killed by SIGKILL, OOM or power loss becomes an aborted run with every second it journaled), then render run-summary.json, summary.md, junit.xml and index.html.") { source, output };
         cmd.SetAction(async (pr, ct) =>
         {
-            if (await ReadRunArgumentAsync(ctx, pr.GetValue(source)!, ct).ConfigureAwait(false) is not var (record, json))
+            var given = pr.GetValue(source)!;
+            var runDir = Directory.Exists(given) ? given : Path.GetDirectoryName(Path.GetFullPath(given))!;
+            RunRecord record;
+            string json;
+            var writers = Reports.Writers.CompositeReportWriter.Renderers;
+            if (Reports.Journal.RunJournal.Exists(runDir))
+            {
+                if (Reports.Journal.RunJournal.IsLive(runDir))
+                {
+                    ctx.Error.WriteLine($"error: {runDir} is a run still going (its journal is being written); report it when it ends");
+                    return ExitCodes.InvalidInput;
+                }
+
+                try
+                {
+                    if (Constellation.Runs.Distributed.AgentRecovery.Recover(runDir, ctx.Time) is { } recovered)
+                    {
+                        ctx.Error.WriteLine($"the run's coordinator was killed: {recovered}");
+                    }
+
+                    record = Reports.Journal.RunJournal.Read(runDir);
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException or JsonException)
+                {
+                    ctx.Error.WriteLine($"error: the journal in {runDir} cannot be read: {e.Message}");
+                    return ExitCodes.InvalidInput;
+                }
+
+                json = Path.Combine(runDir, "run.json");
+                writers = Reports.Writers.CompositeReportWriter.Default;
+                ctx.Error.WriteLine($"rebuilt the record of {record.RunId} from its journal: {record.Status.ToString().ToLowerInvariant()}, {record.Scenarios.Select(s => s.Totals.Requests).Sum()} requests over {record.Scenarios.Select(s => s.Seconds.Count * s.SecondsPerPoint).DefaultIfEmpty(0).Max()} s");
+            }
+            else if (await ReadRunArgumentAsync(ctx, given, ct).ConfigureAwait(false) is var (read, path))
+            {
+                (record, json) = (read, path);
+            }
+            else
             {
                 return ExitCodes.InvalidInput;
             }
 
             var dir = pr.GetValue(output)?.FullName ?? Path.GetDirectoryName(Path.GetFullPath(json))!;
-            var writers = Reports.Writers.CompositeReportWriter.Renderers;
             var failures = await writers.WriteAsync(record, dir, ctx.Log, ct).ConfigureAwait(false);
             foreach (var w in writers.Writers)
             {

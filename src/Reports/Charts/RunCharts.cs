@@ -23,14 +23,16 @@ public static class RunCharts
     public static string LoadChart(ScenarioResult s)
     {
         var plot = NewPlot($"{s.Name}: load", "seconds since start", s.Model == "open" ? "requests/s" : "requests/s (users: offered)");
+        // A long run's points each sum several seconds: per second is the point's value over its seconds.
+        double per = Math.Max(1, s.SecondsPerPoint);
         double[] xs = [.. s.Seconds.Select(x => (double)x.Second)];
-        Line(plot, xs, [.. s.Seconds.Select(x => x.Offered)], s.Model == "open" ? "offered (planned)" : "users (planned)", 0, dashed: true);
-        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Ok)], "ok/s (2xx, 3xx)", 1);
-        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Errors)], "errors/s", 5);
-        Line(plot, xs, [.. s.Seconds.Select(x => (double)x.Outcomes.Dropped)], "dropped/s", 3);
+        Line(plot, xs, [.. s.Seconds.Select(x => x.Offered / per)], s.Model == "open" ? "offered (planned)" : "users (planned)", 0, dashed: true);
+        Line(plot, xs, [.. s.Seconds.Select(x => x.Outcomes.Ok / per)], "ok/s (2xx, 3xx)", 1);
+        Line(plot, xs, [.. s.Seconds.Select(x => x.Outcomes.Errors / per)], "errors/s", 5);
+        Line(plot, xs, [.. s.Seconds.Select(x => x.Outcomes.Dropped / per)], "dropped/s", 3);
         MarkBreakingPoint(plot, s);
         TimeAxis(plot, s);
-        plot.Axes.SetLimitsY(0, Math.Max(1, s.Seconds.Select(x => Math.Max(x.Offered, x.Outcomes.Completed + x.Outcomes.Dropped)).DefaultIfEmpty(1).Max() * 1.1));
+        plot.Axes.SetLimitsY(0, Math.Max(1, s.Seconds.Select(x => Math.Max(x.Offered, x.Outcomes.Completed + x.Outcomes.Dropped) / per).DefaultIfEmpty(1).Max() * 1.1));
         return Render(plot);
     }
 
@@ -332,7 +334,7 @@ public static class RunCharts
     }
 
     private static void TimeAxis(Plot plot, ScenarioResult s) =>
-        plot.Axes.SetLimitsX(0, Math.Max(1, s.Seconds.Count == 0 ? 1 : s.Seconds[^1].Second + 1));
+        plot.Axes.SetLimitsX(0, Math.Max(1, s.Seconds.Count == 0 ? 1 : s.Seconds[^1].Second + Math.Max(1, s.SecondsPerPoint)));
 
     private static string Render(Plot plot) => plot.GetSvgXml(Width, Height);
 

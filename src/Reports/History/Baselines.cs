@@ -11,7 +11,11 @@ public static class Baselines
 {
     public const string PromotedTag = "baseline";
 
-    public sealed record Found(RunRecord? Record, string Message);
+    /// <summary>The baseline's record (null when none matched) and its folder (its journal holds its per-second histograms).</summary>
+    public sealed record Found(RunRecord? Record, string Message)
+    {
+        public string? Directory { get; init; }
+    }
 
     public static async Task<Found> ResolveAsync(string root, string spec, string? planName, string? excludeRunId, CancellationToken ct)
     {
@@ -43,7 +47,7 @@ public static class Baselines
             return new Found(null, $"run {pick.RunId} has no run.json in {root}");
         }
 
-        return new Found(await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false), $"{pick.RunId} ({spec})");
+        return new Found(await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false), $"{pick.RunId} ({spec})") { Directory = Path.Combine(root, pick.RunId) };
     }
 
     /// <summary>Adds (or removes) a tag on a stored run: run.json and run-summary.json are rewritten.</summary>
@@ -64,6 +68,12 @@ public static class Baselines
         }
 
         record = record with { Tags = tags };
+        if (Journal.RunJournal.Exists(dir))
+        {
+            // The journal stays the run's whole story: a rebuilt run.json keeps the tags.
+            Journal.RunJournalWriter.AppendTo(dir, new Journal.JournalTags { Tags = tags });
+        }
+
         await RunRecordJson.WriteAsync(record, path, ct).ConfigureAwait(false);
         await new Writers.RunSummaryWriter().WriteAsync(record, dir, ct).ConfigureAwait(false);
         return record;

@@ -53,7 +53,13 @@ public sealed record RunSummary
             }
 
             var record = Path.Combine(runDirectory, "run.json");
-            return File.Exists(record) ? From(await RunRecordJson.ReadAsync(record, ct).ConfigureAwait(false)) : null;
+            if (File.Exists(record))
+            {
+                return From(await RunRecordJson.ReadAsync(record, ct).ConfigureAwait(false));
+            }
+
+            // A run killed before it wrote run.json: what its journal holds, as an aborted run (one still going is not listed yet).
+            return Journal.RunJournal.Exists(runDirectory) && !Journal.RunJournal.IsLive(runDirectory) ? From(Journal.RunJournal.Read(runDirectory)) : null;
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or IOException)
         {

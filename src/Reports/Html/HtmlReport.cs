@@ -257,7 +257,7 @@ public static partial class HtmlReport
         RunStatus.Completed when run.Scenarios.Any(s => s.BreakingPoint is not null) => "completed — breaking point found",
         RunStatus.Completed => "completed",
         RunStatus.Cancelled => "cancelled — partial results",
-        RunStatus.Aborted => "aborted — the service stopped during the run; data up to its last checkpoint",
+        RunStatus.Aborted => "aborted — the run was killed; every second its journal kept",
         _ => "failed",
     };
 

@@ -72,6 +72,12 @@ public sealed record S3StoreOptions
 
     /// <summary>First backoff delay. Default: 500 ms.</summary>
     public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long one request may take before it is abandoned and retried (an endpoint that never answers). Default: 30s.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long storing one run may take in all, retries included; then it is recorded as failed and the run finishes. Default: 3m.</summary>
+    public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(3);
 }
 
 /// <summary>
@@ -82,13 +88,16 @@ public sealed record S3StoreOptions
 public static class S3Clients
 {
     /// <summary>Region default: $AWS_REGION, else us-east-1. With <paramref name="serviceUrl"/>, path-style addressing (MinIO, s3rver). No SDK retries: callers count theirs.</summary>
-    public static AmazonS3Client Create(string? region, Uri? serviceUrl, AWSCredentials? credentials = null)
+    public static AmazonS3Client Create(string? region, Uri? serviceUrl, AWSCredentials? credentials = null, TimeSpan? attemptTimeout = null)
     {
         region ??= Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1";
         var config = new AmazonS3Config
         {
             RegionEndpoint = RegionEndpoint.GetBySystemName(region),
             MaxErrorRetry = 0,
+
+            // One request's deadline: an endpoint that accepts the connection and never answers is given up on.
+            Timeout = attemptTimeout ?? TimeSpan.FromSeconds(30),
         };
         if (serviceUrl is { } url)
         {
@@ -114,20 +123,24 @@ public sealed class S3RunStore : IRunStore, IDisposable
         _options = options;
         _log = log;
         _time = time ?? TimeProvider.System;
-        _s3 = S3Clients.Create(options.Region, options.ServiceUrl, credentials);
-        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
-        {
-            MaxRetryAttempts = Math.Max(0, options.MaxAttempts - 1),
-            Delay = options.FirstRetryDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-            OnRetry = a =>
+        // The SDK's own timeout is only a backstop: each attempt's deadline is the pipeline's, so it is retried.
+        _s3 = S3Clients.Create(options.Region, options.ServiceUrl, credentials, options.AttemptTimeout + TimeSpan.FromSeconds(5));
+        _retry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
             {
-                _log.S3Retry(a.AttemptNumber + 1, a.Outcome.Exception?.Message, a.RetryDelay.TotalMilliseconds);
-                return ValueTask.CompletedTask;
-            },
-        }).Build();
+                MaxRetryAttempts = Math.Max(0, options.MaxAttempts - 1),
+                Delay = options.FirstRetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsTransient(e) || e is Polly.Timeout.TimeoutRejectedException),
+                OnRetry = a =>
+                {
+                    _log.S3Retry(a.AttemptNumber + 1, a.Outcome.Exception?.Message, a.RetryDelay.TotalMilliseconds);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .AddTimeout(options.AttemptTimeout)
+            .Build();
     }
 
     public string Name => "s3";
@@ -137,6 +150,9 @@ public sealed class S3RunStore : IRunStore, IDisposable
         var prefix = $"{RootPrefix}{record.RunId}/";
         var location = $"s3://{_options.Bucket}/{prefix}";
         int files = 0;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(_options.Deadline);
+        ct = deadline.Token;
         try
         {
             foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
@@ -171,9 +187,13 @@ public sealed class S3RunStore : IRunStore, IDisposable
 
             return new StoreStatus(Name, true, location, files, link, null) { IndexLink = indexLink };
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException)
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            return new StoreStatus(Name, false, location, files, null, e.Message);
+            return new StoreStatus(Name, false, location, files, null, $"gave up after {Core.Text.Durations.Format(_options.Deadline)} (its deadline): the endpoint did not answer in time ({files} files stored)");
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException or Polly.Timeout.TimeoutRejectedException)
+        {
+            return new StoreStatus(Name, false, location, files, null, e is Polly.Timeout.TimeoutRejectedException ? $"no answer within {Core.Text.Durations.Format(_options.AttemptTimeout)} in {_options.MaxAttempts} attempts" : e.Message);
         }
     }
 

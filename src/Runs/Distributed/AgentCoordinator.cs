@@ -1,9 +1,9 @@
-using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Constellation.Core.Load;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
 using Constellation.Runs.Engine;
+using Microsoft.Extensions.Logging;
 
 namespace Constellation.Runs.Distributed;
 
@@ -18,51 +18,89 @@ public sealed record DistributionOptions
 
     /// <summary>An agent that reports no second for this long past when it was due is lost. Default: 10s.</summary>
     public TimeSpan LostAfter { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An agent whose coordinator's heartbeat stands still this long stops on its own. Default: 10s.</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>What the coordinator measured, as the engine would have, plus the agents' breakdown.</summary>
-public sealed record DistributedResult(EngineResult Result, Distribution Distribution);
-
 /// <summary>
-/// Runs a plan on N agents: writes the assignment, starts them, merges their seconds live as they arrive (exact
-/// histogram addition), judges breaking points and abortOnFail thresholds on the merged view and tells the
-/// agents to stop, notices an agent that fails or goes quiet, and at the end merges their whole results into
-/// one, recording the share of the load that is missing.
+/// The distributed executor: runs a plan on N agents. Writes the assignment (secrets stay in the agents'
+/// environment), starts them, beats the lease, merges their seconds live as they arrive (exact histogram addition)
+/// and hands each merged second to the run's listeners, passes their stops on to the agents, notices an agent that
+/// fails or goes quiet, and at the end records each agent's part and the share of the load that is missing. It keeps
+/// per agent only running totals: memory does not grow with the run's length.
 /// </summary>
-public sealed class AgentCoordinator(TimeProvider time, ILogger log)
+public sealed class AgentCoordinator(
+    TimeProvider time,
+    ILogger log,
+    string runId,
+    Plan plan,
+    IReadOnlyDictionary<string, Uri> urls,
+    DistributionOptions options,
+    IExchange exchange,
+    IAgentLauncher launcher) : IRunExecutor
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(1);
 
-    public async Task<DistributedResult> RunAsync(
-        string runId,
-        Plan plan,
-        IReadOnlyList<ResolvedScenario> scenarios,
-        IReadOnlyDictionary<string, Uri> urls,
-        DistributionOptions options,
-        IExchange exchange,
-        IAgentLauncher launcher,
-        Action<EngineProgress>? progress,
-        LiveCheck? liveCheck,
-        CancellationToken cancel,
-        CancellationToken abort)
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, int> _stops = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _stopLabels = new(StringComparer.Ordinal);
+    private string? _stopRunReason;
+    private bool _controlChanged;
+
+    public string Mode => launcher.Mode;
+
+    public void StopScenario(string scenario, int second, string label)
+    {
+        lock (_lock)
+        {
+            if (_stops.TryAdd(scenario, second))
+            {
+                _stopLabels[scenario] = label;
+                _controlChanged = true;
+                log.MergedBreakingPoint(scenario, label, second);
+            }
+        }
+    }
+
+    public void StopRun(string reason)
+    {
+        lock (_lock)
+        {
+            if (_stopRunReason is null)
+            {
+                _stopRunReason = reason;
+                _controlChanged = true;
+            }
+        }
+    }
+
+    public async Task<RunEnd> ExecuteAsync(IReadOnlyList<ResolvedScenario> scenarios, IRunListener listener, CancellationToken cancel, CancellationToken abort)
     {
         var weights = options.Weights;
         var startAt = time.GetUtcNow() + options.StartLead;
         var planText = plan.SourceText ?? throw new InvalidOperationException("a distributed run needs the plan's text to hand to its agents");
+        var split = AgentSecrets.Extract(planText, urls);
         await exchange.PutAsync(
             AgentProtocol.AssignmentKey,
-            new AgentAssignment { RunId = runId, PlanText = planText, TargetUrls = urls.ToDictionary(kv => kv.Key, kv => kv.Value.ToString(), StringComparer.Ordinal), Weights = weights, StartAtUtc = startAt },
+            new AgentAssignment { RunId = runId, PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = weights, StartAtUtc = startAt, Lease = options.Lease },
             cancel).ConfigureAwait(false);
+        long heartbeat = 0;
+        var control = new AgentControl { Heartbeat = heartbeat };
+        await exchange.PutAsync(AgentProtocol.ControlKey, control, cancel).ConfigureAwait(false);
         log.DistributedStart(weights.Count, launcher.Mode, string.Join("/", weights.Select(w => Percent((double)w / weights.Sum()))), exchange.Location, startAt);
-        await launcher.StartAsync(runId, weights.Count, exchange.Location, cancel).ConfigureAwait(false);
+
+        // No agent outlives the plan by much, whatever becomes of this process.
+        var deadline = startAt + plan.MaxDuration + (plan.Scenarios.Count == 0 ? TimeSpan.Zero : plan.Scenarios.Max(s => s.Request.Timeout)) + options.LostAfter + TimeSpan.FromSeconds(30);
+        await launcher.StartAsync(runId, weights.Count, exchange.Location, split.Environment, deadline - time.GetUtcNow() + TimeSpan.FromMinutes(5), cancel).ConfigureAwait(false);
 
         var tracks = weights.Select((w, i) => new Track(i, w, new LoadShare(i, weights))).ToList();
         var merged = scenarios.ToDictionary(s => s.Spec.Name, s => new MergedScenario(s.Spec), StringComparer.Ordinal);
-        var control = new AgentControl();
-        string? abortedBy = null;
+        listener.OnStart(new RunStart(startAt, scenarios), new ExecutorControl(this));
         bool cancelSent = false;
         int next = 0;
-        var deadline = startAt + plan.MaxDuration + (plan.Scenarios.Count == 0 ? TimeSpan.Zero : plan.Scenarios.Max(s => s.Request.Timeout)) + options.LostAfter + TimeSpan.FromSeconds(30);
+        long lastBeat = time.GetTimestamp();
 
         while (true)
         {
@@ -76,47 +114,25 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
                 break;
             }
 
+            bool changed = false;
             if (cancel.IsCancellationRequested && !cancelSent)
             {
                 cancelSent = true;
                 control = control with { Cancel = true, Reason = "cancelled on the coordinator" };
-                await exchange.PutAsync(AgentProtocol.ControlKey, control, CancellationToken.None).ConfigureAwait(false);
+                changed = true;
             }
 
             foreach (var t in tracks.Where(t => !t.Terminal))
             {
                 // The state is taken before the seconds are read: an agent seen to have exited wrote all of them already.
                 var state = launcher.StateOf(t.Index);
-                await ReadSecondsAsync(exchange, t).ConfigureAwait(false);
-                if (state.State == AgentProcessState.Exited)
+                await ReadSecondsAsync(t).ConfigureAwait(false);
+                if (state.State == AgentProcessState.Exited && await TryEndTrackAsync(t, state, control.Cancel).ConfigureAwait(false))
                 {
-                    var status = await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
-                    t.Host ??= status?.Host;
-                    if (await exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false) is { } outcome)
-                    {
-                        t.Outcome = outcome;
-                        if (outcome.Cancelled && !control.Cancel)
-                        {
-                            // Stopped by its own SIGTERM (a pod evicted, a node drained), not by this coordinator: its share after that is missing.
-                            t.End("failed", "it was stopped before the end (SIGTERM or Ctrl+C on the agent itself)");
-                        }
-                        else
-                        {
-                            t.End(outcome.Generator.Bottleneck ? "saturated" : "completed", outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
-                        }
-                    }
-                    else
-                    {
-                        var why = status?.Error ?? state.Reason ?? $"exited with code {state.ExitCode}";
-                        t.End(why.Contains("too late", StringComparison.Ordinal) ? "late" : "failed", why);
-                    }
-
-                    log.AgentEnded(t.Index, t.State, t.Error is null ? string.Empty : ": " + t.Error);
                     continue;
                 }
 
-                var now = time.GetUtcNow();
-                var due = (int)Math.Floor((now - startAt).TotalSeconds) - 1; // the run second every agent should have reported by now
+                var due = (int)Math.Floor((time.GetUtcNow() - startAt).TotalSeconds) - 1; // the run second every agent should have reported by now
                 if (due - t.LastSecond > options.LostAfter.TotalSeconds)
                 {
                     var what = t.LastSecond < 0 ? $"has not reported a second {Core.Text.Durations.Format(options.LostAfter)} after the common start ({state.State.ToString().ToLowerInvariant()})" : $"has reported nothing since second {t.LastSecond} for {Core.Text.Durations.Format(options.LostAfter)}";
@@ -125,10 +141,28 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
                 }
             }
 
-            next = Emit(tracks, merged, next, ref control, ref abortedBy, progress, liveCheck, startAt, out bool controlChanged);
-            if (controlChanged)
+            next = Emit(tracks, merged, next, listener);
+            lock (_lock)
             {
-                await exchange.PutAsync(AgentProtocol.ControlKey, control, CancellationToken.None).ConfigureAwait(false);
+                if (_controlChanged)
+                {
+                    _controlChanged = false;
+                    control = control with
+                    {
+                        Stops = new Dictionary<string, int>(_stops, StringComparer.Ordinal),
+                        Cancel = control.Cancel || _stopRunReason is not null,
+                        Reason = control.Reason ?? _stopRunReason,
+                    };
+                    changed = true;
+                }
+            }
+
+            if (changed || time.GetElapsedTime(lastBeat) >= HeartbeatEvery)
+            {
+                // The heartbeat is the agents' lease: it moves every second while this coordinator lives.
+                lastBeat = time.GetTimestamp();
+                control = control with { Heartbeat = ++heartbeat };
+                await PutControlAsync(control).ConfigureAwait(false);
             }
 
             if (tracks.All(t => t.Terminal) && !tracks.Any(t => t.Pending.Count > 0))
@@ -156,41 +190,118 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
         }
 
         await launcher.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        var endedUtc = time.GetUtcNow();
-        return Finish(plan, scenarios, tracks, merged, options, exchange.Location, launcher.Mode, startAt, endedUtc, cancel.IsCancellationRequested, abortedBy, next);
+        var end = Finish(scenarios, tracks, merged, startAt, cancel.IsCancellationRequested, next);
+        listener.OnEnd(end);
+        return end;
     }
 
-    private static async Task ReadSecondsAsync(IExchange exchange, Track t)
+    private async Task PutControlAsync(AgentControl control)
     {
-        var keys = await exchange.ListAsync(AgentProtocol.SecondsPrefix(t.Index), t.LastKey, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await exchange.PutAsync(AgentProtocol.ControlKey, control, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
+        {
+            log.ExchangeWriteFailed(AgentProtocol.ControlKey, e.Message); // tried again next tick; the agents' lease covers a gap
+        }
+    }
+
+    /// <summary>Ends the track of an agent whose process or pod exited, from what it wrote; false when the exchange cannot be read now (tried again next tick).</summary>
+    private async Task<bool> TryEndTrackAsync(Track t, AgentProcessInfo state, bool coordinatorCancelled)
+    {
+        AgentStatus? status;
+        AgentOutcome? written;
+        try
+        {
+            status = await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
+            written = await exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            log.ExchangeReadFailed(AgentProtocol.ResultKey(t.Index), e.Message);
+            return false;
+        }
+
+        t.Host ??= status?.Host;
+        if (written is { } outcome)
+        {
+            t.Outcome = outcome;
+            if (outcome.Orphaned)
+            {
+                t.End("failed", status?.Error ?? "it stopped on its own (its coordinator was silent)");
+            }
+            else if (outcome.Cancelled && !coordinatorCancelled)
+            {
+                // Stopped by its own SIGTERM (a pod evicted, a node drained), not by this coordinator: its share after that is missing.
+                t.End("failed", "it was stopped before the end (SIGTERM or Ctrl+C on the agent itself)");
+            }
+            else
+            {
+                t.End(outcome.Generator.Bottleneck ? "saturated" : "completed", outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
+            }
+        }
+        else
+        {
+            var why = status?.Error ?? state.Reason ?? $"exited with code {state.ExitCode}";
+            t.End(why.Contains("too late", StringComparison.Ordinal) ? "late" : "failed", why);
+        }
+
+        log.AgentEnded(t.Index, t.State, t.Error is null ? string.Empty : ": " + t.Error);
+        return true;
+    }
+
+    private async Task ReadSecondsAsync(Track t)
+    {
+        IReadOnlyList<string> keys;
+        try
+        {
+            keys = await exchange.ListAsync(AgentProtocol.SecondsPrefix(t.Index), t.LastKey, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
+        {
+            log.ExchangeReadFailed(AgentProtocol.SecondsPrefix(t.Index), e.Message); // read again next tick
+            return;
+        }
+
         foreach (var key in keys)
         {
-            if (await exchange.GetAsync<AgentSecond>(key, CancellationToken.None).ConfigureAwait(false) is not { } second)
+            AgentSecond? second;
+            try
+            {
+                second = await exchange.GetAsync<AgentSecond>(key, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                log.ExchangeReadFailed(key, e.Message); // read from here again next tick
+                break;
+            }
+
+            if (second is null)
             {
                 break;
             }
 
             t.Pending[second.RunSecond] = second;
-            t.Streamed.Add(second);
             t.LastSecond = Math.Max(t.LastSecond, second.RunSecond);
             t.LastKey = key;
         }
     }
 
-    /// <summary>Merges every run second all agents still running have reported, in order, and judges it.</summary>
-    private int Emit(List<Track> tracks, Dictionary<string, MergedScenario> merged, int next, ref AgentControl control, ref string? abortedBy, Action<EngineProgress>? progress, LiveCheck? liveCheck, DateTimeOffset startAt, out bool controlChanged)
+    /// <summary>Merges every run second all agents still running have reported, in order, and hands it to the listeners.</summary>
+    private int Emit(List<Track> tracks, Dictionary<string, MergedScenario> merged, int next, IRunListener listener)
     {
-        controlChanged = false;
         while (tracks.All(t => t.Terminal || t.Pending.ContainsKey(next)) && tracks.Any(t => t.Pending.ContainsKey(next)))
         {
-            var parts = tracks.Where(t => t.Pending.ContainsKey(next)).Select(t => t.Pending[next]).ToList();
-            foreach (var t in tracks)
+            var parts = tracks.Where(t => t.Pending.ContainsKey(next)).Select(t => (Track: t, Second: t.Pending[next])).ToList();
+            foreach (var (t, second) in parts)
             {
                 t.Pending.Remove(next);
+                t.Count(second);
             }
 
-            var samples = new List<(string Scenario, int Second, SecondSample Sample)>();
-            foreach (var group in parts.SelectMany(p => p.Samples).GroupBy(s => (s.Scenario, s.Second)))
+            var samples = new List<ScenarioSecond>();
+            foreach (var group in parts.SelectMany(p => p.Second.Samples).GroupBy(s => (s.Scenario, s.Second)))
             {
                 if (!merged.TryGetValue(group.Key.Scenario, out var scenario))
                 {
@@ -198,70 +309,59 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
                 }
 
                 var sample = RunMerger.MergeSecond(group.Key.Second, [.. group.Select(g => g.Sample)]);
-                samples.Add((group.Key.Scenario, group.Key.Second, sample));
-                scenario.Last = sample;
-                scenario.Requests += sample.Outcomes.Completed;
-                scenario.Errors += sample.Outcomes.Errors;
-                if (scenario.Monitor.BreakingPoint is null && !control.Cancel)
-                {
-                    var latency = sample.LatencyHistogram is { } h ? Histograms.Decode(h) : null;
-                    if (scenario.Monitor.Observe(group.Key.Second, sample, latency, time.GetUtcNow()) is { } bp)
-                    {
-                        log.MergedBreakingPoint(scenario.Spec.Name, bp.Condition, bp.Observed, bp.OfferedAtFailure, bp.Unit);
-                        control = control with { Stops = new Dictionary<string, int>(control.Stops, StringComparer.Ordinal) { [scenario.Spec.Name] = group.Key.Second } };
-                        controlChanged = true;
-                    }
-                }
+                samples.Add(new ScenarioSecond(group.Key.Scenario, group.Key.Second, sample));
+                scenario.Add(sample);
             }
 
-            if (liveCheck is not null && abortedBy is null && liveCheck(next, samples) is { } reason)
+            // The generator's health in a second: the busiest agent's (a run is limited by its most limited agent).
+            var generators = parts.Select(p => p.Second.Generator).OfType<GeneratorSecond>().ToList();
+            var generator = generators.Count == 0 ? null : new GeneratorSecond(next, generators.Max(g => g.CpuPercent), generators.Max(g => g.MachineCpuPercent), generators.Max(g => g.PacerLagMaxMs), generators.Sum(g => g.InFlight));
+            Dictionary<string, string> labels;
+            lock (_lock)
             {
-                abortedBy = reason;
-                control = control with { Cancel = true, Reason = reason };
-                controlChanged = true;
+                labels = new Dictionary<string, string>(_stopLabels, StringComparer.Ordinal);
             }
 
-            var cpu = parts.Select(p => p.Generator?.CpuPercent ?? 0).DefaultIfEmpty(0).Max();
-            progress?.Invoke(new EngineProgress(TimeSpan.FromSeconds(next + 1), merged.Values.Select(m => m.Spec.StartAfter + m.Spec.Load.Duration).DefaultIfEmpty(TimeSpan.Zero).Max(), [.. merged.Values.Select(m => m.Progress(next))], cpu));
+            var progress = new EngineProgress(TimeSpan.FromSeconds(next + 1), merged.Values.Select(m => m.Spec.StartAfter + m.Spec.Load.Duration).DefaultIfEmpty(TimeSpan.Zero).Max(), [.. merged.Values.Select(m => m.Progress(next, labels.GetValueOrDefault(m.Spec.Name)))], generator?.CpuPercent ?? 0);
+            listener.OnSecond(new RunSecond(next, samples, generator, progress));
             next++;
         }
 
         return next;
     }
 
-    private static DistributedResult Finish(Plan plan, IReadOnlyList<ResolvedScenario> scenarios, List<Track> tracks, Dictionary<string, MergedScenario> merged, DistributionOptions options, string exchange, string mode, DateTimeOffset startAt, DateTimeOffset endedUtc, bool cancelled, string? abortedBy, int mergedSeconds)
+    private RunEnd Finish(IReadOnlyList<ResolvedScenario> scenarios, List<Track> tracks, Dictionary<string, MergedScenario> merged, DateTimeOffset startAt, bool cancelled, int mergedSeconds)
     {
-        var results = new List<ScenarioResult>();
+        Dictionary<string, int> stops;
+        string? abortedBy;
+        lock (_lock)
+        {
+            stops = new Dictionary<string, int>(_stops, StringComparer.Ordinal);
+            abortedBy = _stopRunReason;
+        }
+
+        var ends = new List<ScenarioEnd>();
         var missing = new Dictionary<string, double>(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var resolved in scenarios)
         {
             var spec = resolved.Spec;
             var m = merged[spec.Name];
-            var parts = tracks.Select(t => t.PartOf(spec)).ToList();
-            var result = RunMerger.MergeScenario(parts);
-            var stopSecond = m.Monitor.StopSecond;
-            var completedReasons = tracks.Where(t => t.Outcome is not null).Select(t => t.PartOf(spec).EndReason).ToList();
-            result = result with
-            {
-                Url = PlanRedactor.RedactUrl(resolved.Url),
-                StartOffsetSeconds = spec.StartAfter.TotalSeconds,
-                BreakingPoint = m.Monitor.BreakingPoint,
-                EndReason = m.Monitor.BreakingPoint is not null ? "stopped" : completedReasons.Count == 0 ? "failed" : completedReasons.FirstOrDefault(r => r != "completed") ?? "completed",
-                Seconds = stopSecond is { } stop ? [.. result.Seconds.Select(s => s.Second > stop ? s with { Offered = 0 } : s)] : result.Seconds,
-                LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
-            };
-            results.Add(result);
+            var completedReasons = tracks.Select(t => t.Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name)?.EndReason).OfType<string>().ToList();
+            string reason = stops.ContainsKey(spec.Name) ? "stopped"
+                : abortedBy is not null ? "aborted"
+                : completedReasons.Count == 0 ? "failed"
+                : completedReasons.FirstOrDefault(r => r != "completed") ?? "completed";
+            ends.Add(new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, m.Seconds, reason));
 
             // The planned load of the seconds the scenario ran (up to its breaking point), and the part of it lost
             // with agents that ended early.
             int startSecond = (int)Math.Round(spec.StartAfter.TotalSeconds);
-            int lastSecond = stopSecond ?? (cancelled || abortedBy is not null ? mergedSeconds - 1 - startSecond : (int)Math.Ceiling(spec.Load.Duration.TotalSeconds) - 1);
+            int lastSecond = stops.TryGetValue(spec.Name, out var stop) ? stop : (cancelled || abortedBy is not null ? mergedSeconds - 1 - startSecond : (int)Math.Ceiling(spec.Load.Duration.TotalSeconds) - 1);
             double planned = 0, lost = 0;
             for (int s = 0; s <= lastSecond; s++)
             {
-                var whole = LoadShare.Whole.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
-                planned += whole;
+                planned += LoadShare.Whole.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
                 foreach (var t in tracks.Where(t => t.State is not ("completed" or "saturated") && t.LastSecond < startSecond + s))
                 {
                     lost += t.Share.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
@@ -277,8 +377,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
         var summaries = new List<AgentSummary>();
         foreach (var t in tracks)
         {
-            var parts = scenarios.Select(s => t.PartOf(s.Spec)).ToList();
-            var latency = Histograms.Merge(parts.Select(p => p.Totals.LatencyHistogram).OfType<string>().Select(Histograms.Decode));
+            var latency = t.Latency.TotalCount == 0 ? null : t.Latency.Summarise();
             var generator = t.Outcome?.Generator;
             summaries.Add(new AgentSummary
             {
@@ -289,13 +388,13 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
                 Host = t.Outcome?.Host ?? t.Host,
                 Error = t.Error,
                 LastSecond = t.LastSecond,
-                Requests = parts.Sum(p => p.Totals.Requests),
-                Errors = parts.Sum(p => p.Totals.Outcomes.Errors),
-                Rps = Math.Round(parts.Sum(p => p.Totals.Rps), 2),
-                P95Ms = latency.TotalCount == 0 ? null : Histograms.Summarise(latency).P95Ms,
-                P99Ms = latency.TotalCount == 0 ? null : Histograms.Summarise(latency).P99Ms,
-                MaxCpuPercent = generator?.MaxCpuPercent ?? t.Streamed.Select(s => s.Generator?.CpuPercent ?? 0).DefaultIfEmpty(0).Max(),
-                MaxPacerLagMs = generator?.MaxPacerLagMs ?? t.Streamed.Select(s => s.Generator?.PacerLagMaxMs ?? 0).DefaultIfEmpty(0).Max(),
+                Requests = t.Requests,
+                Errors = t.Errors,
+                Rps = t.Seconds == 0 ? 0 : Math.Round(t.Requests / (double)t.Seconds, 2),
+                P95Ms = latency?.P95Ms,
+                P99Ms = latency?.P99Ms,
+                MaxCpuPercent = generator?.MaxCpuPercent ?? t.MaxCpu,
+                MaxPacerLagMs = generator?.MaxPacerLagMs ?? t.MaxLag,
                 Bottleneck = generator?.Bottleneck ?? false,
             });
             if (t.State != "completed")
@@ -305,25 +404,22 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
             }
         }
 
-        // The generator's health: per second, the busiest agent; a run is limited by its most limited agent.
-        var seconds = tracks.SelectMany(t => t.Outcome?.Generator.Seconds ?? [.. t.Streamed.Select(s => s.Generator).OfType<GeneratorSecond>()])
-            .GroupBy(g => g.Second)
-            .OrderBy(g => g.Key)
-            .Select(g => new GeneratorSecond(g.Key, g.Max(x => x.CpuPercent), g.Max(x => x.MachineCpuPercent), g.Max(x => x.PacerLagMaxMs), g.Sum(x => x.InFlight)))
-            .ToList();
-        var health = GeneratorHealthAssessor.Assess(seconds);
-        health = health with
+        return new RunEnd
         {
-            Bottleneck = health.Bottleneck || tracks.Any(t => t.Outcome?.Generator.Bottleneck == true),
-            Warnings = [.. tracks.Where(t => t.Outcome is not null).SelectMany(t => t.Outcome!.Generator.Warnings.Select(w => $"agent {t.Index}: {w}"))],
+            LoadStartUtc = startAt,
+            EndedUtc = time.GetUtcNow(),
+            Cancelled = cancelled,
+            AbortedBy = abortedBy,
+            Scenarios = ends,
+            Distribution = new Distribution { Mode = launcher.Mode, Exchange = exchange.Location, Agents = summaries, MissingShare = missing, Problems = problems },
+            GeneratorBottleneck = tracks.Any(t => t.Outcome?.Generator.Bottleneck == true),
+            GeneratorWarnings = [.. tracks.Where(t => t.Outcome is not null).SelectMany(t => t.Outcome!.Generator.Warnings.Select(w => $"agent {t.Index}: {w}"))],
         };
-
-        var distribution = new Distribution { Mode = mode, Exchange = exchange, Agents = summaries, MissingShare = missing, Problems = problems };
-        return new DistributedResult(new EngineResult(results, health, startAt, endedUtc, cancelled) { AbortedBy = abortedBy }, distribution);
     }
 
     private static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{fraction * 100:0.#}%");
 
+    /// <summary>One agent as the coordinator follows it: what it has sent but not merged yet, and running totals.</summary>
     private sealed class Track(int index, int weight, LoadShare share)
     {
         public int Index { get; } = index;
@@ -331,13 +427,19 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
         public LoadShare Share { get; } = share;
         public string? LastKey { get; set; }
         public SortedDictionary<int, AgentSecond> Pending { get; } = [];
-        public List<AgentSecond> Streamed { get; } = [];
         public int LastSecond { get; set; } = -1;
         public string State { get; private set; } = "running";
         public string? Error { get; private set; }
         public string? Host { get; set; }
         public AgentOutcome? Outcome { get; set; }
         public bool Terminal { get; private set; }
+
+        public HistogramCounts Latency { get; } = new();
+        public long Requests { get; private set; }
+        public long Errors { get; private set; }
+        public int Seconds { get; private set; }
+        public double MaxCpu { get; private set; }
+        public double MaxLag { get; private set; }
 
         public void End(string state, string? error)
         {
@@ -346,45 +448,49 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log)
             Terminal = true;
         }
 
-        /// <summary>This agent's part of a scenario: its own result, or what it streamed before it was lost.</summary>
-        public ScenarioResult PartOf(ScenarioSpec spec)
+        /// <summary>Adds a second it reported to its running totals.</summary>
+        public void Count(AgentSecond second)
         {
-            if (Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name) is { } own)
+            Seconds++;
+            foreach (var s in second.Samples)
             {
-                return own;
+                Requests += s.Sample.Outcomes.Completed;
+                Errors += s.Sample.Outcomes.Errors;
+                if (s.Sample.LatencyHistogram is { } h)
+                {
+                    Latency.AddEncoded(h);
+                }
             }
 
-            var seconds = Streamed.SelectMany(s => s.Samples).Where(s => s.Scenario == spec.Name).Select(s => s.Sample).OrderBy(s => s.Second).ToList();
-            return new ScenarioResult
-            {
-                Name = spec.Name,
-                Target = spec.Target,
-                Model = spec.Load.Model.ToString().ToLowerInvariant(),
-                Url = string.Empty,
-                StartOffsetSeconds = spec.StartAfter.TotalSeconds,
-                DurationSeconds = seconds.Count,
-                EndReason = State,
-                Seconds = seconds,
-                Totals = ScenarioTotalsCalculator.FromSamples(seconds, seconds.Count),
-            };
+            MaxCpu = Math.Max(MaxCpu, second.Generator?.CpuPercent ?? 0);
+            MaxLag = Math.Max(MaxLag, second.Generator?.PacerLagMaxMs ?? 0);
         }
     }
 
+    /// <summary>One scenario on the merged view: how far it got, for progress.</summary>
     private sealed class MergedScenario(ScenarioSpec spec)
     {
         public ScenarioSpec Spec { get; } = spec;
-        public StopConditionMonitor Monitor { get; } = new(spec.StopWhen, spec.Load.Curve, spec.Load.Unit);
-        public SecondSample? Last { get; set; }
-        public long Requests { get; set; }
-        public long Errors { get; set; }
+        public SecondSample? Last { get; private set; }
+        public long Requests { get; private set; }
+        public long Errors { get; private set; }
+        public int Seconds { get; private set; }
 
-        public ScenarioProgress Progress(int runSecond)
+        public void Add(SecondSample sample)
+        {
+            Last = sample;
+            Seconds = Math.Max(Seconds, sample.Second + 1);
+            Requests += sample.Outcomes.Completed;
+            Errors += sample.Outcomes.Errors;
+        }
+
+        public ScenarioProgress Progress(int runSecond, string? stopLabel)
         {
             var unit = Spec.Load.Unit;
             var elapsed = TimeSpan.FromSeconds(runSecond + 1) - Spec.StartAfter;
-            bool done = elapsed >= Spec.Load.Duration || Monitor.BreakingPoint is not null;
-            string state = Monitor.BreakingPoint is not null ? "broke" : Last is null ? "waiting" : done ? "done" : "running";
-            string stage = Monitor.BreakingPoint is { } bp ? string.Create(CultureInfo.InvariantCulture, $"broke at {bp.OfferedAtFailure:0.#} {unit}") : done ? "done" : Spec.Load.Curve.StageNameAt(elapsed);
+            bool done = elapsed >= Spec.Load.Duration || stopLabel is not null;
+            string state = stopLabel is not null ? "broke" : Last is null ? "waiting" : done ? "done" : "running";
+            string stage = stopLabel ?? (done ? "done" : Spec.Load.Curve.StageNameAt(elapsed));
             var last = done ? null : Last;
             return new ScenarioProgress(
                 Spec.Name,

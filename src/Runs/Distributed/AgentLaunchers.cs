@@ -25,8 +25,12 @@ public interface IAgentLauncher : IAsyncDisposable
     /// <summary>local or kubernetes.</summary>
     string Mode { get; }
 
-    /// <summary>Starts <paramref name="agents"/> agents that read their assignment from <paramref name="exchange"/>.</summary>
-    Task StartAsync(string runId, int agents, string exchange, CancellationToken ct);
+    /// <summary>
+    /// Starts <paramref name="agents"/> agents that read their assignment from <paramref name="exchange"/>, with
+    /// <paramref name="secrets"/> in their environment (never in the exchange). <paramref name="deadline"/> bounds
+    /// their life even if nothing stops them (a Job's activeDeadlineSeconds).
+    /// </summary>
+    Task StartAsync(string runId, int agents, string exchange, IReadOnlyDictionary<string, string> secrets, TimeSpan deadline, CancellationToken ct);
 
     AgentProcessInfo StateOf(int index);
 
@@ -45,7 +49,7 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, ILogger lo
 
     public string Mode => "local";
 
-    public Task StartAsync(string runId, int agents, string exchange, CancellationToken ct)
+    public Task StartAsync(string runId, int agents, string exchange, IReadOnlyDictionary<string, string> secrets, TimeSpan deadline, CancellationToken ct)
     {
         Directory.CreateDirectory(logDirectory);
         var (host, dll) = Command();
@@ -67,14 +71,15 @@ public sealed class LocalAgentLauncher(string logDirectory, bool pin, ILogger lo
 
             command.Add(host);
             command.AddRange(dll);
-            command.AddRange(["agent", "--exchange", exchange, "--index", index]);
-            var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // --watch-stdin: the agent stops when this process's end of the pipe closes — also when it is killed.
+            command.AddRange(["agent", "--exchange", exchange, "--index", index, "--watch-stdin"]);
+            var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
             foreach (var a in command.Skip(1))
             {
                 info.ArgumentList.Add(a);
             }
 
-            foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+            foreach (var (k, v) in (environment ?? new Dictionary<string, string>()).Concat(secrets))
             {
                 info.Environment[k] = v;
             }
@@ -207,14 +212,24 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
     private IKubernetes? _client;
     private Task? _poller;
     private string _namespace = "default";
+    private string? _secretName;
+
+    /// <summary>How long one Kubernetes API call may take before it is given up (and retried where that helps).</summary>
+    public TimeSpan ApiTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public string Mode => "kubernetes";
 
     /// <summary>The Job's name, once created.</summary>
     public string? JobName { get; private set; }
 
-    /// <summary>The Indexed Job for a run: the manifest with the run's name, size, exchange, image and resources.</summary>
-    public static V1Job BuildJob(string manifestYaml, string runId, int agents, string exchange, KubernetesAgentOptions options)
+    /// <summary>How long a finished Job (and its pods' logs) stays before Kubernetes deletes it, if the coordinator could not.</summary>
+    public static readonly TimeSpan TimeToLiveAfterFinished = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The Indexed Job for a run: the manifest with the run's name, size, exchange, image and resources, a deadline
+    /// (activeDeadlineSeconds) and a time to live, and the run's secrets from a Kubernetes Secret (envFrom).
+    /// </summary>
+    public static V1Job BuildJob(string manifestYaml, string runId, int agents, string exchange, KubernetesAgentOptions options, TimeSpan? deadline = null, string? secretName = null)
     {
         var job = KubernetesYaml.LoadAllFromString(manifestYaml).OfType<V1Job>().SingleOrDefault()
             ?? throw new InvalidOperationException("the agents manifest must hold exactly one batch/v1 Job");
@@ -229,6 +244,12 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
         job.Spec.Completions = agents;
         job.Spec.Parallelism = agents;
         job.Spec.BackoffLimit = 0; // a restarted agent would miss the common start: it fails and its share is reported missing
+        if (deadline is { } d)
+        {
+            job.Spec.ActiveDeadlineSeconds = (long)Math.Ceiling(d.TotalSeconds); // no agent outlives its run, whatever happens to the coordinator
+        }
+
+        job.Spec.TtlSecondsAfterFinished = (int)TimeToLiveAfterFinished.TotalSeconds;
         var pod = job.Spec.Template.Spec;
         pod.RestartPolicy = "Never";
         var container = pod.Containers.FirstOrDefault(c => c.Name == "agent") ?? pod.Containers[0];
@@ -244,6 +265,11 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
         foreach (var (k, v) in options.Environment)
         {
             container.Env.Add(new V1EnvVar { Name = k, Value = v });
+        }
+
+        if (secretName is not null)
+        {
+            container.EnvFrom = [.. container.EnvFrom ?? [], new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = secretName } }];
         }
 
         container.Resources ??= new V1ResourceRequirements();
@@ -264,9 +290,10 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
         return job;
     }
 
-    public async Task StartAsync(string runId, int agents, string exchange, CancellationToken ct)
+    public async Task StartAsync(string runId, int agents, string exchange, IReadOnlyDictionary<string, string> secrets, TimeSpan deadline, CancellationToken ct)
     {
-        var job = BuildJob(await File.ReadAllTextAsync(options.Manifest, ct).ConfigureAwait(false), runId, agents, exchange, options);
+        var manifest = await File.ReadAllTextAsync(options.Manifest, ct).ConfigureAwait(false);
+        var job = BuildJob(manifest, runId, agents, exchange, options, deadline);
         _namespace = job.Metadata.NamespaceProperty;
         JobName = job.Metadata.Name;
         var config = options.InCluster ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.Context);
@@ -276,8 +303,27 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
             _states[i] = new AgentProcessInfo(AgentProcessState.Starting);
         }
 
+        if (secrets.Count > 0)
+        {
+            // The run's secrets reach the pods as a Secret (envFrom), never through the exchange.
+            _secretName = $"{JobName}-secrets"[..Math.Min(JobName.Length + 8, 253)];
+            job = BuildJob(manifest, runId, agents, exchange, options, deadline, _secretName);
+            var secret = new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = "Secret",
+                Metadata = new V1ObjectMeta { Name = _secretName, NamespaceProperty = _namespace, Labels = job.Metadata.Labels },
+                Type = "Opaque",
+                StringData = secrets.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+            };
+            using var secretDeadline = WithApiTimeout(ct);
+            await _client.CoreV1.PatchNamespacedSecretAsync(
+                new V1Patch(KubernetesJson.Serialize(secret), V1Patch.PatchType.ApplyPatch), _secretName, _namespace, fieldManager: FieldManager, force: true, cancellationToken: secretDeadline.Token).ConfigureAwait(false);
+        }
+
+        using var jobDeadline = WithApiTimeout(ct);
         await _client.BatchV1.PatchNamespacedJobAsync(
-            new V1Patch(KubernetesJson.Serialize(job), V1Patch.PatchType.ApplyPatch), JobName, _namespace, fieldManager: FieldManager, force: true, cancellationToken: ct).ConfigureAwait(false);
+            new V1Patch(KubernetesJson.Serialize(job), V1Patch.PatchType.ApplyPatch), JobName, _namespace, fieldManager: FieldManager, force: true, cancellationToken: jobDeadline.Token).ConfigureAwait(false);
         log.JobCreated(_namespace, JobName, agents, job.Spec.Template.Spec.Containers[0].Image);
         _poller = Task.Run(() => PollPodsAsync(_stopPolling.Token), CancellationToken.None);
     }
@@ -305,12 +351,28 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
 
         try
         {
-            await _client.BatchV1.DeleteNamespacedJobAsync(JobName, _namespace, propagationPolicy: "Background", cancellationToken: ct).ConfigureAwait(false);
+            using var deleteDeadline = WithApiTimeout(ct);
+            await _client.BatchV1.DeleteNamespacedJobAsync(JobName, _namespace, propagationPolicy: "Background", cancellationToken: deleteDeadline.Token).ConfigureAwait(false);
             log.JobDeleted(_namespace, JobName);
         }
-        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException)
         {
             log.JobNotDeleted(_namespace, JobName, e.Message);
+        }
+
+        if (_secretName is not null)
+        {
+            try
+            {
+                using var deleteDeadline = WithApiTimeout(ct);
+                await _client.CoreV1.DeleteNamespacedSecretAsync(_secretName, _namespace, cancellationToken: deleteDeadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                log.JobNotDeleted(_namespace, _secretName, e.Message);
+            }
+
+            _secretName = null;
         }
 
         JobName = null;
@@ -329,7 +391,8 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
         {
             try
             {
-                var pods = await _client!.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: $"job-name={JobName}", cancellationToken: stop).ConfigureAwait(false);
+                using var listDeadline = WithApiTimeout(stop);
+                var pods = await _client!.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: $"job-name={JobName}", cancellationToken: listDeadline.Token).ConfigureAwait(false);
                 lock (_lock)
                 {
                     foreach (var pod in pods.Items)
@@ -362,6 +425,13 @@ public sealed class KubernetesJobLauncher(KubernetesAgentOptions options, ILogge
                 await Task.Delay(TimeSpan.FromSeconds(2), time, CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+
+    private CancellationTokenSource WithApiTimeout(CancellationToken ct)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(ApiTimeout);
+        return deadline;
     }
 
     private static string Label(string value)

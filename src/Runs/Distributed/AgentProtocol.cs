@@ -32,8 +32,33 @@ public static class AgentProtocol
     public static T Deserialize<T>(byte[] json) => JsonSerializer.Deserialize<T>(json, RunRecordJson.Options)
         ?? throw new InvalidDataException($"empty {typeof(T).Name}");
 
+    /// <summary>
+    /// A document, or null when there is none yet. One read while its writer replaces it (a store without atomic
+    /// replace) is read again; a document still unreadable is an <see cref="IOException"/> (try again later).
+    /// </summary>
     public static async Task<T?> GetAsync<T>(this IExchange exchange, string key, CancellationToken ct)
-        where T : class => await exchange.GetAsync(key, ct).ConfigureAwait(false) is { } bytes ? Deserialize<T>(bytes) : null;
+        where T : class
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            if (await exchange.GetAsync(key, ct).ConfigureAwait(false) is not { } bytes)
+            {
+                return null;
+            }
+
+            try
+            {
+                return Deserialize<T>(bytes);
+            }
+            catch (Exception e) when (e is JsonException or InvalidDataException)
+            {
+                if (attempt >= 3)
+                {
+                    throw new IOException($"{key} in the exchange is not readable: {e.Message}", e);
+                }
+            }
+        }
+    }
 
     public static Task PutAsync<T>(this IExchange exchange, string key, T value, CancellationToken ct) =>
         exchange.PutAsync(key, Serialize(value), ct);
@@ -44,17 +69,29 @@ public sealed record AgentAssignment
 {
     public required string RunId { get; init; }
 
-    /// <summary>The plan's YAML as given (the agents need its real headers, so the exchange is as private as the plan).</summary>
+    /// <summary>
+    /// The plan's YAML with every secret (credential-looking header values) replaced by a reference
+    /// <c>${env:CONSTELLATION_AGENT_SECRET_N}</c>: the agents read the values from their own environment.
+    /// </summary>
     public required string PlanText { get; init; }
 
-    /// <summary>Each target's base URL as the coordinator resolved it (a launched target's loopback port).</summary>
+    /// <summary>Each target's base URL as the coordinator resolved it (a launched target's loopback port), without userinfo.</summary>
     public required IReadOnlyDictionary<string, string> TargetUrls { get; init; }
+
+    /// <summary>Targets whose base URL carries user:password, with the environment variable that holds it.</summary>
+    public IReadOnlyDictionary<string, string> TargetUserInfo { get; init; } = new Dictionary<string, string>();
 
     /// <summary>One weight per agent; agent I takes Weights[I] / sum of the load.</summary>
     public required IReadOnlyList<int> Weights { get; init; }
 
     /// <summary>Every agent starts its load at this instant; an agent that gets here later fails instead of starting late.</summary>
     public required DateTimeOffset StartAtUtc { get; init; }
+
+    /// <summary>
+    /// The coordinator's lease: an agent that sees its heartbeat (<see cref="AgentControl.Heartbeat"/>) stand still
+    /// this long stops sending, writes its share and exits. Default: 10s.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>The coordinator's instructions while the run goes.</summary>
@@ -67,6 +104,9 @@ public sealed record AgentControl
     public bool Cancel { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>Raised by the coordinator every second while it lives: the agents' lease.</summary>
+    public long Heartbeat { get; init; }
 }
 
 /// <summary>One run second of one agent: each scenario's sample, with the scenario's own second number.</summary>
@@ -84,15 +124,21 @@ public sealed record AgentStatus(int Index, string State, string Host, int Pid, 
     public string? Error { get; init; }
 }
 
-/// <summary>An agent's whole result, written when it ends.</summary>
+/// <summary>An agent's result, written when it ends: how each scenario ended and what it sent (its seconds are already in the exchange).</summary>
 public sealed record AgentOutcome
 {
     public required int Index { get; init; }
     public required string Host { get; init; }
-    public required IReadOnlyList<ScenarioResult> Scenarios { get; init; }
+    public required IReadOnlyList<AgentScenarioOutcome> Scenarios { get; init; }
     public required GeneratorHealth Generator { get; init; }
     public bool Cancelled { get; init; }
+
+    /// <summary>It stopped on its own because its coordinator went silent (the lease ran out) or away.</summary>
+    public bool Orphaned { get; init; }
 
     /// <summary>The cores this agent could use (its CPU percentages are shares of them).</summary>
     public int Cores { get; init; }
 }
+
+/// <summary>One scenario of one agent: how it ended and what this agent sent of it.</summary>
+public sealed record AgentScenarioOutcome(string Name, double DurationSeconds, string EndReason, long Started, long Completed, long Errors);

@@ -1,4 +1,5 @@
 using System.Net;
+using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
@@ -22,6 +23,9 @@ public interface IExchange : IDisposable
 
     /// <summary>Removes a document if it is there.</summary>
     Task DeleteAsync(string key, CancellationToken ct);
+
+    /// <summary>Removes every document of the run: the exchange lives as long as its run.</summary>
+    Task DeleteAllAsync(CancellationToken ct);
 
     /// <summary>The keys under <paramref name="prefix"/> after <paramref name="startAfter"/>, in ordinal order.</summary>
     Task<IReadOnlyList<string>> ListAsync(string prefix, string? startAfter, CancellationToken ct);
@@ -65,6 +69,16 @@ public sealed class FolderExchange(string root) : IExchange
         return Task.CompletedTask;
     }
 
+    public Task DeleteAllAsync(CancellationToken ct)
+    {
+        if (Directory.Exists(Location))
+        {
+            Directory.Delete(Location, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<string>> ListAsync(string prefix, string? startAfter, CancellationToken ct)
     {
         var dir = PathOf(prefix.TrimEnd('/'));
@@ -91,6 +105,9 @@ public sealed class FolderExchange(string root) : IExchange
 /// <summary>A prefix in an S3 bucket (or an S3-compatible server): what agents in a Kubernetes Job can all reach.</summary>
 public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IExchange
 {
+    /// <summary>How long one S3 call of the exchange may take. Default: 10s.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
     public string Location => $"s3://{bucket}/{prefix}";
 
     public static S3Exchange Parse(string location, Uri? endpoint, string? region)
@@ -104,33 +121,87 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
             throw new ArgumentException($"an S3 exchange is s3://BUCKET/PREFIX, got '{location}'", nameof(location));
         }
 
-        return new S3Exchange(Reports.Stores.S3Clients.Create(region, endpoint), bucket, prefix);
+        // Every call has a deadline: a hung S3 must not hang a coordinator or an agent (each retries on its next tick).
+        return new S3Exchange(Reports.Stores.S3Clients.Create(region, endpoint, attemptTimeout: CallTimeout), bucket, prefix);
     }
 
-    public async Task PutAsync(string key, byte[] content, CancellationToken ct)
-    {
-        using var body = new MemoryStream(content);
-        await s3.PutObjectAsync(
-            new PutObjectRequest { BucketName = bucket, Key = KeyOf(key), InputStream = body, ContentType = "application/json", UseChunkEncoding = false },
-            ct).ConfigureAwait(false);
-    }
+    public Task PutAsync(string key, byte[] content, CancellationToken ct) => Guard(
+        $"writing {key}",
+        async token =>
+        {
+            using var body = new MemoryStream(content);
+            await s3.PutObjectAsync(
+                new PutObjectRequest { BucketName = bucket, Key = KeyOf(key), InputStream = body, ContentType = "application/json", UseChunkEncoding = false },
+                token).ConfigureAwait(false);
+            return true;
+        },
+        ct);
 
-    public async Task<byte[]?> GetAsync(string key, CancellationToken ct)
+    public Task<byte[]?> GetAsync(string key, CancellationToken ct) => Guard(
+        $"reading {key}",
+        async token =>
+        {
+            try
+            {
+                using var response = await s3.GetObjectAsync(bucket, KeyOf(key), token).ConfigureAwait(false);
+                using var copy = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(copy, token).ConfigureAwait(false);
+                return copy.ToArray();
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        },
+        ct);
+
+    /// <summary>
+    /// A call with a few quick retries for what is passing (a response caught mid-overwrite fails its checksum, a
+    /// connection drops, an attempt times out); what still fails is an <see cref="IOException"/>, which every caller
+    /// of the exchange treats as "try again on the next tick".
+    /// </summary>
+    private static async Task<T> Guard<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            using var response = await s3.GetObjectAsync(bucket, KeyOf(key), ct).ConfigureAwait(false);
-            using var copy = new MemoryStream();
-            await response.ResponseStream.CopyToAsync(copy, ct).ConfigureAwait(false);
-            return copy.ToArray();
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
+            try
+            {
+                return await call(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException
+                || (e is AmazonServiceException s && (int)s.StatusCode >= 500))
+            {
+                if (attempt >= 3)
+                {
+                    throw new IOException($"{what} in the S3 exchange failed {attempt} times: {e.Message}", e);
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
     public Task DeleteAsync(string key, CancellationToken ct) => s3.DeleteObjectAsync(bucket, KeyOf(key), ct);
+
+    public async Task DeleteAllAsync(CancellationToken ct)
+    {
+        var keys = await ListAsync(string.Empty, null, ct).ConfigureAwait(false);
+        foreach (var batch in keys.Chunk(1000))
+        {
+            try
+            {
+                await s3.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = bucket, Objects = [.. batch.Select(k => new KeyVersion { Key = KeyOf(k) })] }, ct).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode is not (HttpStatusCode.Forbidden or HttpStatusCode.NotFound))
+            {
+                // Some S3-compatible servers (s3rver) do not take multi-object deletes: one at a time then.
+                foreach (var key in batch)
+                {
+                    await s3.DeleteObjectAsync(bucket, KeyOf(key), ct).ConfigureAwait(false);
+                }
+            }
+        }
+    }
 
     public async Task<IReadOnlyList<string>> ListAsync(string listPrefix, string? startAfter, CancellationToken ct)
     {

@@ -21,7 +21,7 @@ public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url)
     public static Uri Combine(Uri baseUrl, string path) => new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + path);
 }
 
-/// <summary>What the engine measured.</summary>
+/// <summary>What the engine measured, every second kept: the convenience result for short runs, tests and <c>load</c>.</summary>
 public sealed record EngineResult(
     IReadOnlyList<ScenarioResult> Scenarios,
     GeneratorHealth Generator,
@@ -59,17 +59,30 @@ public sealed record ScenarioProgress(
 public sealed record EngineProgress(TimeSpan Elapsed, TimeSpan PlannedDuration, IReadOnlyList<ScenarioProgress> Scenarios, double GeneratorCpuPercent);
 
 /// <summary>
-/// Runs scenarios side by side, samples each one every second into per-second histograms and counts,
-/// evaluates ramp-to-fail conditions on a sliding window, and watches the generator's own health.
+/// The local executor: runs scenarios side by side, samples each one every second into per-second histograms and
+/// counts, hands every second to the run's listeners (which judge stop conditions and thresholds and may stop it),
+/// and watches the generator's own health. It keeps nothing per second beyond the one it is sampling: memory is
+/// flat however long the run.
 /// </summary>
-public sealed class LoadEngine(TimeProvider time)
+public sealed class LoadEngine(TimeProvider time) : IRunExecutor
 {
     /// <summary>Lead time so that every pacer is waiting before the first arrival is due.</summary>
     private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(100);
 
+    private readonly Lock _lock = new();
+    private readonly List<(string Scenario, int Second, string Label)> _pendingStops = [];
+    private List<State>? _states;
+    private string? _stopRunReason;
+    private CancellationTokenSource? _stopRun;
+
+    /// <summary>This engine's part in a run: alone (the defaults), or one agent of a distributed run.</summary>
+    public EngineOptions Options { get; init; } = new();
+
+    public string Mode => "local";
+
     /// <summary>
-    /// Runs until every scenario has ended. <paramref name="cancel"/> stops issuing requests (in-flight ones
-    /// finish or time out and are recorded); <paramref name="abort"/> also closes every connection at once.
+    /// Runs until every scenario has ended, keeping every second: listeners for the stop conditions, the live check
+    /// and <paramref name="progress"/> are attached for the caller. Tests, <c>load</c> and agents' short runs use it.
     /// </summary>
     public async Task<EngineResult> RunAsync(
         IReadOnlyList<ResolvedScenario> scenarios,
@@ -79,7 +92,25 @@ public sealed class LoadEngine(TimeProvider time)
         LiveCheck? liveCheck = null,
         EngineOptions? options = null)
     {
-        options ??= new EngineOptions();
+        var collector = new Listeners.RunCollector();
+        var listeners = new List<IRunListener> { new Listeners.StopConditionsListener(time), collector };
+        if (progress is not null || liveCheck is not null)
+        {
+            listeners.Add(new Listeners.CallbackListener(progress, liveCheck));
+        }
+
+        var engine = options is null ? this : new LoadEngine(time) { Options = options };
+        var end = await engine.ExecuteAsync(scenarios, new RunListeners(listeners, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), cancel, abort).ConfigureAwait(false);
+        return collector.Result(end);
+    }
+
+    /// <summary>
+    /// Runs until every scenario has ended. <paramref name="cancel"/> stops issuing requests (in-flight ones
+    /// finish or time out and are recorded); <paramref name="abort"/> also closes every connection at once.
+    /// </summary>
+    public async Task<RunEnd> ExecuteAsync(IReadOnlyList<ResolvedScenario> scenarios, IRunListener listener, CancellationToken cancel, CancellationToken abort)
+    {
+        var options = Options;
         using var watchdog = new TimeoutWatchdog(time);
         using var abortRegistration = abort.Register(watchdog.AbortAll);
         var states = new List<State>();
@@ -103,17 +134,23 @@ public sealed class LoadEngine(TimeProvider time)
             states.Add(new State(s, ScenarioRunner.Create(s.Spec, executors, time, options.Share), options.Share));
         }
 
-        options.Control?.Attach(name =>
+        using var stopRun = new CancellationTokenSource();
+        (string, int, string)[] pending;
+        lock (_lock)
         {
-            foreach (var st in states.Where(st => st.Spec.Name == name))
-            {
-                st.Runner.RequestStop();
-            }
-        });
+            _states = states;
+            _stopRun = stopRun;
+            pending = [.. _pendingStops];
+            _pendingStops.Clear();
+        }
+
+        foreach (var (scenario, second, label) in pending)
+        {
+            StopScenario(scenario, second, label);
+        }
 
         double freq = time.TimestampFrequency;
         var cpu = new SystemCpu();
-        var generator = new List<GeneratorSecond>();
         // Agents of a distributed run share one UTC start; a lone engine starts right away.
         var lead = options.StartAtUtc is { } at ? at - time.GetUtcNow() : StartLead;
         if (lead < TimeSpan.Zero)
@@ -124,6 +161,7 @@ public sealed class LoadEngine(TimeProvider time)
         var startedUtc = options.StartAtUtc ?? time.GetUtcNow() + lead;
         long t0 = time.GetTimestamp() + (long)(lead.TotalSeconds * freq);
         var planned = scenarios.Count == 0 ? TimeSpan.Zero : scenarios.Max(s => TimeSpan.FromSeconds(StartSecond(s.Spec)) + s.Spec.Load.Duration);
+        listener.OnStart(new RunStart(startedUtc, scenarios), new ExecutorControl(this));
 
         foreach (var st in states)
         {
@@ -143,18 +181,17 @@ public sealed class LoadEngine(TimeProvider time)
         {
             foreach (var st in states)
             {
-                st.Runner.RequestStop();
+                st.Stop("cancelled");
             }
         });
 
         // The sampler ticks on its own thread: it blocks between seconds and must not hold a pool thread.
-        string? abortedBy = null;
         var sampled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var sampler = new Thread(() =>
         {
             try
             {
-                abortedBy = SampleLoop(states, t0, planned, cpu, generator, progress, liveCheck, options.OnGeneratorSecond, allDone.Token);
+                SampleLoop(states, t0, planned, cpu, listener, allDone.Token);
                 sampled.TrySetResult();
             }
             catch (Exception e)
@@ -167,17 +204,66 @@ public sealed class LoadEngine(TimeProvider time)
         await sampled.Task.ConfigureAwait(false);
 
         await Task.WhenAll(states.Select(s => s.Task!)).ConfigureAwait(false);
-        var endedUtc = time.GetUtcNow();
-        var results = states.Select(st => ToResult(st, t0)).ToList();
-        return new EngineResult(results, GeneratorHealthAssessor.Assess(generator), startedUtc, endedUtc, cancel.IsCancellationRequested) { AbortedBy = abortedBy };
+        var end = new RunEnd
+        {
+            LoadStartUtc = startedUtc,
+            EndedUtc = time.GetUtcNow(),
+            Cancelled = cancel.IsCancellationRequested,
+            AbortedBy = _stopRunReason,
+            Scenarios = [.. states.Select(st => ToEnd(st, t0))],
+        };
+        lock (_lock)
+        {
+            _states = null;
+            _stopRun = null;
+        }
+
+        listener.OnEnd(end);
+        return end;
     }
 
-    private string? SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, List<GeneratorSecond> generator, Action<EngineProgress>? progress, LiveCheck? liveCheck, Action<GeneratorSecond>? onGenerator, CancellationToken allDone)
+    /// <summary>Stops a scenario (its stop condition held in <paramref name="second"/>); one asked before the start is kept for it.</summary>
+    public void StopScenario(string scenario, int second, string label)
+    {
+        List<State>? states;
+        lock (_lock)
+        {
+            states = _states;
+            if (states is null)
+            {
+                _pendingStops.Add((scenario, second, label));
+                return;
+            }
+        }
+
+        foreach (var st in states.Where(st => st.Spec.Name == scenario))
+        {
+            st.StopSecond ??= second;
+            st.StopLabel ??= label;
+            st.Stop("stopped", evenIfDone: true); // it broke in its last second: still its breaking point
+        }
+    }
+
+    /// <summary>Stops every scenario as Ctrl+C would (an abortOnFail threshold was lost), keeping what was measured.</summary>
+    public void StopRun(string reason)
+    {
+        List<State>? states;
+        lock (_lock)
+        {
+            _stopRunReason ??= reason;
+            states = _states;
+        }
+
+        foreach (var st in states ?? [])
+        {
+            st.Stop("aborted");
+        }
+    }
+
+    private void SampleLoop(List<State> states, long t0, TimeSpan planned, SystemCpu cpu, IRunListener listener, CancellationToken allDone)
     {
         double freq = time.TimestampFrequency;
         long lastTick = t0;
-        string? abortedBy = null;
-        var justSampled = new List<(string, int, SecondSample)>();
         for (int tick = 1; ; tick++)
         {
             long due = t0 + (long)(tick * freq);
@@ -188,6 +274,7 @@ public sealed class LoadEngine(TimeProvider time)
             var (processCpu, machineCpu) = cpu.Sample(wall);
             double lagMax = 0;
             long inFlight = 0;
+            var samples = new List<ScenarioSecond>(states.Count);
             foreach (var st in states)
             {
                 lagMax = Math.Max(lagMax, st.Runner.TakePacerLagMaxMs());
@@ -200,43 +287,29 @@ public sealed class LoadEngine(TimeProvider time)
                 // Read completion before sampling: a runner completes only after its last request was
                 // recorded, so a sample taken after seeing it complete holds everything.
                 bool completed = st.Task!.IsCompleted;
-                Sample(st, tick - 1 - st.StartSecond, now);
+                var sample = Sample(st, tick - 1 - st.StartSecond);
                 st.Finished = completed;
-                justSampled.Add((st.Spec.Name, tick - 1 - st.StartSecond, st.Samples[^1]));
+                samples.Add(new ScenarioSecond(st.Spec.Name, sample.Second, sample));
             }
-
-            var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight);
-            onGenerator?.Invoke(generatorSecond);
 
             // Every second, even one with no scenario running (yet): an agent's coordinator counts on the beat.
-            if (liveCheck is not null && abortedBy is null && liveCheck(tick - 1, justSampled) is { } reason)
-            {
-                // A threshold marked abortOnFail is lost: stop every scenario as Ctrl+C would, keep what was measured.
-                abortedBy = reason;
-                foreach (var st in states)
-                {
-                    st.Runner.RequestStop();
-                }
-            }
-
-            justSampled.Clear();
-
-            generator.Add(generatorSecond);
-            progress?.Invoke(new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu));
+            var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight);
+            var progress = new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu);
+            listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress));
             if (finalTick || states.All(s => s.Finished))
             {
-                return abortedBy;
+                return;
             }
         }
     }
 
     private static int StartSecond(ScenarioSpec spec) => (int)Math.Round(spec.StartAfter.TotalSeconds);
 
-    private void Sample(State st, int second, long now)
+    private SecondSample Sample(State st, int second)
     {
         var interval = st.Runner.Recorder.TakeInterval(st.LatencyBuffer, st.ServiceTimeBuffer);
         double offered = st.Share.PlannedIn(st.Spec.Load.Model, st.Runner.Curve, second);
-        if (st.Monitor.StopSecond is { } stoppedAt && second > stoppedAt)
+        if (st.StopSecond is { } stoppedAt && second > stoppedAt)
         {
             offered = 0; // the scenario was stopped: nothing more was planned to be sent
         }
@@ -254,16 +327,10 @@ public sealed class LoadEngine(TimeProvider time)
             LatencyHistogram = interval.Latency.TotalCount == 0 ? null : Histograms.Encode(interval.Latency),
             ServiceTimeHistogram = interval.ServiceTime.TotalCount == 0 ? null : Histograms.Encode(interval.ServiceTime),
         };
-        st.Samples.Add(sample);
         st.TotalRequests += interval.Counts.Completed;
         st.TotalErrors += interval.Counts.Errors;
         st.Last = sample;
-        st.LastP95 = sample.Latency.P95Ms;
-
-        if (!st.Runner.StopRequested && st.Monitor.Observe(second, sample, interval.Latency, time.GetUtcNow()) is not null)
-        {
-            st.Runner.RequestStop();
-        }
+        return sample;
     }
 
     private ScenarioProgress Progress(State st)
@@ -272,12 +339,10 @@ public sealed class LoadEngine(TimeProvider time)
         var last = st.Finished ? null : st.Last;
         var elapsed = st.Last is null ? TimeSpan.Zero : TimeSpan.FromSeconds(st.Last.Second + 1);
         var unit = st.Spec.Load.Unit;
-        string state = st.Finished ? (st.Monitor.BreakingPoint is not null ? "broke" : "done")
+        string state = st.Finished ? (st.StopLabel is not null ? "broke" : "done")
             : st.Last is null ? "waiting"
             : st.Runner.StopRequested ? "draining" : "running";
-        string stage = st.Monitor.BreakingPoint is { } bp
-            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"broke at {bp.OfferedAtFailure:0.#} {unit}")
-            : st.Finished ? "done" : st.Runner.Curve.StageNameAt(elapsed);
+        string stage = st.StopLabel ?? (st.Finished ? "done" : st.Runner.Curve.StageNameAt(elapsed));
         return new ScenarioProgress(
             st.Spec.Name,
             state,
@@ -288,32 +353,18 @@ public sealed class LoadEngine(TimeProvider time)
             last?.Outcomes.Completed ?? 0,
             last?.Outcomes.Errors ?? 0,
             last?.Outcomes.Dropped ?? 0,
-            last is null ? 0 : st.LastP95,
+            last?.Latency.P95Ms ?? 0,
             st.Runner.InFlight,
             st.TotalRequests,
             st.TotalErrors);
     }
 
-    private ScenarioResult ToResult(State st, long t0)
+    private ScenarioEnd ToEnd(State st, long t0)
     {
         double freq = time.TimestampFrequency;
         long end = st.EndTimestamp ?? time.GetTimestamp();
         double duration = Math.Max(0, (end - st.StartTimestamp) / freq);
-        string endReason = st.Monitor.BreakingPoint is not null ? "stopped" : st.Runner.StopRequested ? "cancelled" : "completed";
-        return new ScenarioResult
-        {
-            Name = st.Spec.Name,
-            Target = st.Spec.Target,
-            Model = st.Spec.Load.Model.ToString().ToLowerInvariant(),
-            Url = PlanRedactor.RedactUrl(st.Resolved.Url),
-            StartOffsetSeconds = (st.StartTimestamp - t0) / freq,
-            DurationSeconds = Math.Round(duration, 3),
-            EndReason = endReason,
-            Seconds = st.Samples,
-            Totals = ScenarioTotalsCalculator.FromSamples(st.Samples, duration),
-            BreakingPoint = st.Monitor.BreakingPoint,
-            LatencyLimits = [.. st.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
-        };
+        return new ScenarioEnd(st.Spec.Name, (st.StartTimestamp - t0) / freq, Math.Round(duration, 3), st.StopReason ?? "completed");
     }
 
     private sealed class State(ResolvedScenario resolved, ScenarioRunner runner, LoadShare share)
@@ -327,9 +378,14 @@ public sealed class LoadEngine(TimeProvider time)
         public long? EndTimestamp { get; set; }
         public Task? Task { get; set; }
         public bool Finished { get; set; }
-        public List<SecondSample> Samples { get; } = [];
 
-        public StopConditionMonitor Monitor { get; } = new(resolved.Spec.StopWhen, resolved.Spec.Load.Curve, resolved.Spec.Load.Unit);
+        /// <summary>Why it stopped before its end (stopped, cancelled, aborted); null while it runs to completion.</summary>
+        public string? StopReason { get; private set; }
+
+        /// <summary>The second its stop condition held, and what progress shows for it.</summary>
+        public int? StopSecond { get; set; }
+
+        public string? StopLabel { get; set; }
 
         /// <summary>Where each second's histograms are drained, reused every second.</summary>
         public HdrHistogram.LongHistogram LatencyBuffer { get; } = Histograms.Create();
@@ -337,9 +393,19 @@ public sealed class LoadEngine(TimeProvider time)
         public HdrHistogram.LongHistogram ServiceTimeBuffer { get; } = Histograms.Create();
 
         public SecondSample? Last { get; set; }
-        public double LastP95 { get; set; }
         public long TotalRequests { get; set; }
         public long TotalErrors { get; set; }
+
+        public void Stop(string reason, bool evenIfDone = false)
+        {
+            if ((Runner.StopRequested || Finished) && !evenIfDone)
+            {
+                return;
+            }
+
+            StopReason ??= reason;
+            Runner.RequestStop();
+        }
     }
 }
 
@@ -351,51 +417,4 @@ public sealed record EngineOptions
 
     /// <summary>The common start of a distributed run's agents; default: right away.</summary>
     public DateTimeOffset? StartAtUtc { get; init; }
-
-    /// <summary>Lets a coordinator stop a scenario from outside (its breaking point was found on the merged view).</summary>
-    public EngineControl? Control { get; init; }
-
-    /// <summary>Called once a second, just before the live check, with the generator's own health in that second.</summary>
-    public Action<GeneratorSecond>? OnGeneratorSecond { get; init; }
-}
-
-/// <summary>Stops scenarios of a running engine from outside; a stop asked before the engine started is kept for it.</summary>
-public sealed class EngineControl
-{
-    private readonly Lock _lock = new();
-    private readonly List<string> _pending = [];
-    private Action<string>? _stop;
-
-    /// <summary>Stops issuing the scenario's requests, as its own stop condition would.</summary>
-    public void StopScenario(string name)
-    {
-        Action<string>? stop;
-        lock (_lock)
-        {
-            stop = _stop;
-            if (stop is null)
-            {
-                _pending.Add(name);
-                return;
-            }
-        }
-
-        stop(name);
-    }
-
-    internal void Attach(Action<string> stop)
-    {
-        string[] pending;
-        lock (_lock)
-        {
-            _stop = stop;
-            pending = [.. _pending];
-            _pending.Clear();
-        }
-
-        foreach (var name in pending)
-        {
-            stop(name);
-        }
-    }
 }

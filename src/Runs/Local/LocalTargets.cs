@@ -96,6 +96,9 @@ public sealed partial class LocalTargets : IAsyncDisposable
         psi.Environment["Role"] = launch.Role;
         psi.Environment["DOTNET_gcServer"] = "0";
 
+        // The target ends when this process does, also when it is killed: it watches the stdin pipe this process holds.
+        psi.Environment["CONSTELLATION_EXIT_WITH_PARENT"] = "stdin";
+
         // This tool runs socket continuations inline (see Program.cs); a server that burns CPU in its
         // handlers must not, or a spinning request blocks its accept loop.
         psi.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");

@@ -14,7 +14,7 @@ public sealed class RunRecordJsonTests
         var back = RunRecordJson.Deserialize(json);
 
         RunRecordJson.Serialize(back).ShouldBe(json);
-        json.ShouldContain("\"schemaVersion\": 1");
+        json.ShouldContain("\"schemaVersion\": 2");
         json.ShouldContain("\"status\": \"completed\"");
         back.Scenarios[0].BreakingPoint!.LastHealthyStage.ShouldBe("ramp");
     }

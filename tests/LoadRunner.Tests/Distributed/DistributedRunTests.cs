@@ -179,7 +179,8 @@ public sealed class DistributedRunTests : IAsyncLifetime
         s.Seconds.Where(x => x.Second > (int)bp.ElapsedSeconds).ShouldAllBe(x => x.Offered == 0);
         s.Seconds.Sum(x => x.Started).ShouldBeLessThan(800); // nowhere near the 1200 planned: both stopped
         record.Distribution.ShouldNotBeNull().Agents.ShouldAllBe(a => a.State == "completed" && a.Requests > 100);
-        log.ShouldContain("broke on the merged view of all agents");
+        log.ShouldContain("on the merged view of all agents; telling the agents to stop it");
+        log.ShouldContain("ramp broke at");
     }
 
     [Fact]

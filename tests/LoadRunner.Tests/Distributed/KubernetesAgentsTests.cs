@@ -89,7 +89,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
             scenarios:
               - name: steady
                 target: web
-                request: {"{"} path: /ok {"}"}
+                request: {"{"} path: /ok, headers: {"{"} Authorization: "Bearer k8s-s3cret" {"}"} {"}"}
                 load: {"{"} model: open, rate: 90, duration: 3s {"}"}
             """).Plan!;
         using var kubelet = new StandInKubelet(_server, kubeconfig, _dir);
@@ -108,7 +108,6 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
                     Exchange = exchange,
                 },
             },
-            null,
             ct);
         await kubelet.StopAsync();
         await kubeletTask;
@@ -119,7 +118,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
         var d = record.Distribution.ShouldNotBeNull();
         d.Mode.ShouldBe("kubernetes");
         d.Exchange.ShouldStartWith(string.IsNullOrEmpty(endpoint) ? "/" : $"s3://constellation-test/{prefix}");
-        d.Agents.Select(a => (a.State, a.Requests)).ShouldBe([("completed", 90L), ("completed", 90L), ("completed", 90L)]);
+        d.Agents.Select(a => (a.State, a.Requests)).ShouldBe([("completed", 90L), ("completed", 90L), ("completed", 90L)], string.Join("\n", d.Agents.Select(a => $"agent {a.Index}: {a.Error}").Concat(Directory.GetFiles(_dir, "pod-*.log").Select(File.ReadAllText))));
 
         // The Job as the API server got it: Indexed, sized for three, the index from the annotation, the resources asked.
         var job = kubelet.Job.ShouldNotBeNull();
@@ -133,6 +132,16 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
         container.Resources.Limits["memory"].ToString().ShouldBe("512Mi");
         _server.Applied.ShouldContain(a => a.Resource == "jobs" && a.Name == job.Metadata.Name && a.FieldManager == "constellation");
         _server.Deleted.ShouldContain(("jobs", "load", job.Metadata.Name, "Background"));
+
+        // No agent outlives its run: a deadline and a time to live on the Job.
+        job.Spec.ActiveDeadlineSeconds.ShouldNotBeNull().ShouldBeGreaterThan(3);
+        job.Spec.TtlSecondsAfterFinished.ShouldBe(3600);
+
+        // The plan's secret reached the pods as a Kubernetes Secret (envFrom), and the Secret is gone with the run.
+        var secret = container.EnvFrom.ShouldHaveSingleItem().SecretRef.Name;
+        _server.Applied.ShouldContain(a => a.Resource == "secrets" && a.Name == secret && a.Namespace == "load");
+        _server.Deleted.ShouldContain(d => d.Resource == "secrets" && d.Name == secret);
+        kubelet.SecretValues.ShouldContain("Bearer k8s-s3cret");
         kubelet.Started.ShouldBe(3);
     }
 
@@ -146,6 +155,9 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
         private readonly List<Process> _processes = [];
 
         public V1Job? Job { get; private set; }
+
+        /// <summary>The values of the Secrets the pods loaded through envFrom.</summary>
+        public List<string> SecretValues { get; } = [];
         public int Started => _processes.Count;
 
         public async Task RunAsync(CancellationToken ct)
@@ -168,6 +180,22 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
                 }
 
                 var container = Job.Spec.Template.Spec.Containers.Single();
+                var fromSecrets = new Dictionary<string, string>();
+                foreach (var source in container.EnvFrom ?? [])
+                {
+                    var secret = await client.CoreV1.ReadNamespacedSecretAsync(source.SecretRef.Name, Job.Metadata.NamespaceProperty, cancellationToken: linked.Token);
+                    foreach (var (k, v) in secret.StringData ?? new Dictionary<string, string>())
+                    {
+                        fromSecrets[k] = v;
+                    }
+
+                    foreach (var (k, v) in secret.Data ?? new Dictionary<string, byte[]>())
+                    {
+                        fromSecrets[k] = System.Text.Encoding.UTF8.GetString(v);
+                    }
+                }
+
+                SecretValues.AddRange(fromSecrets.Values);
                 var dll = Path.Combine(AppContext.BaseDirectory, "constellation.dll"); // the CLI, built beside the tests
                 for (int i = 0; i < Job.Spec.Completions; i++)
                 {
@@ -181,6 +209,11 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
                     foreach (var e in container.Env.Where(e => e.Value is not null))
                     {
                         info.Environment[e.Name] = e.Value;
+                    }
+
+                    foreach (var (k, v) in fromSecrets)
+                    {
+                        info.Environment[k] = v;
                     }
 
                     info.Environment["JOB_COMPLETION_INDEX"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture);

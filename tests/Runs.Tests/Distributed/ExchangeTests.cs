@@ -9,7 +9,13 @@ public sealed class ExchangeTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("constellation-exchange-").FullName;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true); // DeleteAll removed it already
+        }
+    }
 
     [Theory]
     [InlineData("folder")]
@@ -36,6 +42,9 @@ public sealed class ExchangeTests : IDisposable
         Encoding.UTF8.GetString((await exchange.GetAsync(AgentProtocol.SecondKey(0, 10), ct))!).ShouldBe("{\"s\":10}");
         await exchange.DeleteAsync("agent-0/status.json", ct);
         (await exchange.GetAsync("agent-0/status.json", ct)).ShouldBeNull();
+
+        await exchange.DeleteAllAsync(ct); // a run's exchange lives as long as the run
+        (await exchange.ListAsync(string.Empty, null, ct)).ShouldBeEmpty();
     }
 
     private IExchange Open(string kind)

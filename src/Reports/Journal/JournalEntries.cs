@@ -1,0 +1,161 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Constellation.Core.Results;
+
+namespace Constellation.Reports.Journal;
+
+/// <summary>
+/// One line of a run's journal (<c>journal/run.jsonl</c>): the run's start, the load's start, every second's counts,
+/// stops, what the observer saw, the end, the gate's verdict and where the run was stored — in the order they
+/// happened. The latency histograms of every second are beside it, one HdrHistogram interval log per scenario.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(JournalStart), "start")]
+[JsonDerivedType(typeof(JournalLoad), "load")]
+[JsonDerivedType(typeof(JournalSecond), "second")]
+[JsonDerivedType(typeof(JournalStop), "stop")]
+[JsonDerivedType(typeof(JournalObserved), "observed")]
+[JsonDerivedType(typeof(JournalObservation), "observation")]
+[JsonDerivedType(typeof(JournalEnd), "end")]
+[JsonDerivedType(typeof(JournalGate), "gate")]
+[JsonDerivedType(typeof(JournalStores), "stores")]
+[JsonDerivedType(typeof(JournalTags), "tags")]
+public abstract record JournalEntry
+{
+    /// <summary>How journal lines are written: one compact JSON object per line, camelCase, enums as strings.</summary>
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = false,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+}
+
+/// <summary>The run began (before its targets were started): what it is and where it runs.</summary>
+public sealed record JournalStart : JournalEntry
+{
+    /// <summary>The journal's own format version.</summary>
+    public int Version { get; init; } = 1;
+    public required string RunId { get; init; }
+    public required string PlanName { get; init; }
+
+    /// <summary>The plan's YAML as run, secrets redacted.</summary>
+    public string? PlanText { get; init; }
+
+    public required DateTimeOffset StartedUtc { get; init; }
+    public required string ToolVersion { get; init; }
+    public required string Machine { get; init; }
+    public required string Os { get; init; }
+    public required string Runtime { get; init; }
+    public required int Cores { get; init; }
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    public string? StartedBy { get; init; }
+}
+
+/// <summary>The load began at second 0 (<see cref="LoadStartUtc"/>): its scenarios, and where their histograms go.</summary>
+public sealed record JournalLoad : JournalEntry
+{
+    public required DateTimeOffset LoadStartUtc { get; init; }
+
+    /// <summary>Each target's base URL (credentials masked).</summary>
+    public IReadOnlyDictionary<string, string> Targets { get; init; } = new Dictionary<string, string>();
+
+    public required IReadOnlyList<JournalScenario> Scenarios { get; init; }
+}
+
+/// <summary>A scenario as the journal knows it; <see cref="File"/> names its interval logs (FILE.latency.hlog, FILE.service.hlog).</summary>
+public sealed record JournalScenario
+{
+    public required string Name { get; init; }
+    public required string Target { get; init; }
+    public required string Model { get; init; }
+    public required string Url { get; init; }
+    public required double StartOffsetSeconds { get; init; }
+
+    /// <summary>The planned length of its load in seconds (the record's resolution is chosen from it).</summary>
+    public required double PlannedSeconds { get; init; }
+
+    public required string File { get; init; }
+    public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
+}
+
+/// <summary>A second of the run: each running scenario's counts (their histograms are the next line of its interval logs).</summary>
+public sealed record JournalSecond : JournalEntry
+{
+    public required int Second { get; init; }
+    public required IReadOnlyList<JournalSample> Scenarios { get; init; }
+    public GeneratorSecond? Generator { get; init; }
+}
+
+/// <summary>One scenario's second: everything of <see cref="SecondSample"/> but the histograms.</summary>
+public sealed record JournalSample
+{
+    public required string Scenario { get; init; }
+    public required int Second { get; init; }
+    public required double Offered { get; init; }
+    public required long Started { get; init; }
+    public required OutcomeCounts Outcomes { get; init; }
+    public required long BytesReceived { get; init; }
+    public long InFlight { get; init; }
+    public required LatencySummary Latency { get; init; }
+    public required LatencySummary ServiceTime { get; init; }
+}
+
+/// <summary>A scenario stopped at its breaking point, or the whole run was stopped (<see cref="Scenario"/> null).</summary>
+public sealed record JournalStop : JournalEntry
+{
+    public required int Second { get; init; }
+    public string? Scenario { get; init; }
+    public required string Reason { get; init; }
+    public BreakingPoint? BreakingPoint { get; init; }
+}
+
+/// <summary>What the observer saw since its last line (seconds on the run's timeline): a killed run keeps it.</summary>
+public sealed record JournalObserved : JournalEntry
+{
+    public IReadOnlyList<ObservedSeries> Series { get; init; } = [];
+    public IReadOnlyList<ObservedEvent> Events { get; init; } = [];
+    public IReadOnlyList<ObservationGap> Gaps { get; init; } = [];
+}
+
+/// <summary>The observer's whole account at its end: it replaces the <see cref="JournalObserved"/> lines.</summary>
+public sealed record JournalObservation : JournalEntry
+{
+    public required Observation Observation { get; init; }
+    public IReadOnlyList<ObservedSeries> Series { get; init; } = [];
+    public IReadOnlyList<ObservedEvent> Events { get; init; } = [];
+}
+
+/// <summary>The run ended: how, and how each scenario ended.</summary>
+public sealed record JournalEnd : JournalEntry
+{
+    public required RunStatus Status { get; init; }
+    public required DateTimeOffset EndedUtc { get; init; }
+    public string? Error { get; init; }
+    public string? AbortedBy { get; init; }
+    public IReadOnlyList<JournalScenarioEnd> Scenarios { get; init; } = [];
+    public Distribution? Distribution { get; init; }
+    public bool GeneratorBottleneck { get; init; }
+    public IReadOnlyList<string> GeneratorWarnings { get; init; } = [];
+}
+
+/// <summary>How one scenario ended.</summary>
+public sealed record JournalScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, string EndReason);
+
+/// <summary>The gate's verdict, judged once at the end (a rebuilt record keeps it, baseline and all).</summary>
+public sealed record JournalGate : JournalEntry
+{
+    public required GateResult Gate { get; init; }
+}
+
+/// <summary>The run's tags were changed after it ended (runs tag, runs promote): these are its tags now.</summary>
+public sealed record JournalTags : JournalEntry
+{
+    public required IReadOnlyList<string> Tags { get; init; }
+}
+
+/// <summary>Where the run was stored and how that went.</summary>
+public sealed record JournalStores : JournalEntry
+{
+    public required IReadOnlyList<StoreStatus> Stores { get; init; }
+}

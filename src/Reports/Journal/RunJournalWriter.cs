@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Constellation.Core.Results;
+
+namespace Constellation.Reports.Journal;
+
+/// <summary>
+/// Appends to a run's journal as the run goes: <c>journal/run.jsonl</c> (one JSON object per line) and, per scenario,
+/// <c>journal/FILE.latency.hlog</c> and <c>FILE.service.hlog</c>. Every line is handed to the OS when written (a
+/// SIGKILL or an OOM kill keeps it) and the files are synced to disk at least every <see cref="SyncEvery"/> (a power
+/// loss keeps all but the last few seconds). A journal is written once: a run folder that has one is refused.
+/// </summary>
+public sealed class RunJournalWriter : IDisposable
+{
+    public const string FolderName = "journal";
+    public const string EntriesFile = "run.jsonl";
+
+    /// <summary>Held (an exclusive lock the kernel drops when the process dies) while a process writes the journal.</summary>
+    public const string LockFile = "writer.lock";
+
+    /// <summary>How often the journal is synced to disk. Default: 5s.</summary>
+    public static readonly TimeSpan SyncEvery = TimeSpan.FromSeconds(5);
+
+    private readonly string _folder;
+    private readonly FileStream _file;
+    private readonly FileStream _writerLock;
+    private readonly StreamWriter _entries;
+    private readonly TimeProvider _time;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (HistogramLogWriter Latency, HistogramLogWriter Service, double Offset)> _logs = new(StringComparer.Ordinal);
+    private long _lastSync;
+    private bool _disposed;
+
+    private RunJournalWriter(string folder, FileStream file, FileStream writerLock, TimeProvider time)
+    {
+        _folder = folder;
+        _file = file;
+        _writerLock = writerLock;
+        _time = time;
+        _entries = new StreamWriter(file, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        _lastSync = time.GetTimestamp();
+    }
+
+    /// <summary>The journal folder of a run folder.</summary>
+    public static string FolderOf(string runDirectory) => Path.Combine(runDirectory, FolderName);
+
+    /// <summary>Starts the journal of a new run in <paramref name="runDirectory"/>; fails if the folder already holds one (runs are written once).</summary>
+    public static RunJournalWriter Create(string runDirectory, JournalStart start, TimeProvider time)
+    {
+        var folder = FolderOf(runDirectory);
+        Directory.CreateDirectory(folder);
+        FileStream file;
+        try
+        {
+            file = new FileStream(Path.Combine(folder, EntriesFile), FileMode.CreateNew, FileAccess.Write, FileShare.Read, 64 * 1024);
+        }
+        catch (IOException) when (File.Exists(Path.Combine(folder, EntriesFile)))
+        {
+            throw new IOException($"{runDirectory} already holds a run (a journal): a run is written once, pick another run id");
+        }
+
+        // FileShare.None is an exclusive flock on Linux: while it is held the run is live; a killed process drops it.
+        var writerLock = new FileStream(Path.Combine(folder, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var writer = new RunJournalWriter(folder, file, writerLock, time);
+        writer.Append(start);
+        return writer;
+    }
+
+    /// <summary>
+    /// Reopens the journal of a run whose writer is gone (killed) to append what can still be recovered (a killed
+    /// coordinator's agents' last seconds), then its end.
+    /// </summary>
+    public static RunJournalWriter Reopen(string runDirectory, JournalLoad load, TimeProvider time)
+    {
+        var folder = FolderOf(runDirectory);
+        var writerLock = new FileStream(Path.Combine(folder, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var file = new FileStream(Path.Combine(folder, EntriesFile), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
+        var writer = new RunJournalWriter(folder, file, writerLock, time);
+        foreach (var s in load.Scenarios)
+        {
+            var latency = new HistogramLogWriter(Path.Combine(folder, s.File + ".latency.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', latency from the intended start in µs", append: true);
+            var service = new HistogramLogWriter(Path.Combine(folder, s.File + ".service.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', service time from the actual send in µs", append: true);
+            writer._logs[s.Name] = (latency, service, s.StartOffsetSeconds);
+        }
+
+        return writer;
+    }
+
+    /// <summary>Appends one line to the journal of a run that has ended (its tags changed).</summary>
+    public static void AppendTo(string runDirectory, JournalEntry entry)
+    {
+        using var file = new FileStream(Path.Combine(FolderOf(runDirectory), EntriesFile), FileMode.Append, FileAccess.Write, FileShare.Read);
+        using var writer = new StreamWriter(file, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
+        writer.WriteLine(JsonSerializer.Serialize(entry, JournalEntry.Options));
+        writer.Flush();
+        file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>The load started: opens the scenarios' interval logs.</summary>
+    public void Load(JournalLoad load)
+    {
+        lock (_lock)
+        {
+            foreach (var s in load.Scenarios)
+            {
+                var latency = new HistogramLogWriter(Path.Combine(_folder, s.File + ".latency.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', latency from the intended start in µs");
+                var service = new HistogramLogWriter(Path.Combine(_folder, s.File + ".service.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', service time from the actual send in µs");
+                _logs[s.Name] = (latency, service, s.StartOffsetSeconds);
+            }
+
+            Write(load);
+            Flush(force: true);
+        }
+    }
+
+    /// <summary>A second of the run: the histograms into the interval logs, then the counts into run.jsonl.</summary>
+    public void Second(int runSecond, IReadOnlyList<(string Scenario, SecondSample Sample)> samples, GeneratorSecond? generator)
+    {
+        lock (_lock)
+        {
+            var lines = new List<JournalSample>(samples.Count);
+            foreach (var (scenario, s) in samples)
+            {
+                if (_logs.TryGetValue(scenario, out var log))
+                {
+                    log.Latency.Append(log.Offset + s.Second, s.LatencyHistogram, s.Latency.MaxMs);
+                    log.Service.Append(log.Offset + s.Second, s.ServiceTimeHistogram, s.ServiceTime.MaxMs);
+                }
+
+                lines.Add(new JournalSample
+                {
+                    Scenario = scenario,
+                    Second = s.Second,
+                    Offered = s.Offered,
+                    Started = s.Started,
+                    Outcomes = s.Outcomes,
+                    BytesReceived = s.BytesReceived,
+                    InFlight = s.InFlight,
+                    Latency = s.Latency,
+                    ServiceTime = s.ServiceTime,
+                });
+            }
+
+            Write(new JournalSecond { Second = runSecond, Scenarios = lines, Generator = generator });
+            Flush(force: false);
+        }
+    }
+
+    /// <summary>Any other line (a stop, the observer's account, the end, the gate, the stores).</summary>
+    public void Append(JournalEntry entry)
+    {
+        lock (_lock)
+        {
+            Write(entry);
+            Flush(force: entry is JournalEnd or JournalGate or JournalStores or JournalStart);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            Flush(force: true);
+            foreach (var (latency, service, _) in _logs.Values)
+            {
+                latency.Dispose();
+                service.Dispose();
+            }
+
+            _entries.Dispose();
+            _file.Dispose();
+            _writerLock.Dispose();
+        }
+    }
+
+    private void Write(JournalEntry entry)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _entries.WriteLine(JsonSerializer.Serialize(entry, JournalEntry.Options));
+    }
+
+    /// <summary>Every line goes to the OS at once; the disk is synced every few seconds, and at the run's milestones.</summary>
+    private void Flush(bool force)
+    {
+        bool sync = force || _time.GetElapsedTime(_lastSync) >= SyncEvery;
+        foreach (var (latency, service, _) in _logs.Values)
+        {
+            latency.Flush(sync);
+            service.Flush(sync);
+        }
+
+        _entries.Flush();
+        _file.Flush(sync);
+        if (sync)
+        {
+            _lastSync = _time.GetTimestamp();
+        }
+    }
+}

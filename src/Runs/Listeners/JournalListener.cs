@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Constellation.Core.Load;
+using Constellation.Core.Plans;
+using Constellation.Reports.Journal;
+
+namespace Constellation.Runs.Listeners;
+
+/// <summary>
+/// The run journal as a listener: the load's start, every second (counts into run.jsonl, histograms into the
+/// scenarios' interval logs), every stop, and what the observer saw since the last second — so that a run killed at
+/// any moment leaves everything up to its last second.
+/// </summary>
+public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyDictionary<string, Uri> targets, Observer.ObservationRecorder? observer) : IRunListener
+{
+    private DateTimeOffset _loadStart;
+
+    public void OnStart(RunStart start, IRunControl control)
+    {
+        _loadStart = start.LoadStartUtc;
+        var files = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        journal.Load(new JournalLoad
+        {
+            LoadStartUtc = start.LoadStartUtc,
+            Targets = targets.ToDictionary(kv => kv.Key, kv => PlanRedactor.RedactUrl(kv.Value), StringComparer.Ordinal),
+            Scenarios = [.. start.Scenarios.Select(s => new JournalScenario
+            {
+                Name = s.Spec.Name,
+                Target = s.Spec.Target,
+                Model = s.Spec.Load.Model.ToString().ToLowerInvariant(),
+                Url = PlanRedactor.RedactUrl(s.Url),
+                StartOffsetSeconds = Math.Round(s.Spec.StartAfter.TotalSeconds),
+                PlannedSeconds = Math.Ceiling(s.Spec.Load.Duration.TotalSeconds),
+                File = FileName(s.Spec.Name, files),
+                LatencyLimits = [.. s.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new Core.Results.LatencyLimit(c.Text, c.Threshold))],
+            })],
+        });
+    }
+
+    public void OnSecond(RunSecond second)
+    {
+        journal.Second(second.Second, [.. second.Scenarios.Select(s => (s.Scenario, s.Sample))], second.Generator);
+        if (observer?.TakeNew(_loadStart) is { } seen && (seen.Series.Count > 0 || seen.Events.Count > 0 || seen.Observation.Gaps.Count > 0))
+        {
+            journal.Append(new JournalObserved { Series = seen.Series, Events = seen.Events, Gaps = seen.Observation.Gaps });
+        }
+    }
+
+    public void OnStop(RunStop stop) =>
+        journal.Append(new JournalStop { Second = stop.Second, Scenario = stop.Scenario, Reason = stop.Reason, BreakingPoint = stop.BreakingPoint });
+
+    /// <summary>A file name for a scenario's interval logs: its name made safe, unique in the run.</summary>
+    private static string FileName(string scenario, HashSet<string> taken)
+    {
+        var slug = Unsafe().Replace(scenario, "-").Trim('-', '.');
+        slug = slug.Length == 0 ? "scenario" : slug.Length > 60 ? slug[..60] : slug;
+        var name = slug;
+        for (int i = 2; !taken.Add(name); i++)
+        {
+            name = $"{slug}-{i}";
+        }
+
+        return name;
+    }
+
+    [GeneratedRegex("[^A-Za-z0-9._-]+")]
+    private static partial Regex Unsafe();
+}

@@ -1,0 +1,73 @@
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.Runs.Engine;
+
+namespace Constellation.Runs.Listeners;
+
+/// <summary>
+/// Keeps every second in memory and makes the engine's convenience result of them: for tests, ad-hoc <c>load</c>
+/// and other short runs. A run with a record uses the journal instead, whose memory does not grow.
+/// </summary>
+public sealed class RunCollector : IRunListener
+{
+    private readonly Dictionary<string, List<SecondSample>> _seconds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BreakingPoint> _breakingPoints = new(StringComparer.Ordinal);
+    private readonly List<GeneratorSecond> _generator = [];
+    private IReadOnlyList<ResolvedScenario> _scenarios = [];
+
+    public void OnStart(RunStart start, IRunControl control) => _scenarios = start.Scenarios;
+
+    public void OnSecond(RunSecond second)
+    {
+        foreach (var s in second.Scenarios)
+        {
+            if (!_seconds.TryGetValue(s.Scenario, out var list))
+            {
+                _seconds[s.Scenario] = list = [];
+            }
+
+            list.Add(s.Sample);
+        }
+
+        if (second.Generator is { } g)
+        {
+            _generator.Add(g);
+        }
+    }
+
+    public void OnStop(RunStop stop)
+    {
+        if (stop is { Scenario: { } name, BreakingPoint: { } bp })
+        {
+            _breakingPoints.TryAdd(name, bp);
+        }
+    }
+
+    /// <summary>What was collected, as the engine's result.</summary>
+    public EngineResult Result(RunEnd end)
+    {
+        var results = new List<ScenarioResult>();
+        foreach (var r in _scenarios)
+        {
+            var spec = r.Spec;
+            var seconds = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(spec.Name) ?? [];
+            var ended = end.Scenarios.FirstOrDefault(e => e.Name == spec.Name) ?? new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, seconds.Count, "completed");
+            results.Add(new ScenarioResult
+            {
+                Name = spec.Name,
+                Target = spec.Target,
+                Model = spec.Load.Model.ToString().ToLowerInvariant(),
+                Url = PlanRedactor.RedactUrl(r.Url),
+                StartOffsetSeconds = ended.StartOffsetSeconds,
+                DurationSeconds = ended.DurationSeconds,
+                EndReason = ended.EndReason,
+                Seconds = seconds,
+                Totals = ScenarioTotalsCalculator.FromSamples(seconds, ended.DurationSeconds),
+                BreakingPoint = _breakingPoints.GetValueOrDefault(spec.Name),
+                LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
+            });
+        }
+
+        return new EngineResult(results, GeneratorHealthAssessor.Assess(_generator), end.LoadStartUtc, end.EndedUtc, end.Cancelled) { AbortedBy = end.AbortedBy };
+    }
+}
