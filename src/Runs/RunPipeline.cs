@@ -98,7 +98,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
                 try
                 {
                     await using var launcher = agents.Launcher(dir);
-                    end = await new Distributed.AgentCoordinator(time, log, runId, plan, urls, agents.Distribution, exchange, launcher).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
+                    end = await new Distributed.AgentCoordinator(time, log, new Distributed.AgentRun(runId, plan, urls, agents.Distribution, exchange, launcher)).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -323,19 +323,6 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
 
         return string.Create(CultureInfo.InvariantCulture, $"{utc.UtcDateTime:yyyyMMdd-HHmmss}-{(slug.Length == 0 ? "run" : slug)}-{Random.Shared.Next(0x10000):x4}");
     }
-
-    /// <summary>Where and when a run happened: this machine, this tool, the targets' URLs.</summary>
-    public static RunEnvironment Environment(DateTimeOffset started, DateTimeOffset ended, IReadOnlyDictionary<string, Uri> urls) => new()
-    {
-        ToolVersion = ToolInfo.Version,
-        Machine = System.Environment.MachineName,
-        Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
-        Cores = System.Environment.ProcessorCount,
-        StartedUtc = started,
-        EndedUtc = ended,
-        Targets = urls.ToDictionary(kv => kv.Key, kv => PlanRedactor.RedactUrl(kv.Value), StringComparer.Ordinal),
-    };
 
     [GeneratedRegex("[^a-z0-9]+")]
     private static partial Regex SlugChars();

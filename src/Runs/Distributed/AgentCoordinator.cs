@@ -23,6 +23,9 @@ public sealed record DistributionOptions
     public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(10);
 }
 
+/// <summary>What a distributed run is: the run, its plan and targets, how it is split, where the agents meet and how they start.</summary>
+public sealed record AgentRun(string RunId, Plan Plan, IReadOnlyDictionary<string, Uri> Targets, DistributionOptions Distribution, IExchange Exchange, IAgentLauncher Launcher);
+
 /// <summary>
 /// The distributed executor: runs a plan on N agents. Writes the assignment (secrets stay in the agents'
 /// environment), starts them, beats the lease, merges their seconds live as they arrive (exact histogram addition)
@@ -30,15 +33,7 @@ public sealed record DistributionOptions
 /// fails or goes quiet, and at the end records each agent's part and the share of the load that is missing. It keeps
 /// per agent only running totals: memory does not grow with the run's length.
 /// </summary>
-public sealed class AgentCoordinator(
-    TimeProvider time,
-    ILogger log,
-    string runId,
-    Plan plan,
-    IReadOnlyDictionary<string, Uri> urls,
-    DistributionOptions options,
-    IExchange exchange,
-    IAgentLauncher launcher) : IRunExecutor
+public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun run) : IRunExecutor
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(1);
@@ -46,10 +41,14 @@ public sealed class AgentCoordinator(
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _stops = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _stopLabels = new(StringComparer.Ordinal);
+    private readonly Plan _plan = run.Plan;
+    private readonly DistributionOptions _options = run.Distribution;
+    private readonly IExchange _exchange = run.Exchange;
+    private readonly IAgentLauncher _launcher = run.Launcher;
     private string? _stopRunReason;
     private bool _controlChanged;
 
-    public string Mode => launcher.Mode;
+    public string Mode => _launcher.Mode;
 
     public void StopScenario(string scenario, int second, string label)
     {
@@ -78,22 +77,22 @@ public sealed class AgentCoordinator(
 
     public async Task<RunEnd> ExecuteAsync(IReadOnlyList<ResolvedScenario> scenarios, IRunListener listener, CancellationToken cancel, CancellationToken abort)
     {
-        var weights = options.Weights;
-        var startAt = time.GetUtcNow() + options.StartLead;
-        var planText = plan.SourceText ?? throw new InvalidOperationException("a distributed run needs the plan's text to hand to its agents");
-        var split = AgentSecrets.Extract(planText, urls);
-        await exchange.PutAsync(
+        var weights = _options.Weights;
+        var startAt = time.GetUtcNow() + _options.StartLead;
+        var planText = _plan.SourceText ?? throw new InvalidOperationException("a distributed run needs the plan's text to hand to its agents");
+        var split = AgentSecrets.Extract(planText, run.Targets);
+        await _exchange.PutAsync(
             AgentProtocol.AssignmentKey,
-            new AgentAssignment { RunId = runId, PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = weights, StartAtUtc = startAt, Lease = options.Lease },
+            new AgentAssignment { RunId = run.RunId, PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = weights, StartAtUtc = startAt, Lease = _options.Lease },
             cancel).ConfigureAwait(false);
         long heartbeat = 0;
         var control = new AgentControl { Heartbeat = heartbeat };
-        await exchange.PutAsync(AgentProtocol.ControlKey, control, cancel).ConfigureAwait(false);
-        log.DistributedStart(weights.Count, launcher.Mode, string.Join("/", weights.Select(w => Percent((double)w / weights.Sum()))), exchange.Location, startAt);
+        await _exchange.PutAsync(AgentProtocol.ControlKey, control, cancel).ConfigureAwait(false);
+        log.DistributedStart(weights.Count, _launcher.Mode, string.Join("/", weights.Select(w => Percent((double)w / weights.Sum()))), _exchange.Location, startAt);
 
         // No agent outlives the plan by much, whatever becomes of this process.
-        var deadline = startAt + plan.MaxDuration + (plan.Scenarios.Count == 0 ? TimeSpan.Zero : plan.Scenarios.Max(s => s.Request.Timeout)) + options.LostAfter + TimeSpan.FromSeconds(30);
-        await launcher.StartAsync(runId, weights.Count, exchange.Location, split.Environment, deadline - time.GetUtcNow() + TimeSpan.FromMinutes(5), cancel).ConfigureAwait(false);
+        var deadline = startAt + _plan.MaxDuration + (_plan.Scenarios.Count == 0 ? TimeSpan.Zero : _plan.Scenarios.Max(s => s.Request.Timeout)) + _options.LostAfter + TimeSpan.FromSeconds(30);
+        await _launcher.StartAsync(run.RunId, weights.Count, _exchange.Location, split.Environment, deadline - time.GetUtcNow() + TimeSpan.FromMinutes(5), cancel).ConfigureAwait(false);
 
         var tracks = weights.Select((w, i) => new Track(i, w, new LoadShare(i, weights))).ToList();
         var merged = scenarios.ToDictionary(s => s.Spec.Name, s => new MergedScenario(s.Spec), StringComparer.Ordinal);
@@ -125,7 +124,7 @@ public sealed class AgentCoordinator(
             foreach (var t in tracks.Where(t => !t.Terminal))
             {
                 // The state is taken before the seconds are read: an agent seen to have exited wrote all of them already.
-                var state = launcher.StateOf(t.Index);
+                var state = _launcher.StateOf(t.Index);
                 await ReadSecondsAsync(t).ConfigureAwait(false);
                 if (state.State == AgentProcessState.Exited && await TryEndTrackAsync(t, state, control.Cancel).ConfigureAwait(false))
                 {
@@ -133,9 +132,9 @@ public sealed class AgentCoordinator(
                 }
 
                 var due = (int)Math.Floor((time.GetUtcNow() - startAt).TotalSeconds) - 1; // the run second every agent should have reported by now
-                if (due - t.LastSecond > options.LostAfter.TotalSeconds)
+                if (due - t.LastSecond > _options.LostAfter.TotalSeconds)
                 {
-                    var what = t.LastSecond < 0 ? $"has not reported a second {Core.Text.Durations.Format(options.LostAfter)} after the common start ({state.State.ToString().ToLowerInvariant()})" : $"has reported nothing since second {t.LastSecond} for {Core.Text.Durations.Format(options.LostAfter)}";
+                    var what = t.LastSecond < 0 ? $"has not reported a second {Core.Text.Durations.Format(_options.LostAfter)} after the common start ({state.State.ToString().ToLowerInvariant()})" : $"has reported nothing since second {t.LastSecond} for {Core.Text.Durations.Format(_options.LostAfter)}";
                     t.End("lost", what);
                     log.AgentLost(t.Index, what);
                 }
@@ -189,7 +188,7 @@ public sealed class AgentCoordinator(
             }
         }
 
-        await launcher.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _launcher.StopAsync(CancellationToken.None).ConfigureAwait(false);
         var end = Finish(scenarios, tracks, merged, startAt, cancel.IsCancellationRequested, next);
         listener.OnEnd(end);
         return end;
@@ -199,7 +198,7 @@ public sealed class AgentCoordinator(
     {
         try
         {
-            await exchange.PutAsync(AgentProtocol.ControlKey, control, CancellationToken.None).ConfigureAwait(false);
+            await _exchange.PutAsync(AgentProtocol.ControlKey, control, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
         {
@@ -214,8 +213,8 @@ public sealed class AgentCoordinator(
         AgentOutcome? written;
         try
         {
-            status = await exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
-            written = await exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false);
+            status = await _exchange.GetAsync<AgentStatus>(AgentProtocol.StatusKey(t.Index), CancellationToken.None).ConfigureAwait(false);
+            written = await _exchange.GetAsync<AgentOutcome>(AgentProtocol.ResultKey(t.Index), CancellationToken.None).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -256,7 +255,7 @@ public sealed class AgentCoordinator(
         IReadOnlyList<string> keys;
         try
         {
-            keys = await exchange.ListAsync(AgentProtocol.SecondsPrefix(t.Index), t.LastKey, CancellationToken.None).ConfigureAwait(false);
+            keys = await _exchange.ListAsync(AgentProtocol.SecondsPrefix(t.Index), t.LastKey, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
         {
@@ -269,7 +268,7 @@ public sealed class AgentCoordinator(
             AgentSecond? second;
             try
             {
-                second = await exchange.GetAsync<AgentSecond>(key, CancellationToken.None).ConfigureAwait(false);
+                second = await _exchange.GetAsync<AgentSecond>(key, CancellationToken.None).ConfigureAwait(false);
             }
             catch (IOException e)
             {
@@ -411,7 +410,7 @@ public sealed class AgentCoordinator(
             Cancelled = cancelled,
             AbortedBy = abortedBy,
             Scenarios = ends,
-            Distribution = new Distribution { Mode = launcher.Mode, Exchange = exchange.Location, Agents = summaries, MissingShare = missing, Problems = problems },
+            Distribution = new Distribution { Mode = _launcher.Mode, Exchange = _exchange.Location, Agents = summaries, MissingShare = missing, Problems = problems },
             GeneratorBottleneck = tracks.Any(t => t.Outcome?.Generator.Bottleneck == true),
             GeneratorWarnings = [.. tracks.Where(t => t.Outcome is not null).SelectMany(t => t.Outcome!.Generator.Warnings.Select(w => $"agent {t.Index}: {w}"))],
         };

@@ -33,12 +33,6 @@ public sealed record EngineResult(
     public string? AbortedBy { get; init; }
 }
 
-/// <summary>
-/// Looked at once a second with the second just recorded — run second, and each scenario's (name, own second,
-/// sample) — and returns a reason to stop the whole run, or null.
-/// </summary>
-public delegate string? LiveCheck(int runSecond, IReadOnlyList<(string Scenario, int Second, SecondSample Sample)> samples);
-
 /// <summary>A once-a-second view of a running scenario, for progress displays.</summary>
 public sealed record ScenarioProgress(
     string Name,
@@ -81,22 +75,22 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
     public string Mode => "local";
 
     /// <summary>
-    /// Runs until every scenario has ended, keeping every second: listeners for the stop conditions, the live check
-    /// and <paramref name="progress"/> are attached for the caller. Tests, <c>load</c> and agents' short runs use it.
+    /// Runs until every scenario has ended, keeping every second in memory, with the stop conditions judged and
+    /// <paramref name="progress"/> called every second: for tests and ad-hoc <c>load</c>. A run with a record
+    /// goes through <see cref="ExecuteAsync"/> and the journal instead.
     /// </summary>
     public async Task<EngineResult> RunAsync(
         IReadOnlyList<ResolvedScenario> scenarios,
         Action<EngineProgress>? progress,
         CancellationToken cancel,
         CancellationToken abort = default,
-        LiveCheck? liveCheck = null,
         EngineOptions? options = null)
     {
         var collector = new Listeners.RunCollector();
         var listeners = new List<IRunListener> { new Listeners.StopConditionsListener(time), collector };
-        if (progress is not null || liveCheck is not null)
+        if (progress is not null)
         {
-            listeners.Add(new Listeners.CallbackListener(progress, liveCheck));
+            listeners.Add(new Listeners.CallbackListener(progress));
         }
 
         var engine = options is null ? this : new LoadEngine(time) { Options = options };
