@@ -35,6 +35,24 @@ public sealed class RunState
     public RunRecord? Record { get; set; }
     public string? Error { get; set; }
     public CancellationTokenSource Cancel { get; } = new();
+
+    /// <summary>How far the run is, updated every second by <see cref="RunStateListener"/>.</summary>
+    public RunProgress? Progress { get; set; }
+}
+
+/// <summary>The service's state of a run as one of its listeners: the API shows the run's progress while it goes.</summary>
+public sealed class RunStateListener(RunState run) : Constellation.Runs.IRunListener
+{
+    private long _requests;
+    private long _errors;
+
+    public void OnSecond(Constellation.Runs.RunSecond second)
+    {
+        long last = second.Scenarios.Sum(s => s.Sample.Outcomes.Completed);
+        _requests += last;
+        _errors += second.Scenarios.Sum(s => s.Sample.Outcomes.Errors);
+        run.Progress = new RunProgress(second.Second + 1, _requests, _errors, last);
+    }
 }
 
 /// <summary>
@@ -162,6 +180,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                     RunId = id,
                     Tags = run.Overrides.Tag is { } t ? [t] : [],
                     StartedBy = run.Origin,
+                    Listeners = [new RunStateListener(run)],
                 },
                 run.Cancel.Token).ConfigureAwait(false);
             run.Record = outcome.Record;

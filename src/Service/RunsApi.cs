@@ -21,7 +21,14 @@ public sealed record RunInfo(
     string? CancelledBy,
     IReadOnlyList<string> Tags,
     IReadOnlyList<ScenarioNumbers> Scenarios,
-    IReadOnlyDictionary<string, string> Links);
+    IReadOnlyDictionary<string, string> Links)
+{
+    /// <summary>How far a running run is (its listener's view, updated every second); null once it ended.</summary>
+    public RunProgress? Progress { get; init; }
+}
+
+/// <summary>A running run's progress: seconds of load so far, requests and errors so far, completed per second in the last second.</summary>
+public sealed record RunProgress(int Seconds, long Requests, long Errors, long LastSecondRequests);
 
 /// <summary>A scenario's key numbers.</summary>
 public sealed record ScenarioNumbers(string Name, long Requests, double Rps, double ErrorRate, double P95Ms, double P99Ms, double? BrokeAt);
@@ -113,6 +120,9 @@ public static class RunsApi
                 ["self"] = $"/api/runs/{id}",
                 ["report"] = $"/runs/{id}/index.html",
                 ["runJson"] = $"/api/runs/{id}/run.json",
-            });
+            })
+        {
+            Progress = state is { Status: "running" } ? state.Progress : null,
+        };
     }
 }

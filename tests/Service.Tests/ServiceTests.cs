@@ -171,6 +171,19 @@ public sealed class ServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task ADistributedRunsExchange_IsNeverServed()
+    {
+        await using var f = Factory();
+        var agents = Path.Combine(_runs, "20261129-000000-x-0001", "agents");
+        Directory.CreateDirectory(agents);
+        await File.WriteAllTextAsync(Path.Combine(agents, "assignment.json"), "{}", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_runs, "20261129-000000-x-0001", "summary.md"), "# x", TestContext.Current.CancellationToken);
+
+        (await SendAsync(f, "GET", "/runs/20261129-000000-x-0001/agents/assignment.json")).Status.ShouldBe(HttpStatusCode.NotFound);
+        (await SendAsync(f, "GET", "/runs/20261129-000000-x-0001/summary.md")).Status.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Cancel_StopsTheLoad_KeepsThePartialRun_AndSaysWho()
     {
         await using var f = Factory();
@@ -183,6 +196,8 @@ public sealed class ServiceTests : IDisposable
             await Task.Delay(100, TestContext.Current.CancellationToken); // until the load has journaled its first second
         }
 
+        var live = JsonSerializer.Deserialize<JsonElement>((await SendAsync(f, "GET", $"/api/runs/{id}")).Body);
+        live.GetProperty("progress").GetProperty("seconds").GetInt32().ShouldBeGreaterThanOrEqualTo(1); // the service's listener
         (await SendAsync(f, "DELETE", $"/api/runs/{id}", Remote, ViewerKey)).Status.ShouldBe(HttpStatusCode.Forbidden);
         (await SendAsync(f, "DELETE", $"/api/runs/{id}", Remote, OperatorKey)).Status.ShouldBe(HttpStatusCode.Accepted);
         var run = await WaitForAsync(f, id, s => s is "cancelled" or "completed" or "failed");
