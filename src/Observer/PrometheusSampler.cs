@@ -19,7 +19,7 @@ public sealed class PrometheusSampler(PrometheusSamplerSpec spec, HttpMessageHan
         client.Timeout = TimeSpan.FromSeconds(30);
         foreach (var q in spec.Queries)
         {
-            var url = new Uri(spec.Url, "api/v1/query_range?" + string.Join('&',
+            var url = new Uri(spec.Url ?? throw new InvalidOperationException("observe.prometheus.url is required"), "api/v1/query_range?" + string.Join('&',
                 "query=" + Uri.EscapeDataString(q.Query),
                 "start=" + Unix(fromUtc),
                 "end=" + Unix(toUtc),

@@ -92,6 +92,13 @@ public static class ThresholdParser
             return false;
         }
 
+        if (limit < 0 && !regression)
+        {
+            // Latencies, rates, counts and times are never negative: such a limit is a typo that always passes or fails.
+            error = new ThresholdError(valueAt, $"a limit on {metric} cannot be negative, got '{valueText}'");
+            return false;
+        }
+
         c.SkipSpace();
         var window = ThresholdWindow.Whole;
         int windowAt = c.Column;
@@ -182,7 +189,7 @@ public static class ThresholdParser
             case ['p', '(', .., ')'] or ['p', >= '0' and <= '9', ..]:
                 kind = ThresholdMetricKind.Percentile;
                 var p = metric.StartsWith("p(", StringComparison.Ordinal) ? metric[2..^1] : metric[1..];
-                if (!double.TryParse(p, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out percentile) || percentile <= 0 || percentile > 100)
+                if (!double.TryParse(p, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out percentile) || !double.IsFinite(percentile) || percentile <= 0 || percentile > 100)
                 {
                     error = $"a percentile is between 0 and 100, e.g. p(95) or p(99.9), got '{metric}'";
                     unit = default;

@@ -146,6 +146,12 @@ public sealed record LoadSpec
     /// <summary>The segments of the curve; rate in requests/s (open) or users (closed).</summary>
     public required IReadOnlyList<LoadSegment> Segments { get; init; }
 
+    /// <summary>
+    /// How the plan wrote the curve (a constant, stages or steps), for validation messages in the plan's own terms
+    /// and for writing the plan back; null when the curve was built from segments (then it is written as stages).
+    /// </summary>
+    public LoadShape? Shape { get; init; }
+
     /// <summary>Open model: most requests in flight at once; an arrival beyond it is dropped. Default: 1000.</summary>
     public int MaxInFlight { get; init; } = 1000;
 
@@ -175,6 +181,86 @@ public sealed record LoadSpec
 
 /// <summary>A stretch of the load curve that goes linearly from <see cref="From"/> to <see cref="To"/>.</summary>
 public sealed record LoadSegment(TimeSpan Duration, double From, double To, string? Name = null);
+
+/// <summary>A load curve as a plan writes it.</summary>
+public abstract record LoadShape
+{
+    /// <summary>Most steps a steps shape may have (each one is a segment).</summary>
+    public const int MaxSteps = 10_000;
+
+    /// <summary>The curve's segments; null when the shape has too many steps to build (the validator says so).</summary>
+    public abstract IReadOnlyList<LoadSegment>? Segments();
+}
+
+/// <summary><c>rate: R</c> (or <c>users: N</c>) for <c>duration</c>.</summary>
+public sealed record ConstantShape(double Value, TimeSpan Duration) : LoadShape
+{
+    public override IReadOnlyList<LoadSegment> Segments() => [new LoadSegment(Duration, Value, Value)];
+}
+
+/// <summary><c>startRate</c> then <c>stages</c>, each going linearly to its value over its duration (0s: a jump).</summary>
+public sealed record StagesShape(double Start, IReadOnlyList<Stage> Stages) : LoadShape
+{
+    public override IReadOnlyList<LoadSegment> Segments()
+    {
+        var result = new List<LoadSegment>(Stages.Count);
+        var previous = Start;
+        foreach (var s in Stages)
+        {
+            result.Add(new LoadSegment(s.Duration, previous, s.Value, s.Name));
+            previous = s.Value;
+        }
+
+        return result;
+    }
+
+    /// <summary>Stages that draw exactly these segments (a jump between them becomes a 0s stage).</summary>
+    public static StagesShape From(IReadOnlyList<LoadSegment> segments)
+    {
+        var stages = new List<Stage>();
+        double start = segments.Count == 0 ? 0 : segments[0].From;
+        double at = start;
+        foreach (var s in segments)
+        {
+            if (s.From != at)
+            {
+                stages.Add(new Stage(TimeSpan.Zero, s.From));
+            }
+
+            stages.Add(new Stage(s.Duration, s.To, s.Name));
+            at = s.To;
+        }
+
+        return new StagesShape(start, stages);
+    }
+}
+
+/// <summary>One stage: reach <see cref="Value"/> over <see cref="Duration"/>.</summary>
+public sealed record Stage(TimeSpan Duration, double Value, string? Name = null);
+
+/// <summary><c>steps: { from, step, every, to }</c>: JMeter's stepping thread group, a step held for <see cref="Every"/>.</summary>
+public sealed record StepsShape(double From, double Step, TimeSpan Every, double To, string Unit) : LoadShape
+{
+    /// <summary>How many steps the shape makes (from, from + step, … up to to).</summary>
+    public double Count => Step <= 0 || To < From ? 0 : Math.Floor(((To - From) / Step) + 1e-9) + 1;
+
+    public override IReadOnlyList<LoadSegment>? Segments()
+    {
+        if (Count is <= 0 or > MaxSteps || !double.IsFinite(Count))
+        {
+            return null;
+        }
+
+        var result = new List<LoadSegment>((int)Count);
+        for (int n = 0; n < Count; n++)
+        {
+            var v = From + (n * Step);
+            result.Add(new LoadSegment(Every, v, v, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"step {n + 1} ({v:0.###}{Unit})")));
+        }
+
+        return result;
+    }
+}
 
 /// <summary>What to watch beside the load (plan key <c>observe</c>); every sampler is optional.</summary>
 public sealed record ObserveSpec
@@ -251,7 +337,8 @@ public sealed record WorkloadSpec
 /// <summary>PromQL range queries over the run window, read from a Prometheus server after the run.</summary>
 public sealed record PrometheusSamplerSpec
 {
-    public required Uri Url { get; init; }
+    /// <summary>The server; null only in a plan that does not validate.</summary>
+    public required Uri? Url { get; init; }
 
     /// <summary>Default: 15s.</summary>
     public TimeSpan Step { get; init; } = TimeSpan.FromSeconds(15);

@@ -1,0 +1,602 @@
+using System.Globalization;
+using Constellation.Core.Gate;
+using Constellation.Core.Text;
+
+namespace Constellation.Core.Plans;
+
+/// <summary>
+/// Checks a <see cref="Plan"/> — however it was made: read from YAML, built from <c>load</c>'s flags, converted from
+/// JMeter, changed by the service's overrides — and returns every problem at once, each with its path
+/// (<c>scenarios[1].load.stages[0].rate: must be &gt; 0, got -5</c>). Every limit is an error, never a silent cap.
+/// </summary>
+public static class PlanValidator
+{
+    /// <summary>Longest a plan may run, a scenario's start delay included: every load loop is bounded in time.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(24);
+
+    public const int MaxUsers = 100_000;
+    public const double MaxRate = 1_000_000;
+    public const int MaxScenarios = 100;
+    public const int MaxRequestsPerSequence = 100;
+    public const int MaxStages = 10_000;
+    public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromMinutes(10);
+    public const double MaxProbeRate = 50;
+
+    private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    private static readonly string[] Roles = ["spin", "webapp"];
+
+    /// <summary>Every problem of the plan; empty when it can run.</summary>
+    public static IReadOnlyList<PlanError> Validate(Plan plan)
+    {
+        var e = new List<PlanError>();
+        void Add(string path, string message) => e.Add(new PlanError(path, message));
+
+        if (string.IsNullOrWhiteSpace(plan.Name))
+        {
+            Add("name", "is required");
+        }
+        else if (plan.Name.Length > 200 || plan.Name.Any(char.IsControl))
+        {
+            Add("name", "must be at most 200 characters, without line breaks or control characters");
+        }
+
+        ValidateTargets(plan, Add);
+        ValidateScenarios(plan, Add);
+        if (plan.Observe is { } observe)
+        {
+            ValidateObserve(observe, plan.Targets, Add);
+        }
+
+        ValidateThresholds(plan, Add);
+        if (plan.Baseline is { } baseline && (baseline.Length == 0 || baseline.Any(char.IsWhiteSpace) || baseline == "tag:"))
+        {
+            Add("baseline", $"must be latest-passed, tag:NAME or a run id, got '{baseline}'");
+        }
+
+        if (plan.Validity is { } validity && validity.MaxObserverGap < TimeSpan.Zero)
+        {
+            Add("validity.maxObserverGap", $"must be >= 0, got {Durations.Format(validity.MaxObserverGap)}");
+        }
+
+        if (plan.Scenarios.Count > 0 && plan.MaxDuration > MaxDuration)
+        {
+            Add("scenarios", $"the plan runs for {Durations.Format(plan.MaxDuration)} (start delays included), longer than the limit of {MaxDuration.TotalHours:0}h");
+        }
+
+        return e;
+    }
+
+    private static void ValidateTargets(Plan plan, Action<string, string> add)
+    {
+        if (plan.Targets.Count == 0)
+        {
+            add("targets", "must name at least one target");
+        }
+
+        foreach (var (name, t) in plan.Targets)
+        {
+            var path = $"targets.{name}";
+            if (!IsName(name))
+            {
+                add(path, "a target's name is letters, digits, '-', '_' and '.', at most 100 characters");
+            }
+
+            if (t.BaseUrl is { } url && (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)))
+            {
+                add($"{path}.baseUrl", $"must be an absolute http:// or https:// URL, got '{PlanRedactor.RedactUrl(url)}'");
+            }
+
+            if (t.BaseUrl is { } withQuery && (withQuery.Query.Length > 0 || withQuery.Fragment.Length > 0))
+            {
+                add($"{path}.baseUrl", "takes no query or fragment (requests carry their own path and query)");
+            }
+
+            if (t.BaseUrl is null && t.Launch is null)
+            {
+                add(path, "needs either baseUrl or launch");
+            }
+            else if (t.BaseUrl is not null && t.Launch is not null)
+            {
+                add(path, "takes baseUrl or launch, not both (a launched target gets a free loopback port)");
+            }
+
+            if (t.Launch is { } launch)
+            {
+                if (!Roles.Contains(launch.Role))
+                {
+                    add($"{path}.launch.role", launch.Role.Length == 0 ? $"is required: one of {string.Join(", ", Roles)}" : $"must be one of {string.Join(", ", Roles)}, got '{launch.Role}'");
+                }
+
+                if (launch.ReadyTimeout <= TimeSpan.Zero || launch.ReadyTimeout > TimeSpan.FromMinutes(10))
+                {
+                    add($"{path}.launch.readyTimeout", $"must be > 0 and at most 10m, got {Durations.Format(launch.ReadyTimeout)}");
+                }
+
+                foreach (var (k, v) in launch.Env)
+                {
+                    if (k.Length == 0 || k.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '_' or '.')) || v.Any(c => c == '\0'))
+                    {
+                        add($"{path}.launch.env.{k}", "is not a valid environment variable name or value");
+                    }
+                }
+            }
+
+            if (t.InsecureSkipTlsVerify && t.BaseUrl is { } plain && plain.Scheme != Uri.UriSchemeHttps)
+            {
+                add($"{path}.insecureSkipTlsVerify", $"only applies to an https:// baseUrl, got '{PlanRedactor.RedactUrl(plain)}'");
+            }
+        }
+    }
+
+    private static void ValidateScenarios(Plan plan, Action<string, string> add)
+    {
+        if (plan.Scenarios.Count == 0)
+        {
+            add("scenarios", "must list at least one scenario");
+        }
+        else if (plan.Scenarios.Count > MaxScenarios)
+        {
+            add("scenarios", $"lists {plan.Scenarios.Count} scenarios, more than the limit of {MaxScenarios}");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < plan.Scenarios.Count; i++)
+        {
+            var s = plan.Scenarios[i];
+            var path = $"scenarios[{i}]";
+            if (string.IsNullOrWhiteSpace(s.Name))
+            {
+                add($"{path}.name", "is required");
+            }
+            else if (!names.Add(s.Name))
+            {
+                add($"{path}.name", $"'{s.Name}' is used by another scenario; names must be unique");
+            }
+            else if (s.Name.Length > 100 || s.Name.Any(char.IsControl))
+            {
+                add($"{path}.name", "must be at most 100 characters, without line breaks or control characters");
+            }
+
+            if (string.IsNullOrEmpty(s.Target))
+            {
+                add($"{path}.target", "is required");
+            }
+            else if (!plan.Targets.ContainsKey(s.Target))
+            {
+                var known = plan.Targets.Count == 0 ? "none are defined" : "defined: " + string.Join(", ", plan.Targets.Keys);
+                add($"{path}.target", $"unknown target '{s.Target}' ({known})");
+            }
+
+            if (s.StartAfter < TimeSpan.Zero)
+            {
+                add($"{path}.startAfter", $"must be >= 0, got {Durations.Format(s.StartAfter)}");
+            }
+            else if (s.StartAfter > MaxDuration)
+            {
+                add($"{path}.startAfter", $"must be at most {MaxDuration.TotalHours:0}h, got {Durations.Format(s.StartAfter)}");
+            }
+
+            ValidateRequests(s, path, add);
+            ValidateLoad(s.Load, $"{path}.load", add);
+            if (s.Sequence.Count > 1 && s.Load.Model == LoadModel.Open)
+            {
+                add($"{path}.requests", "a sequence of requests needs the closed model (each user sends them in order)");
+            }
+        }
+    }
+
+    private static void ValidateRequests(ScenarioSpec s, string path, Action<string, string> add)
+    {
+        bool sequence = s.Sequence.Count > 1 || s.Sequence[0].Name is not null;
+        if (s.Sequence.Count > MaxRequestsPerSequence)
+        {
+            add($"{path}.requests", $"lists {s.Sequence.Count} requests, more than the limit of {MaxRequestsPerSequence}");
+        }
+
+        for (int j = 0; j < s.Sequence.Count; j++)
+        {
+            var r = s.Sequence[j];
+            var rp = sequence ? $"{path}.requests[{j}]" : $"{path}.request";
+            if (!Methods.Contains(r.Method))
+            {
+                add($"{rp}.method", $"must be one of {string.Join(", ", Methods)}, got '{r.Method}'");
+            }
+
+            if (!r.Path.StartsWith('/') || r.Path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                add($"{rp}.path", $"must start with / and contain no spaces, got '{r.Path}'");
+            }
+
+            if (r.Timeout <= TimeSpan.Zero || r.Timeout > MaxRequestTimeout)
+            {
+                add($"{rp}.timeout", $"must be > 0 and at most {MaxRequestTimeout.TotalMinutes:0}m, got {Durations.Format(r.Timeout)}");
+            }
+
+            foreach (var (k, v) in r.Headers)
+            {
+                // Names are tokens; values may hold any text but line breaks and other control characters (they go out as UTF-8).
+                if (k.Length == 0 || k.Any(c => c <= ' ' || c == ':' || c > '~') || v.Any(c => char.IsControl(c) && c != '\t'))
+                {
+                    add($"{rp}.headers.{k}", "is not a valid header name or value");
+                }
+            }
+
+            if (r.Expect is { } expect)
+            {
+                for (int k = 0; k < expect.Status.Count; k++)
+                {
+                    if (expect.Status[k] is < 100 or > 399)
+                    {
+                        add(expect.Status.Count == 1 ? $"{rp}.expect.status" : $"{rp}.expect.status[{k}]", $"must be a status from 100 to 399 (4xx and 5xx answers are errors anyway), got '{expect.Status[k]}'");
+                    }
+                }
+
+                foreach (var (key, texts) in new[] { ("bodyContains", expect.BodyContains), ("bodyNotContains", expect.BodyNotContains) })
+                {
+                    if (texts.Any(string.IsNullOrEmpty))
+                    {
+                        add($"{rp}.expect.{key}", "must not hold an empty text");
+                    }
+                }
+
+                if (expect.Status.Count == 0 && expect.BodyContains.Count == 0 && expect.BodyNotContains.Count == 0)
+                {
+                    add($"{rp}.expect", "needs at least one of status, bodyContains, bodyNotContains");
+                }
+            }
+        }
+    }
+
+    private static void ValidateLoad(LoadSpec l, string path, Action<string, string> add)
+    {
+        bool open = l.Model == LoadModel.Open;
+        string unitKey = open ? "rate" : "users";
+        switch (l.Shape)
+        {
+            case ConstantShape c:
+                if (c.Value <= 0)
+                {
+                    add($"{path}.{unitKey}", $"must be > 0, got {Fmt(c.Value)}");
+                }
+
+                if (c.Duration <= TimeSpan.Zero)
+                {
+                    add($"{path}.duration", $"must be > 0, got {Durations.Format(c.Duration)}");
+                }
+
+                break;
+            case StagesShape st:
+                if (st.Start < 0)
+                {
+                    add($"{path}.{(open ? "startRate" : "startUsers")}", $"must be >= 0, got {Fmt(st.Start)}");
+                }
+
+                if (st.Stages.Count == 0)
+                {
+                    add($"{path}.stages", "must list at least one stage");
+                }
+                else if (st.Stages.Count > MaxStages)
+                {
+                    add($"{path}.stages", $"lists {st.Stages.Count} stages, more than the limit of {MaxStages}");
+                }
+                else if (st.Stages.All(x => x.Duration == TimeSpan.Zero))
+                {
+                    add($"{path}.stages", "must last longer than 0s in total");
+                }
+
+                for (int i = 0; i < st.Stages.Count; i++)
+                {
+                    if (st.Stages[i].Duration < TimeSpan.Zero)
+                    {
+                        add($"{path}.stages[{i}].duration", $"must be >= 0, got {Durations.Format(st.Stages[i].Duration)}");
+                    }
+
+                    if (st.Stages[i].Value < 0)
+                    {
+                        add($"{path}.stages[{i}].{unitKey}", $"must be > 0, got {Fmt(st.Stages[i].Value)}");
+                    }
+                }
+
+                break;
+            case StepsShape sp:
+                if (sp.From <= 0)
+                {
+                    add($"{path}.steps.from", $"must be > 0, got {Fmt(sp.From)}");
+                }
+
+                if (sp.Step <= 0)
+                {
+                    add($"{path}.steps.step", $"must be > 0, got {Fmt(sp.Step)}");
+                }
+
+                if (sp.Every <= TimeSpan.Zero)
+                {
+                    add($"{path}.steps.every", $"must be > 0, got {Durations.Format(sp.Every)}");
+                }
+
+                if (sp.To < sp.From)
+                {
+                    add($"{path}.steps.to", $"must be >= from ({Fmt(sp.From)}), got {Fmt(sp.To)}");
+                }
+                else if (sp.Step > 0 && sp.Count > LoadShape.MaxSteps)
+                {
+                    add($"{path}.steps", $"makes {sp.Count:0} steps ({Fmt(sp.From)} to {Fmt(sp.To)} by {Fmt(sp.Step)}), more than the limit of {LoadShape.MaxSteps}: take bigger steps");
+                }
+
+                break;
+            case null when l.Segments.Count == 0:
+                add(path, $"needs one load shape: {unitKey} + duration, stages, or steps");
+                break;
+        }
+
+        // The curve itself, however it was made (a shape or segments built in memory).
+        var segments = l.Segments;
+        if (l.Shape is null)
+        {
+            for (int i = 0; i < segments.Count; i++)
+            {
+                if (segments[i].Duration < TimeSpan.Zero || segments[i].From < 0 || segments[i].To < 0 || !double.IsFinite(segments[i].From) || !double.IsFinite(segments[i].To))
+                {
+                    add($"{path}.stages[{i}]", "a stage's duration and values must be >= 0");
+                }
+            }
+        }
+
+        var total = segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
+        if (total > MaxDuration)
+        {
+            add(path, $"runs for {Durations.Format(total)}, longer than the limit of {MaxDuration.TotalHours:0}h");
+        }
+
+        var peak = segments.Count == 0 ? 0 : segments.Max(s => Math.Max(s.From, s.To));
+        if (segments.Count > 0 && peak <= 0 && segments.All(s => s.From >= 0 && s.To >= 0))
+        {
+            add(path, $"never offers any load: every {unitKey} is 0");
+        }
+
+        if (open && peak > MaxRate)
+        {
+            add(path, $"peaks at {Fmt(peak)}/s, above the limit of {Fmt(MaxRate)}/s");
+        }
+
+        if (!open && peak > MaxUsers)
+        {
+            add(path, $"peaks at {Fmt(peak)} users, above the limit of {MaxUsers}");
+        }
+
+        if (!open && segments.Any(s => s.From != Math.Floor(s.From) || s.To != Math.Floor(s.To)))
+        {
+            add(path, "user counts must be whole numbers");
+        }
+
+        if (open && (l.MaxInFlight < 1 || l.MaxInFlight > 1_000_000))
+        {
+            add($"{path}.maxInFlight", $"must be a whole number from 1 to 1000000, got {l.MaxInFlight}");
+        }
+
+        if (l.ThinkTime < TimeSpan.Zero || l.ThinkTime > TimeSpan.FromHours(1))
+        {
+            add($"{path}.thinkTime", $"must be from 0 to 1h, got {Durations.Format(l.ThinkTime)}");
+        }
+
+        if (l.ThinkTimeMax is { } tm && (tm < l.ThinkTime || tm > TimeSpan.FromHours(1)))
+        {
+            add($"{path}.thinkTimeMax", $"must be >= thinkTime ({Durations.Format(l.ThinkTime)}) and at most 1h, got {Durations.Format(tm)}");
+        }
+
+        if (l.Iterations is < 1)
+        {
+            add($"{path}.iterations", $"must be a whole number >= 1, got {l.Iterations}");
+        }
+    }
+
+    private static void ValidateObserve(ObserveSpec o, IReadOnlyDictionary<string, TargetSpec> targets, Action<string, string> add)
+    {
+        foreach (var (key, value) in new[] { ("baseline", o.Baseline), ("cooldown", o.Cooldown) })
+        {
+            if (value < TimeSpan.Zero)
+            {
+                add($"observe.{key}", $"must be >= 0, got {Durations.Format(value)}");
+            }
+            else if (value > TimeSpan.FromHours(1))
+            {
+                add($"observe.{key}", $"must be at most 1h, got {Durations.Format(value)}");
+            }
+        }
+
+        if (o.Local is { } local)
+        {
+            Interval("observe.local.interval", local.Interval, TimeSpan.FromMilliseconds(100), add);
+        }
+
+        var probed = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < o.Probes.Count; i++)
+        {
+            var p = o.Probes[i];
+            var path = $"observe.probes[{i}]";
+            if (string.IsNullOrEmpty(p.Target))
+            {
+                add($"{path}.target", "is required");
+            }
+            else if (!targets.ContainsKey(p.Target))
+            {
+                add($"{path}.target", $"unknown target '{p.Target}' (defined: {string.Join(", ", targets.Keys)})");
+            }
+            else if (!probed.Add(p.Target))
+            {
+                add($"{path}.target", $"'{p.Target}' is probed twice");
+            }
+
+            if (!p.Path.StartsWith('/') || p.Path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            {
+                add($"{path}.path", $"must start with / and contain no spaces, got '{p.Path}'");
+            }
+
+            if (p.Rate <= 0 || p.Rate > MaxProbeRate || !double.IsFinite(p.Rate))
+            {
+                add($"{path}.rate", $"must be > 0 and at most {MaxProbeRate}/s (a probe is not load), got {Fmt(p.Rate)}");
+            }
+
+            Interval($"{path}.timeout", p.Timeout, TimeSpan.FromMilliseconds(10), add);
+        }
+
+        if (o.Kubernetes is { } k)
+        {
+            var path = "observe.kubernetes";
+            if (k.InCluster && (k.Kubeconfig is not null || k.Context is not null))
+            {
+                add($"{path}.inCluster", "takes no kubeconfig or context (it uses the pod's service account)");
+            }
+
+            if (k.Workloads.Count == 0)
+            {
+                add($"{path}.workloads", "must list at least one deployment to watch");
+            }
+
+            var seen = new HashSet<(string, string)>();
+            for (int i = 0; i < k.Workloads.Count; i++)
+            {
+                var w = k.Workloads[i];
+                foreach (var (key, value) in new[] { ("namespace", (string?)w.Namespace), ("deployment", w.Deployment), ("hpa", w.Hpa) })
+                {
+                    if (key == "deployment" && string.IsNullOrEmpty(value))
+                    {
+                        add($"{path}.workloads[{i}].deployment", "is required");
+                    }
+                    else if (value is not null && !IsDnsName(value))
+                    {
+                        add($"{path}.workloads[{i}].{key}", $"must be a Kubernetes name (lower-case letters, digits, '-', '.'), got '{value}'");
+                    }
+                }
+
+                if (!string.IsNullOrEmpty(w.Deployment) && !seen.Add((w.Namespace, w.Deployment)))
+                {
+                    add($"{path}.workloads[{i}].deployment", $"{w.Namespace}/{w.Deployment} is listed twice");
+                }
+            }
+
+            for (int i = 0; i < k.EventNamespaces.Count; i++)
+            {
+                if (!IsDnsName(k.EventNamespaces[i]))
+                {
+                    add($"{path}.eventNamespaces[{i}]", "must be a namespace name");
+                }
+            }
+
+            if (k.MetricsInterval < TimeSpan.Zero || (k.MetricsInterval > TimeSpan.Zero && k.MetricsInterval < TimeSpan.FromSeconds(1)))
+            {
+                add($"{path}.metricsInterval", $"must be 0 (off) or at least 1s, got {Durations.Format(k.MetricsInterval)}");
+            }
+
+            Interval($"{path}.requestTimeout", k.RequestTimeout, TimeSpan.FromSeconds(1), add);
+        }
+
+        if (o.Prometheus is { } prom)
+        {
+            var path = "observe.prometheus";
+            if (prom.Url is null)
+            {
+                add($"{path}.url", "is required");
+            }
+            else if (prom.Url.Scheme != Uri.UriSchemeHttp && prom.Url.Scheme != Uri.UriSchemeHttps)
+            {
+                add($"{path}.url", $"must be an absolute http:// or https:// URL, got '{PlanRedactor.RedactUrl(prom.Url)}'");
+            }
+
+            Interval($"{path}.step", prom.Step, TimeSpan.FromSeconds(1), add);
+            if (prom.Queries.Count == 0)
+            {
+                add($"{path}.queries", "must list at least one query");
+            }
+
+            for (int i = 0; i < prom.Queries.Count; i++)
+            {
+                if (string.IsNullOrEmpty(prom.Queries[i].Name))
+                {
+                    add($"{path}.queries[{i}].name", "is required");
+                }
+
+                if (string.IsNullOrEmpty(prom.Queries[i].Query))
+                {
+                    add($"{path}.queries[{i}].query", "is required");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// What a single threshold cannot know: stage names, observed deployments and probes, a baseline for regressions.
+    /// A problem names its list and the threshold's text (the list holds only the thresholds that parsed).
+    /// </summary>
+    private static void ValidateThresholds(Plan plan, Action<string, string> add)
+    {
+        var observedDeployments = plan.Observe?.Kubernetes?.Workloads.Select(w => w.Deployment).ToHashSet(StringComparer.Ordinal) ?? [];
+        var probed = plan.Observe?.Probes.Select(p => p.Target).ToHashSet(StringComparer.Ordinal) ?? [];
+        var lists = new List<(string Scope, string List, IReadOnlyList<Threshold> Thresholds)> { ("run", "thresholds", plan.Thresholds) };
+        lists.AddRange(plan.Scenarios.Select((s, i) => (s.Name, $"scenarios[{i}].thresholds", s.Thresholds)));
+        foreach (var (scope, list, thresholds) in lists)
+        {
+            foreach (var t in thresholds)
+            {
+                void Problem(string message) => add(list, $"'{t.Text}': {message}");
+                if (t.AbortGrace < TimeSpan.Zero)
+                {
+                    Problem($"delayAbortEval must be >= 0, got {Durations.Format(t.AbortGrace)}");
+                }
+
+                if (t.Window.Kind == WindowKind.DuringStage && !GateEvaluator.StageNames(plan, scope).Contains(t.Window.Stage!))
+                {
+                    var names = GateEvaluator.StageNames(plan, scope);
+                    Problem($"no stage named \"{t.Window.Stage}\" in {(scope == "run" ? "any scenario" : $"scenario {scope}")} ({(names.Count == 0 ? "its stages have no names: add name: to a stage" : "stages: " + string.Join(", ", names))})");
+                }
+
+                if (t.Kind == ThresholdMetricKind.Scaling)
+                {
+                    if (scope != "run")
+                    {
+                        Problem("scaling thresholds belong to the run: put them in the top-level thresholds list");
+                    }
+
+                    var parts = t.ScalingName!.Split('.');
+                    if (parts[0] == "scale" && !observedDeployments.Contains(parts[1]))
+                    {
+                        Problem($"'{parts[1]}' is not a deployment the observer watches (observe.kubernetes.workloads{(observedDeployments.Count == 0 ? " is empty" : ": " + string.Join(", ", observedDeployments))})");
+                    }
+                    else if (parts[0] == "nodes" && plan.Observe?.Kubernetes is null)
+                    {
+                        Problem("node metrics need the Kubernetes sampler (observe.kubernetes)");
+                    }
+                    else if (parts[0] == "control" && !probed.Contains(parts[1]))
+                    {
+                        Problem($"'{parts[1]}' is not a probed control app (observe.probes{(probed.Count == 0 ? " is empty" : ": " + string.Join(", ", probed))})");
+                    }
+                }
+
+                if (t.Regression && plan.Baseline is null)
+                {
+                    Problem("a regression threshold needs a baseline: set baseline: latest-passed, tag:NAME or a run id");
+                }
+
+                if (t.AbortOnFail && (t.Regression || t.Kind == ThresholdMetricKind.Scaling))
+                {
+                    Problem("abortOnFail works on load metrics while the run goes; scaling and regression thresholds are judged at the end");
+                }
+            }
+        }
+    }
+
+    private static void Interval(string path, TimeSpan value, TimeSpan min, Action<string, string> add)
+    {
+        if (value < min || value > TimeSpan.FromHours(1))
+        {
+            add(path, $"must be from {Durations.Format(min)} to 1h, got {Durations.Format(value)}");
+        }
+    }
+
+    private static bool IsName(string s) => s.Length is > 0 and <= 100 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    private static bool IsDnsName(string s) =>
+        s.Length is > 0 and <= 253 && s.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '.') && char.IsAsciiLetterOrDigit(s[0]) && char.IsAsciiLetterOrDigit(s[^1]);
+
+    private static string Fmt(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+}
