@@ -84,4 +84,28 @@ public static class Durations
 
         return string.Create(CultureInfo.InvariantCulture, $"{(int)value.TotalHours}h{value.Minutes:00}m");
     }
+
+    /// <summary>
+    /// Formats a duration in one unit so that <see cref="TryParse"/> reads back exactly the same value: the largest
+    /// unit that divides it (2h, 90m, 1500ms, 250us), else milliseconds with decimals. For writing plans.
+    /// </summary>
+    public static string FormatExact(TimeSpan value)
+    {
+        long t = value.Ticks;
+        if (t == 0)
+        {
+            return "0s";
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        return t switch
+        {
+            _ when t % TimeSpan.TicksPerHour == 0 => (t / TimeSpan.TicksPerHour).ToString(inv) + "h",
+            _ when t % TimeSpan.TicksPerMinute == 0 => (t / TimeSpan.TicksPerMinute).ToString(inv) + "m",
+            _ when t % TimeSpan.TicksPerSecond == 0 => (t / TimeSpan.TicksPerSecond).ToString(inv) + "s",
+            _ when t % TimeSpan.TicksPerMillisecond == 0 => (t / TimeSpan.TicksPerMillisecond).ToString(inv) + "ms",
+            _ when t % TimeSpan.TicksPerMicrosecond == 0 => (t / TimeSpan.TicksPerMicrosecond).ToString(inv) + "us",
+            _ => (t / (double)TimeSpan.TicksPerMillisecond).ToString("0.####", inv) + "ms",
+        };
+    }
 }

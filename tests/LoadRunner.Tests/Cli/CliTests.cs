@@ -62,7 +62,7 @@ public sealed class CliTests : IAsyncLifetime
     [Fact]
     public async Task Validate_EmbeddedDefaultPlan_IsValid()
     {
-        var path = WritePlan(ConstellationCli.EmbeddedPlan());
+        var path = WritePlan(CliSupport.EmbeddedPlan());
 
         var (code, output, _) = await Cli("validate", path);
 

@@ -1,17 +1,25 @@
 using System.CommandLine;
 using Constellation.LoadRunner.Cli;
 
-namespace Constellation.LoadRunner.Serve;
+namespace Constellation.LoadRunner.Commands;
 
 /// <summary>
 /// `constellation serve`: hosts the service (src/Service) in this process. The service runs the same pipeline as
 /// `run`. Ctrl+C / SIGTERM stop it; running runs are stopped cleanly and keep what they measured.
 /// </summary>
-public static class ServeCommand
+internal static class ServeCommand
 {
     public static Command Create(CliContext ctx)
     {
-        var urls = new Option<string>("--urls") { Description = "Where to listen. Default: loopback only; anything else needs API keys (see README).", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var urls = CliOptions.Validated(
+            new Option<string>("--urls") { Description = "Where to listen, one or more http(s) URLs separated by ';'. Default: loopback only; anything else needs API keys (see README).", DefaultValueFactory = _ => "http://127.0.0.1:8080" },
+            (value, add) =>
+            {
+                foreach (var u in (value ?? string.Empty).Split(';', StringSplitOptions.TrimEntries).Where(u => !Uri.TryCreate(u.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps)))
+                {
+                    add($"--urls must be http:// or https:// URLs separated by ';', got '{u}'");
+                }
+            });
         var plans = new Option<DirectoryInfo>("--plans") { Description = "The plans the service may run.", DefaultValueFactory = _ => new DirectoryInfo("plans") };
         var runs = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder (served under /runs/).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
         var cmd = new Command("serve", "Run the service: Hangfire dashboard (/hangfire), REST API (/api), reports (/runs), /metrics, health; scheduled runs from configuration.") { urls, plans, runs };

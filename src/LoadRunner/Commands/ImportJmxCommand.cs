@@ -1,13 +1,13 @@
 using System.CommandLine;
 using Constellation.Core.Jmx;
 using Constellation.Core.Load;
-using Constellation.Core.Results;
 using Constellation.Core.Text;
+using Constellation.LoadRunner.Cli;
 
-namespace Constellation.LoadRunner.Cli;
+namespace Constellation.LoadRunner.Commands;
 
-/// <summary>Coming from JMeter: <c>import-jmx</c> converts a .jmx test plan, <c>export-jtl</c> writes a run as a JTL.</summary>
-internal static class JmeterCli
+/// <summary><c>constellation import-jmx PLAN.jmx</c>: a JMeter test plan as a Constellation plan.</summary>
+internal static class ImportJmxCommand
 {
     /// <summary>JMeter writes properties as -Jname=value; System.CommandLine wants -J name=value.</summary>
     public static string[] SplitJmeterProperties(string[] args) =>
@@ -15,15 +15,34 @@ internal static class JmeterCli
             ? [.. args.SelectMany(a => a.Length > 2 && a.StartsWith("-J", StringComparison.Ordinal) ? new[] { "-J", a[2..] } : [a])]
             : args;
 
-    public static Command ImportCommand(CliContext ctx)
+    public static Command Create(CliContext ctx)
     {
         var jmx = new Argument<FileInfo>("jmx") { Description = "The JMeter test plan (.jmx)." };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write the plan YAML; default: standard output." };
-        var props = new Option<string[]>("-J", "--property") { Description = "A JMeter property for ${__P(name,default)}, as name=value (also -Jname=value, as with jmeter). Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var props = CliOptions.Validated(
+            new Option<string[]>("-J", "--property") { Description = "A JMeter property for ${__P(name,default)}, as name=value (also -Jname=value, as with jmeter). Repeatable.", AllowMultipleArgumentsPerToken = false },
+            (values, add) =>
+            {
+                foreach (var p in (values ?? []).Where(p => p.IndexOf('=', StringComparison.Ordinal) <= 0))
+                {
+                    add($"-J takes name=value, got '{p}'");
+                }
+            });
         var propertyFiles = new Option<FileInfo[]>("-q", "--addprop") { Description = "A JMeter property file (name=value lines, as jmeter -q); -J wins over it. Repeatable." };
         var allowPartial = new Option<bool>("--allow-partial") { Description = "Write the plan even though some elements could not be converted (they are listed, and kept as comments in the plan)." };
-        var maxDuration = new Option<string>("--max-duration") { Description = "Time bound for a thread group that ends by its loop count or loops forever in JMeter.", DefaultValueFactory = _ => "10m" };
-        var stopWhen = new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." };
+        var maxDuration = CliOptions.Duration("--max-duration", "Time bound for a thread group that ends by its loop count or loops forever in JMeter.", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1), Core.Plans.PlanValidator.MaxDuration);
+        var stopWhen = CliOptions.Validated(
+            new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." },
+            (values, add) =>
+            {
+                foreach (var s in values ?? [])
+                {
+                    if (!StopCondition.TryParse(s, out _, out var error))
+                    {
+                        add($"--stop-when '{s}': {error}");
+                    }
+                }
+            });
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var cmd = new Command("import-jmx", """
             Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping and
@@ -57,29 +76,7 @@ internal static class JmeterCli
             foreach (var p in pr.GetValue(props) ?? [])
             {
                 int eq = p.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0)
-                {
-                    ctx.Error.WriteLine($"error: -J takes name=value, got '{p}'");
-                    return ExitCodes.InvalidInput;
-                }
-
                 properties[p[..eq]] = p[(eq + 1)..];
-            }
-
-            if (!Durations.TryParse(pr.GetValue(maxDuration), out var bound) || bound <= TimeSpan.Zero)
-            {
-                ctx.Error.WriteLine($"error: --max-duration must be a duration with a unit, e.g. 10m, got '{pr.GetValue(maxDuration)}'");
-                return ExitCodes.InvalidInput;
-            }
-
-            var stops = pr.GetValue(stopWhen) ?? [];
-            foreach (var s in stops)
-            {
-                if (!StopCondition.TryParse(s, out _, out var error))
-                {
-                    ctx.Error.WriteLine($"error: --stop-when '{s}': {error}");
-                    return ExitCodes.InvalidInput;
-                }
             }
 
             string text;
@@ -96,7 +93,7 @@ internal static class JmeterCli
             JmxImportResult result;
             try
             {
-                result = JmxImporter.Import(text, new JmxImportOptions { Properties = properties, MaxDuration = bound, StopWhen = stops, SourceName = file.Name });
+                result = JmxImporter.Import(text, new JmxImportOptions { Properties = properties, MaxDuration = pr.GetValue(maxDuration).Value, StopWhen = pr.GetValue(stopWhen) ?? [], SourceName = file.Name });
             }
             catch (JmxFormatException e)
             {
@@ -131,71 +128,33 @@ internal static class JmeterCli
                 return ExitCodes.InvalidInput;
             }
 
-            var plan = result.Validation.Plan!;
             var target = pr.GetValue(output);
             if (target is null or "-")
             {
                 ctx.Out.Write(result.Yaml);
-            }
-            else
-            {
-                if (File.Exists(target) && !pr.GetValue(force))
-                {
-                    ctx.Error.WriteLine($"error: {target} exists; use --force to overwrite it");
-                    return ExitCodes.InvalidInput;
-                }
-
-                var dir = Path.GetDirectoryName(Path.GetFullPath(target));
-                if (dir is not null)
-                {
-                    Directory.CreateDirectory(dir);
-                }
-
-                await File.WriteAllTextAsync(target, result.Yaml, ct).ConfigureAwait(false);
-                ctx.Out.WriteLine($"wrote {target}: {plan.Scenarios.Count} scenario(s), {plan.Targets.Count} target(s), up to {Durations.Format(plan.MaxDuration)}{(result.Complete ? string.Empty : $"; {result.Unmapped.Count} element(s) not converted")}");
-                foreach (var s in plan.Scenarios)
-                {
-                    ctx.Out.WriteLine($"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()}, peak {s.Load.Curve.Peak:0.##} {s.Load.Unit}, {Durations.Format(s.Load.Duration)}, {s.Request.Method} {plan.Targets[s.Target].BaseUrl}{s.Request.Path.TrimStart('/')}{(s.Sequence.Count > 1 ? $" then {s.Sequence.Count - 1} more request(s)" : string.Empty)}");
-                }
-
-                ctx.Out.WriteLine($"next: constellation validate {target} && constellation run {target}");
-            }
-
-            return ExitCodes.Ok;
-        });
-        return cmd;
-    }
-
-    public static Command ExportCommand(CliContext ctx)
-    {
-        var source = new Argument<string>("run") { Description = "A run.json, or the run folder that holds it." };
-        var output = new Option<string?>("--output", "-o") { Description = "Where to write the JTL; '-' for standard output. Default: results.jtl next to run.json." };
-        var cmd = new Command("export-jtl", """
-            Write a run's per-second results as a JMeter CSV JTL, in JMeter's aggregate form: one row per scenario
-            and second, elapsed and Latency summed over the row's samples, with SampleCount and ErrorCount columns
-            (README "Coming from JMeter" lists every column).
-            """) { source, output };
-        cmd.SetAction(async (pr, ct) =>
-        {
-            if (await ConstellationCli.ReadRunArgumentAsync(ctx, pr.GetValue(source)!, ct).ConfigureAwait(false) is not var (record, json))
-            {
-                return ExitCodes.InvalidInput;
-            }
-
-            var target = pr.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, "results.jtl");
-            if (target == "-")
-            {
-                JtlWriter.Write(record, ctx.Out);
                 return ExitCodes.Ok;
             }
 
-            int rows;
-            await using (var w = new StreamWriter(target, append: false, new System.Text.UTF8Encoding(false)))
+            if (File.Exists(target) && !pr.GetValue(force))
             {
-                rows = JtlWriter.Write(record, w);
+                ctx.Error.WriteLine($"error: {target} exists; use --force to overwrite it");
+                return ExitCodes.InvalidInput;
             }
 
-            ctx.Out.WriteLine($"wrote {target}: {rows} row(s), {record.Scenarios.Sum(s => s.Totals.Outcomes.Completed)} request(s)");
+            if (Path.GetDirectoryName(Path.GetFullPath(target)) is { } dir)
+            {
+                Directory.CreateDirectory(dir);
+            }
+
+            await File.WriteAllTextAsync(target, result.Yaml, ct).ConfigureAwait(false);
+            var plan = result.Validation.Plan!;
+            ctx.Out.WriteLine($"wrote {target}: {plan.Scenarios.Count} scenario(s), {plan.Targets.Count} target(s), up to {Durations.Format(plan.MaxDuration)}{(result.Complete ? string.Empty : $"; {result.Unmapped.Count} element(s) not converted")}");
+            foreach (var s in plan.Scenarios)
+            {
+                ctx.Out.WriteLine($"  {s.Name}: {s.Load.Model.ToString().ToLowerInvariant()}, peak {s.Load.Curve.Peak:0.##} {s.Load.Unit}, {Durations.Format(s.Load.Duration)}, {s.Request.Method} {plan.Targets[s.Target].BaseUrl}{s.Request.Path.TrimStart('/')}{(s.Sequence.Count > 1 ? $" then {s.Sequence.Count - 1} more request(s)" : string.Empty)}");
+            }
+
+            ctx.Out.WriteLine($"next: constellation validate {target} && constellation run {target}");
             return ExitCodes.Ok;
         });
         return cmd;

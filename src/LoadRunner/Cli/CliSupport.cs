@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Reflection;
+using System.Text.Json;
+using Constellation.Core.Plans;
+using Constellation.Core.Results;
+using Constellation.Runs;
+using Constellation.Runs.Engine;
+
+namespace Constellation.LoadRunner.Cli;
+
+/// <summary>What several commands share: the embedded plan, the exit-code contract, reading a named run, progress and live metrics.</summary>
+internal static class CliSupport
+{
+    public const string EmbeddedPlanName = "plans/local.yaml";
+
+    /// <summary>The embedded default plan's text (plans/local.yaml, built into the executable).</summary>
+    public static string EmbeddedPlan()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(EmbeddedPlanName)
+            ?? throw new InvalidOperationException($"{EmbeddedPlanName} is not embedded in this build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>The exit-code contract for a finished run: interrupted, error, invalid, thresholds failed, ok — in that order.</summary>
+    public static int ExitCodeOf(RunRecord record) => record.Status switch
+    {
+        RunStatus.Cancelled => ExitCodes.Interrupted,
+        RunStatus.Failed or RunStatus.Aborted => ExitCodes.RuntimeError,
+        _ => record.Gate?.Verdict switch
+        {
+            GateResult.Invalid => ExitCodes.RunInvalid,
+            GateResult.Failed => ExitCodes.ThresholdsFailed,
+            _ => ExitCodes.Ok,
+        },
+    };
+
+    /// <summary>
+    /// Reads the run record a command names (a run.json or the run folder that holds it), or says on stderr why it
+    /// cannot (the caller exits 2).
+    /// </summary>
+    public static async Task<(RunRecord Record, string Json)?> ReadRunArgumentAsync(CliContext ctx, string path, CancellationToken ct)
+    {
+        var json = Directory.Exists(path) ? Path.Combine(path, "run.json") : path;
+        if (!File.Exists(json))
+        {
+            ctx.Error.WriteLine($"error: no run.json at '{Path.GetFullPath(json)}'");
+            return null;
+        }
+
+        try
+        {
+            return (await RunRecordJson.ReadAsync(json, ct).ConfigureAwait(false), json);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        {
+            ctx.Error.WriteLine($"error: {json} is not a readable run record: {e.Message}");
+            return null;
+        }
+    }
+
+    public static void PrintErrors(TextWriter error, string source, IReadOnlyList<PlanError> errors)
+    {
+        error.WriteLine($"{source}: {errors.Count} problem(s):");
+        foreach (var e in errors)
+        {
+            error.WriteLine($"  {e}");
+        }
+    }
+
+    /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
+    public static void AppendStepSummary(CliContext ctx, string summaryPath)
+    {
+        if (ctx.Environment("GITHUB_STEP_SUMMARY") is not { Length: > 0 } target || !File.Exists(summaryPath))
+        {
+            return;
+        }
+
+        try
+        {
+            File.AppendAllText(target, File.ReadAllText(summaryPath) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ctx.Error.WriteLine($"warning: could not append to $GITHUB_STEP_SUMMARY ({target}): {e.Message}");
+        }
+    }
+
+    public static Option<int?> MetricsPortOption() =>
+        CliOptions.Integer("--metrics-port", "Serve live Prometheus metrics on http://127.0.0.1:PORT/metrics while the load runs.", 1, 65535);
+
+    /// <summary>The progress view and the live metrics as one per-second callback (null when neither is wanted).</summary>
+    public static Action<EngineProgress>? Progress(ProgressView? view, Runs.Telemetry.LiveMetrics? metrics) => (view, metrics) switch
+    {
+        (null, null) => null,
+        (not null, null) => view.Update,
+        (null, not null) => metrics.Update,
+        _ => p =>
+        {
+            metrics!.Update(p);
+            view!.Update(p);
+        },
+    };
+
+    /// <summary>The host's listeners of a run: progress and live metrics.</summary>
+    public static IReadOnlyList<IRunListener> Listeners(ProgressView? view, Runs.Telemetry.LiveMetrics? metrics) =>
+        Progress(view, metrics) is { } each ? [new Runs.Listeners.CallbackListener(each)] : [];
+
+    /// <summary>Live metrics on a loopback port, or null; a port in use is a one-line error.</summary>
+    public static Runs.Telemetry.LiveMetrics? StartMetrics(CliContext ctx, int? port)
+    {
+        if (port is not { } p)
+        {
+            return null;
+        }
+
+        Runs.Telemetry.LiveMetrics metrics;
+        try
+        {
+            metrics = new Runs.Telemetry.LiveMetrics(p);
+        }
+        catch (System.Net.HttpListenerException e)
+        {
+            throw new InvalidOperationException($"cannot serve metrics on 127.0.0.1:{p}: {e.Message}", e);
+        }
+
+        ctx.Error.WriteLine($"live metrics: http://127.0.0.1:{p}/metrics");
+        return metrics;
+    }
+}

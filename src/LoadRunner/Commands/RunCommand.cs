@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Constellation.Core.Plans;
+using Constellation.LoadRunner.Cli;
+using Constellation.Reports.Stores;
+using Constellation.Runs;
+
+namespace Constellation.LoadRunner.Commands;
+
+/// <summary><c>constellation run [plan]</c>: runs a plan through the pipeline, writes its record and reports, judges its gate.</summary>
+internal static class RunCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var plan = new Argument<FileInfo?>("plan")
+        {
+            Description = $"The plan YAML. Without it, the embedded default ({CliSupport.EmbeddedPlanName}) runs: SpinService spin + webapp on loopback, a spin ramp-to-fail and a steady webapp load, about a minute.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Folder for run outputs; each run gets <output>/<run-id>/.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        var runId = CliOptions.RunId("Use this run id instead of a generated one (letters, digits, '.', '_', '-').");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output, only the summary." };
+        var metricsPort = CliSupport.MetricsPortOption();
+        var s3Bucket = new Option<string?>("--s3-bucket") { Description = "Also store the run in this S3 bucket (standard AWS credential chain). Default: $CONSTELLATION_S3_BUCKET.", DefaultValueFactory = _ => ctx.Environment("CONSTELLATION_S3_BUCKET") };
+        var s3Prefix = new Option<string>("--s3-prefix") { Description = "Key prefix; the run goes to PREFIX/RUN-ID/. Default: $CONSTELLATION_S3_PREFIX or constellation/runs.", DefaultValueFactory = _ => ctx.Environment("CONSTELLATION_S3_PREFIX") ?? "constellation/runs" };
+        var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
+        var s3Endpoint = CliOptions.HttpUrl("--s3-endpoint", "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", () => ctx.Environment("CONSTELLATION_S3_ENDPOINT"));
+        var s3LinkExpiry = CliOptions.Duration("--s3-link-expiry", "How long the presigned report link works (at most 7 days).", TimeSpan.FromDays(7), TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        var s3Timeout = CliOptions.Duration("--s3-timeout", "How long one S3 request may take before it is retried (4 attempts); storing the run gives up after all of them and records why.", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        var tags = CliOptions.Validated(
+            new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false },
+            (values, add) =>
+            {
+                foreach (var t in (values ?? []).Where(t => t.Length is 0 or > 100 || t.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+                {
+                    add($"--tag must be a word without spaces (at most 100 characters), got '{t}'");
+                }
+            });
+        var agentOptions = new RunAgentOptions();
+        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, s3Timeout, tags };
+        agentOptions.AddTo(cmd);
+        cmd.SetAction(async (pr, _) =>
+        {
+            var file = pr.GetValue(plan);
+            PlanLoadResult loaded;
+            if (file is null)
+            {
+                loaded = PlanLoader.Parse(CliSupport.EmbeddedPlan());
+            }
+            else if (!file.Exists)
+            {
+                ctx.Error.WriteLine($"error: plan file '{file.FullName}' does not exist");
+                return ExitCodes.InvalidInput;
+            }
+            else
+            {
+                loaded = PlanLoader.LoadFile(file.FullName);
+            }
+
+            if (!loaded.IsValid)
+            {
+                CliSupport.PrintErrors(ctx.Error, file?.Name ?? CliSupport.EmbeddedPlanName, loaded.Errors);
+                return ExitCodes.InvalidInput;
+            }
+
+            var s3 = new S3Settings(pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, pr.GetValue(s3Endpoint), pr.GetValue(s3Region));
+            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, s3, ctx.Log, ctx.Time);
+            if (agentError is not null)
+            {
+                ctx.Error.WriteLine($"error: {agentError}");
+                return ExitCodes.InvalidInput;
+            }
+
+            var stores = new List<IRunStore>();
+            if (s3.Bucket is { } bucket)
+            {
+                var attempt = pr.GetValue(s3Timeout).Value;
+                var s3Options = new S3StoreOptions { Bucket = bucket, Prefix = s3.Prefix, Region = s3.Region, ServiceUrl = s3.Endpoint, LinkExpiry = pr.GetValue(s3LinkExpiry).Value, AttemptTimeout = attempt };
+                stores.Add(new S3RunStore(s3Options with { Deadline = (attempt * s3Options.MaxAttempts) + TimeSpan.FromSeconds(30) }, ctx.Log, time: ctx.Time));
+            }
+
+            try
+            {
+                var view = pr.GetValue(quiet) ? null : new ProgressView(ctx.Error, ctx.Interactive);
+                using var metrics = CliSupport.StartMetrics(ctx, pr.GetValue(metricsPort));
+                var outcome = await new RunPipeline(ctx.Time, ctx.Log).RunAsync(
+                    loaded.Plan!,
+                    new RunOptions
+                    {
+                        OutputRoot = pr.GetValue(output)!.FullName,
+                        RunId = pr.GetValue(runId),
+                        Stores = stores,
+                        Tags = pr.GetValue(tags) ?? [],
+                        Agents = agents,
+                        Listeners = CliSupport.Listeners(view, metrics),
+                    },
+                    ctx.Cancel,
+                    ctx.Abort).ConfigureAwait(false);
+                view?.Finish();
+                WriteOutcome(ctx.Out, outcome);
+                CliSupport.AppendStepSummary(ctx, Path.Combine(outcome.Directory, "summary.md"));
+                return CliSupport.ExitCodeOf(outcome.Record);
+            }
+            finally
+            {
+                foreach (var store in stores.OfType<IDisposable>())
+                {
+                    store.Dispose();
+                }
+            }
+        });
+        return cmd;
+    }
+
+    private static void WriteOutcome(TextWriter o, RunOutcome outcome)
+    {
+        var record = outcome.Record;
+        o.Write(Core.Results.SummaryMarkdown.Render(record));
+        o.WriteLine();
+        o.WriteLine($"run.json:   {Path.Combine(outcome.Directory, "run.json")}");
+        o.WriteLine($"summary.md: {Path.Combine(outcome.Directory, "summary.md")}");
+        o.WriteLine($"report:     {Path.Combine(outcome.Directory, "index.html")}");
+        foreach (var stored in record.Stores.Where(s => s.Store != "local"))
+        {
+            o.WriteLine(stored.Ok ? $"stored:     {stored.Location} ({stored.Files} files)\nreport link: {stored.ReportLink}" : $"NOT stored: {stored.Location}: {stored.Error}");
+            if (stored.IndexLink is not null)
+            {
+                o.WriteLine($"runs index: {stored.IndexLink}");
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using Constellation.LoadRunner.Cli;
+using Constellation.Reports.History;
+
+namespace Constellation.LoadRunner.Commands;
+
+/// <summary><c>constellation runs list|index|tag|promote</c>: the runs folder as history.</summary>
+internal static class RunsCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        return new Command("runs", "Past runs: list them, write the runs index, tag them, promote one to baseline.")
+        {
+            List(ctx, folder),
+            Index(ctx, folder),
+            Tag(ctx, folder),
+            Promote(ctx, folder),
+        };
+    }
+
+    private static Command List(CliContext ctx, Option<DirectoryInfo> folder)
+    {
+        var plan = new Option<string?>("--plan") { Description = "Only runs of this plan." };
+        var limit = CliOptions.Integer("--limit", "At most this many runs, newest first.", 1, 100_000, 20, "-n");
+        var list = new Command("list", "List past runs newest first with their key numbers (the runs index, in the terminal).") { folder, plan, limit };
+        list.SetAction(async (pr, ct) =>
+        {
+            var runs = await RunHistory.LoadAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false);
+            var p = pr.GetValue(plan);
+            var shown = runs.Where(r => p is null || r.PlanName == p).Take(pr.GetValue(limit)).ToList();
+            if (shown.Count == 0)
+            {
+                ctx.Error.WriteLine($"no runs in {pr.GetValue(folder)!.FullName}{(p is null ? string.Empty : $" for plan '{p}'")}");
+                return ExitCodes.Ok;
+            }
+
+            ctx.Out.Write(RunsIndexPage.RenderText(shown));
+            return ExitCodes.Ok;
+        });
+        return list;
+    }
+
+    private static Command Index(CliContext ctx, Option<DirectoryInfo> folder)
+    {
+        var index = new Command("index", "Write the runs index (index.html with trends) at the root of the runs folder.") { folder };
+        index.SetAction(async (pr, ct) =>
+        {
+            ctx.Out.WriteLine(await RunsIndexWriter.WriteAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false));
+            return ExitCodes.Ok;
+        });
+        return index;
+    }
+
+    private static Command Tag(CliContext ctx, Option<DirectoryInfo> folder)
+    {
+        var runId = RunIdArgument("The run to tag.");
+        var tagArg = new Argument<string>("tag") { Description = "The tag, e.g. release-1.4." };
+        var remove = new Option<bool>("--remove") { Description = "Take the tag off instead." };
+        var tag = new Command("tag", "Tag a stored run (find it again with --baseline tag:NAME).") { runId, tagArg, folder, remove };
+        tag.SetAction(async (pr, ct) => await Guard(ctx, async () =>
+        {
+            var r = await Baselines.TagAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, pr.GetValue(tagArg)!, pr.GetValue(remove), ct).ConfigureAwait(false);
+            ctx.Out.WriteLine($"{r.RunId}: tags {(r.Tags.Count == 0 ? "(none)" : string.Join(", ", r.Tags))}");
+        }).ConfigureAwait(false));
+        return tag;
+    }
+
+    private static Command Promote(CliContext ctx, Option<DirectoryInfo> folder)
+    {
+        var runId = RunIdArgument("The run that becomes its plan's baseline.");
+        var promote = new Command("promote", $"Make a run its plan's baseline: it gets the '{Baselines.PromotedTag}' tag, the plan's other runs lose it (use --baseline tag:{Baselines.PromotedTag}).") { runId, folder };
+        promote.SetAction(async (pr, ct) => await Guard(ctx, async () =>
+        {
+            var r = await Baselines.PromoteAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, ct).ConfigureAwait(false);
+            ctx.Out.WriteLine($"{r.RunId} is now the baseline of plan '{r.PlanName}'");
+        }).ConfigureAwait(false));
+        return promote;
+    }
+
+    /// <summary>A run id argument: a folder name inside the runs folder, never a path out of it.</summary>
+    private static Argument<string> RunIdArgument(string description)
+    {
+        var a = new Argument<string>("run-id") { Description = description };
+        a.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } id && !CliOptions.IsRunId(id))
+            {
+                r.AddError($"run-id may hold letters, digits, '.', '_' and '-' only, got '{id}'");
+            }
+        });
+        return a;
+    }
+
+    private static async Task<int> Guard(CliContext ctx, Func<Task> body)
+    {
+        try
+        {
+            await body().ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (FileNotFoundException e)
+        {
+            ctx.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.InvalidInput;
+        }
+    }
+}
