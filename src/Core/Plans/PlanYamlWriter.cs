@@ -14,19 +14,16 @@ namespace Constellation.Core.Plans;
 /// </summary>
 public static class PlanYamlWriter
 {
-    public static string Write(Plan plan, IEnumerable<string>? headerComments = null)
+    /// <param name="plan">The plan.</param>
+    /// <param name="headerComments">Comment lines at the top of the file.</param>
+    /// <param name="scenarioComments">Comment lines above a scenario, by the scenario's name (where it came from).</param>
+    public static string Write(Plan plan, IEnumerable<string>? headerComments = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? scenarioComments = null)
     {
         var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
         var e = new Emitter(text, new EmitterSettings(bestIndent: 2, bestWidth: 120, isCanonical: false, maxSimpleKeyLength: 1024));
         e.Emit(new StreamStart());
         e.Emit(new DocumentStart());
-        foreach (var line in headerComments ?? [])
-        {
-            foreach (var part in line.Split('\n'))
-            {
-                e.Emit(new Comment(part.TrimEnd('\r'), isInline: false));
-            }
-        }
+        Comments(e, headerComments);
 
         e.Emit(new MappingStart());
         Pair(e, "name", plan.Name);
@@ -54,6 +51,7 @@ public static class PlanYamlWriter
         e.Emit(new SequenceStart(null, null, true, SequenceStyle.Block));
         foreach (var s in plan.Scenarios)
         {
+            Comments(e, scenarioComments?.GetValueOrDefault(s.Name));
             WriteScenario(e, s);
         }
 
@@ -442,6 +440,18 @@ public static class PlanYamlWriter
         }
 
         e.Emit(new MappingEnd());
+    }
+
+    /// <summary>Comment lines; a line break inside one starts another comment line (a comment never ends early).</summary>
+    private static void Comments(IEmitter e, IEnumerable<string>? lines)
+    {
+        foreach (var line in lines ?? [])
+        {
+            foreach (var part in line.ReplaceLineEndings("\n").Split('\n'))
+            {
+                e.Emit(new Comment(part, isInline: false));
+            }
+        }
     }
 
     private static void StringMap(IEmitter e, IReadOnlyDictionary<string, string> map)

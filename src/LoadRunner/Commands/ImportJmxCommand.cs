@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Constellation.Core.Jmx;
+using Constellation.Runs.Jmx;
 using Constellation.Core.Load;
 using Constellation.Core.Text;
 using Constellation.LoadRunner.Cli;
@@ -31,18 +31,27 @@ internal static class ImportJmxCommand
         var propertyFiles = new Option<FileInfo[]>("-q", "--addprop") { Description = "A JMeter property file (name=value lines, as jmeter -q); -J wins over it. Repeatable." };
         var allowPartial = new Option<bool>("--allow-partial") { Description = "Write the plan even though some elements could not be converted (they are listed, and kept as comments in the plan)." };
         var maxDuration = CliOptions.Duration("--max-duration", "Time bound for a thread group that ends by its loop count or loops forever in JMeter.", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1), Core.Plans.PlanValidator.MaxDuration);
-        var stopWhen = CliOptions.Validated(
-            new Option<string[]>("--stop-when") { Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable." },
-            (values, add) =>
+        var stopWhen = new Option<StopCondition[]>("--stop-when")
+        {
+            Description = "Add a ramp-to-fail stop condition to every scenario, e.g. \"p95 > 1s over 5s\" or \"error_rate > 5% over 5s\". Repeatable.",
+            CustomParser = r =>
             {
-                foreach (var s in values ?? [])
+                var conditions = new List<StopCondition>();
+                foreach (var text in r.Tokens.Select(t => t.Value))
                 {
-                    if (!StopCondition.TryParse(s, out _, out var error))
+                    if (StopCondition.TryParse(text, out var condition, out var error))
                     {
-                        add($"--stop-when '{s}': {error}");
+                        conditions.Add(condition!);
+                    }
+                    else
+                    {
+                        r.AddError($"--stop-when '{text}': {error}");
                     }
                 }
-            });
+
+                return [.. conditions];
+            },
+        };
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var cmd = new Command("import-jmx", """
             Convert a JMeter test plan (.jmx) to a Constellation plan: thread groups (standard, jp@gc Stepping and

@@ -22,12 +22,14 @@ public sealed class JmxCliTests : IAsyncLifetime
 
     private static Task<(int Code, string Out, string Err)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
+    private static string Example(string name) => Path.Combine(Repo.Root, "examples", "jmeter", name);
+
     [Fact]
     public async Task Unsupported_ExitsWithTheImportCode_ListsEveryElement_AndWritesNothing_UnlessAllowPartial()
     {
         var plan = Path.Combine(_dir, "partial.yaml");
 
-        var (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan);
+        var (code, _, err) = await Cli("import-jmx", Example("unsupported.jmx"), "-o", plan);
 
         code.ShouldBe(ExitCodes.ImportIncomplete);
         File.Exists(plan).ShouldBeFalse();
@@ -36,12 +38,12 @@ public sealed class JmxCliTests : IAsyncLifetime
         err.ShouldContain("note: Checkout journey / InfluxDB [BackendListener]: listener replaced");
         err.ShouldContain("Re-run with --allow-partial");
 
-        (code, var output, _) = await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan, "--allow-partial");
+        (code, var output, _) = await Cli("import-jmx", Example("unsupported.jmx"), "-o", plan, "--allow-partial");
 
         code.ShouldBe(ExitCodes.Ok);
         output.ShouldContain($"wrote {plan}: 1 scenario(s), 1 target(s)");
         (await Cli("validate", plan)).Code.ShouldBe(ExitCodes.Ok);
-        (await Cli("import-jmx", JmxImportTests.Example("unsupported.jmx"), "-o", plan, "--allow-partial")).Code.ShouldBe(ExitCodes.InvalidInput); // exists: --force
+        (await Cli("import-jmx", Example("unsupported.jmx"), "-o", plan, "--allow-partial")).Code.ShouldBe(ExitCodes.InvalidInput); // exists: --force
     }
 
     [Fact]
@@ -50,11 +52,11 @@ public sealed class JmxCliTests : IAsyncLifetime
         var props = Path.Combine(_dir, "demo.properties");
         await File.WriteAllTextAsync(props, "host=127.0.0.3\nport=9000\nspinMs=300\n", TestContext.Current.CancellationToken);
 
-        var (code, yaml, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-q", props, "-Jport=9100");
+        var (code, yaml, err) = await Cli("import-jmx", Example("spin-ramp.jmx"), "-q", props, "-Jport=9100");
 
         code.ShouldBe(ExitCodes.Ok, err);
-        yaml.ShouldContain("baseUrl: \"http://127.0.0.3:9100\"");
-        yaml.ShouldContain("path: \"/api/spin?ms=300\"");
+        yaml.ShouldContain("baseUrl: http://127.0.0.3:9100");
+        yaml.ShouldContain("path: /api/spin?ms=300");
     }
 
     [Fact]
@@ -67,11 +69,11 @@ public sealed class JmxCliTests : IAsyncLifetime
         code.ShouldBe(ExitCodes.InvalidInput);
         err.ShouldContain("expected <jmeterTestPlan>");
 
-        (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-J", "novalue");
+        (code, _, err) = await Cli("import-jmx", Example("spin-ramp.jmx"), "-J", "novalue");
         code.ShouldBe(ExitCodes.InvalidInput);
         err.ShouldContain("-J takes name=value");
 
-        (code, _, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "--stop-when", "p95 > soon");
+        (code, _, err) = await Cli("import-jmx", Example("spin-ramp.jmx"), "--stop-when", "p95 > soon");
         code.ShouldBe(ExitCodes.InvalidInput);
     }
 
@@ -81,7 +83,7 @@ public sealed class JmxCliTests : IAsyncLifetime
         var plan = Path.Combine(_dir, "spin.yaml");
         int port = _target.BaseUrl.Port;
 
-        var (code, output, err) = await Cli("import-jmx", JmxImportTests.Example("spin-ramp.jmx"), "-o", plan, "-Jhost=127.0.0.1", $"-Jport={port}", "-J", "spinMs=1", "--stop-when", "error_rate > 50% over 2s");
+        var (code, output, err) = await Cli("import-jmx", Example("spin-ramp.jmx"), "-o", plan, "-Jhost=127.0.0.1", $"-Jport={port}", "-J", "spinMs=1", "--stop-when", "error_rate > 50% over 2s");
 
         code.ShouldBe(ExitCodes.Ok, err);
         output.ShouldContain("spin ramp: closed, peak 12 users, 9s, GET http://127.0.0.1:");
@@ -130,7 +132,7 @@ public sealed class JmxCliTests : IAsyncLifetime
         Assert.SkipWhen(!installed && Environment.GetEnvironmentVariable("CI") != "true", "Debian's jmeter, jmeter-http and a JDK are not installed (scripts/test.sh installs them)");
         installed.ShouldBeTrue("scripts/test.sh installs jmeter, jmeter-http and openjdk-17-jdk-headless");
         int port = _target.BaseUrl.Port;
-        var jmx = JmxImportTests.Example("webapp-steady.jmx");
+        var jmx = Example("webapp-steady.jmx");
 
         long before = _target.Requests;
         var jtl = Path.Combine(_dir, "jmeter.jtl");

@@ -1,6 +1,6 @@
-using Constellation.Core.Jmx;
+using Constellation.Runs.Jmx;
 
-namespace Constellation.Core.Tests.Jmx;
+namespace Constellation.Runs.Tests.Jmx;
 
 public sealed class JmxValuesTests
 {

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Constellation.Core.Jmx;
+namespace Constellation.Runs.Jmx;
 
 /// <summary>
 /// Evaluates JMeter expressions at import time: <c>${var}</c> from user-defined variables, and the property

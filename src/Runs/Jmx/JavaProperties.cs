@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Constellation.Core.Jmx;
+namespace Constellation.Runs.Jmx;
 
 /// <summary>Reads a Java .properties file (JMeter's user.properties, -q files): key=value, key: value or key value.</summary>
 public static class JavaProperties

@@ -1,4 +1,4 @@
-namespace Constellation.LoadRunner.Tests.Jmx;
+namespace Constellation.Tests;
 
 /// <summary>
 /// The test oracle: how many threads JMeter runs at time t, computed the way JMeter and its plug-ins schedule each

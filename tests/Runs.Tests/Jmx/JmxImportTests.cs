@@ -1,9 +1,9 @@
-using Constellation.Core.Jmx;
+using Constellation.Runs.Jmx;
 using Constellation.Core.Load;
 using Constellation.Core.Plans;
 using Constellation.Tests;
 
-namespace Constellation.LoadRunner.Tests.Jmx;
+namespace Constellation.Runs.Tests.Jmx;
 
 /// <summary>import-jmx on the example plans (examples/jmeter) and on small inline ones: shapes, requests, checks, findings.</summary>
 public sealed class JmxImportTests
@@ -323,6 +323,62 @@ public sealed class JmxImportTests
     }
 
     // ---- inline .jmx builders -----------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("spin-ramp.jmx")]
+    [InlineData("webapp-steady.jmx")]
+    [InlineData("unsupported.jmx")]
+    public void ImportedPlan_IsWrittenByTheEmitter_AndReadsBackToTheSamePlan(string file)
+    {
+        var result = Import(file, ("host", "127.0.0.1"), ("port", "18080"));
+        result.Validation.Errors.ShouldBeEmpty();
+
+        var again = PlanLoader.Parse(result.Yaml);
+
+        again.Errors.ShouldBeEmpty(result.Yaml);
+        Canonical(again.Plan!).ShouldBe(Canonical(result.Validation.Plan!), result.Yaml);
+        result.Yaml.ShouldContain("# from: ");
+    }
+
+    [Fact]
+    public void HostileNamesAndValues_StayStrings_AndNeverBreakTheYaml()
+    {
+        // Quotes, YAML indicators, a comment start, line breaks and a document marker in every string the plan carries.
+        // (a header value cannot hold a line break: the validator refuses it, so the header gets the one-line form)
+        const string nasty = "x: \"y\" #z &a *b !t |\n--- [1]{2}";
+        const string OneLine = "x: \"y\" #z &a *b !t | --- [1]{2}";
+        var xml = Plan(ThreadGroupXml("ThreadGroup", Standard(2, 0, 5).Replace("<stringProp name=\"ThreadGroup.num_threads\">", "<stringProp name=\"ThreadGroup.num_threads\">", StringComparison.Ordinal), Sampler("/p?q=" + Uri.EscapeDataString(nasty), Headers(("X-Nasty", System.Security.SecurityElement.Escape(OneLine)!))))).Replace("testname=\"group\"", $"testname=\"{System.Security.SecurityElement.Escape(nasty)}\"", StringComparison.Ordinal);
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions { SourceName = "evil\n- name: injected.jmx" });
+
+        result.Validation.Errors.ShouldBeEmpty();
+        var again = PlanLoader.Parse(result.Yaml);
+        again.Errors.ShouldBeEmpty(result.Yaml);
+        var scenario = again.Plan!.Scenarios.ShouldHaveSingleItem();
+        scenario.Name.ShouldBe(OneLine); // (XML turns a line break in an attribute into a space)
+        scenario.Request.Headers["X-Nasty"].ShouldBe(OneLine);
+        result.Yaml.ShouldNotContain("\n- name: injected");
+    }
+
+    [Fact]
+    public void HugeNumbers_AreListedOrRefusedByTheValidator_NeverAnOverflow()
+    {
+        var xml = Plan(ThreadGroupXml("com.blazemeter.jmeter.threads.concurrency.ConcurrencyThreadGroup", """
+            <stringProp name="TargetLevel">5</stringProp>
+            <stringProp name="RampUp">1e300</stringProp>
+            <stringProp name="Steps">2000000000</stringProp>
+            <stringProp name="Hold">Infinity</stringProp>
+            """, Sampler("/x")));
+
+        var result = JmxImporter.Import(xml, new JmxImportOptions());
+
+        result.Unmapped.ShouldContain(f => f.Message.Contains("steps is more than", StringComparison.Ordinal));
+    }
+
+    /// <summary>The plan as JSON, without its source text (the only part that differs between two writings).</summary>
+    private static string Canonical(Plan plan) => System.Text.Json.JsonSerializer.Serialize(
+        plan with { SourceText = null },
+        new System.Text.Json.JsonSerializerOptions { WriteIndented = true, ReferenceHandler = System.Text.Json.Serialization.ReferenceHandler.IgnoreCycles });
 
     private static string Plan(string threadGroups) => $"""
         <?xml version="1.0" encoding="UTF-8"?>

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
 
-namespace Constellation.Core.Jmx;
+namespace Constellation.Runs.Jmx;
 
 /// <summary>
 /// One test element of a JMeter .jmx file with its children. A .jmx stores each element followed by a
