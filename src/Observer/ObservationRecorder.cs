@@ -19,7 +19,8 @@ public sealed class ObservationRecorder
     private readonly List<ObservationGap> _gaps = [];
     private readonly Dictionary<string, (double From, string Reason)> _openGaps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SamplerCounts> _samplers = new(StringComparer.Ordinal);
-    private readonly List<ProbeResult> _probes = [];
+    private readonly Dictionary<string, (string Url, double Rate, List<ProbeSample> Samples)> _probes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _probesTaken = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Group, string Name), int> _taken = [];
     private int _eventsTaken;
     private int _gapsTaken;
@@ -153,11 +154,17 @@ public sealed class ObservationRecorder
         }
     }
 
-    public void AddProbe(ProbeResult probe)
+    /// <summary>One probe of a control app (recorder seconds), kept as it comes so that a killed run's journal has it.</summary>
+    public void Probe(string target, string url, double rate, ProbeSample sample)
     {
         lock (_gate)
         {
-            _probes.Add(probe);
+            if (!_probes.TryGetValue(target, out var p))
+            {
+                _probes[target] = p = (url, rate, []);
+            }
+
+            p.Samples.Add(sample);
         }
     }
 
@@ -186,7 +193,18 @@ public sealed class ObservationRecorder
             _eventsTaken = _events.Count;
             var gaps = _gaps.Skip(_gapsTaken).Select(g => g with { FromSeconds = S(g.FromSeconds), ToSeconds = S(g.ToSeconds) }).ToList();
             _gapsTaken = _gaps.Count;
-            return new ObservedRun(new Observation { FromSeconds = S(0), ToSeconds = S(Now), Gaps = gaps }, series, events);
+            var probes = new List<ProbeResult>();
+            foreach (var (target, p) in _probes)
+            {
+                int from = _probesTaken.GetValueOrDefault(target);
+                if (p.Samples.Count > from)
+                {
+                    probes.Add(new ProbeResult(target, p.Url, p.Rate, [.. p.Samples.Skip(from).Select(x => x with { Seconds = S(x.Seconds) })]));
+                    _probesTaken[target] = p.Samples.Count;
+                }
+            }
+
+            return new ObservedRun(new Observation { FromSeconds = S(0), ToSeconds = S(Now), Gaps = gaps, Probes = probes }, series, events);
         }
     }
 
@@ -244,7 +262,7 @@ public sealed class ObservationRecorder
                 ToSeconds = S(end),
                 Samplers = samplers,
                 Gaps = gaps,
-                Probes = _probes.Select(p => p with { Samples = p.Samples.Select(x => x with { Seconds = S(x.Seconds) }).OrderBy(x => x.Seconds).ToList() }).ToList(),
+                Probes = _probes.Select(kv => new ProbeResult(kv.Key, kv.Value.Url, kv.Value.Rate, kv.Value.Samples.Select(x => x with { Seconds = S(x.Seconds) }).OrderBy(x => x.Seconds).ToList())).ToList(),
                 Kubernetes = k8s,
             };
             var series = _series.Select(kv => new ObservedSeries(kv.Key.Group, kv.Key.Name, kv.Value.Unit, kv.Value.Points.Select(p => p with { Seconds = S(p.Seconds) }).OrderBy(p => p.Seconds).ToList())).ToList();

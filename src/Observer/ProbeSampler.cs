@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
 
@@ -17,9 +16,11 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time,
 
     public Uri Url { get; } = new(baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/') + spec.Path);
 
+    /// <summary>The URL as recorded: credentials never reach the record.</summary>
+    private string RecordedUrl => PlanRedactor.RedactUrl(Url);
+
     public async Task RunAsync(ObservationRecorder recorder, CancellationToken stop)
     {
-        var samples = new ConcurrentBag<ProbeSample>();
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), ConnectTimeout = spec.Timeout };
         if (skipTlsVerify)
         {
@@ -44,7 +45,7 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time,
 
                 Interlocked.Increment(ref inFlight);
                 pending.RemoveAll(t => t.IsCompleted);
-                pending.Add(ProbeOnceAsync(client, recorder, samples, stop).ContinueWith(_ => Interlocked.Decrement(ref inFlight), TaskScheduler.Default));
+                pending.Add(ProbeOnceAsync(client, recorder, stop).ContinueWith(_ => Interlocked.Decrement(ref inFlight), TaskScheduler.Default));
             }
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
         }
@@ -54,7 +55,6 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time,
         finally
         {
             await Task.WhenAll(pending).ConfigureAwait(false);
-            recorder.AddProbe(new ProbeResult(spec.Target, Url.ToString(), spec.Rate, [.. samples.OrderBy(s => s.Seconds)]));
         }
     }
 
@@ -73,7 +73,7 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time,
         }
     }
 
-    private async Task ProbeOnceAsync(HttpClient client, ObservationRecorder recorder, ConcurrentBag<ProbeSample> samples, CancellationToken stop)
+    private async Task ProbeOnceAsync(HttpClient client, ObservationRecorder recorder, CancellationToken stop)
     {
         var at = recorder.Now;
         var started = time.GetTimestamp();
@@ -95,7 +95,7 @@ public sealed class ProbeSampler(ProbeSpec spec, Uri baseUrl, TimeProvider time,
         }
 
         var ms = time.GetElapsedTime(started).TotalMilliseconds;
-        samples.Add(new ProbeSample(Math.Round(at, 3), Math.Round(ms, 3), status));
+        recorder.Probe(spec.Target, RecordedUrl, spec.Rate, new ProbeSample(Math.Round(at, 3), Math.Round(ms, 3), status));
         recorder.Count(Name, 1, status is >= 200 and < 400 ? 0 : 1);
     }
 }

@@ -123,4 +123,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "reading {Key} from the exchange failed ({Reason}); trying again")]
     public static partial void ExchangeReadFailed(this ILogger logger, string key, string reason);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Error, Message = "the run failed on an unexpected error (its record says so); please report it with the run's logs")]
+    public static partial void RunFailedUnexpectedly(this ILogger logger, Exception exception);
 }

@@ -79,7 +79,10 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
             {
                 log.Baseline(Core.Text.Durations.Format(plan.Observe.Baseline));
-                await WaitAsync(plan.Observe.Baseline, "baseline", cancel).ConfigureAwait(false);
+
+                // The baseline is journaled as it goes (counted from the observer's start): a run killed in it keeps it.
+                var recorder = observer.Recorder;
+                await WaitAsync(plan.Observe.Baseline, "baseline", cancel, () => Listeners.JournalListener.Observed(journal, recorder, recorder.OriginUtc, recorder.OriginUtc)).ConfigureAwait(false);
             }
 
             var listeners = new List<IRunListener> { new Listeners.StopConditionsListener(time) };
@@ -125,7 +128,9 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             if (observer is not null && plan.Observe!.Cooldown > TimeSpan.Zero && !cancel.IsCancellationRequested)
             {
                 log.Cooldown(Core.Text.Durations.Format(plan.Observe.Cooldown));
-                await WaitAsync(plan.Observe.Cooldown, "cooldown", cancel).ConfigureAwait(false);
+                var recorder = observer.Recorder;
+                var loadStart = end.LoadStartUtc;
+                await WaitAsync(plan.Observe.Cooldown, "cooldown", cancel, () => Listeners.JournalListener.Observed(journal, recorder, loadStart, origin: null)).ConfigureAwait(false);
             }
 
             if (observer is not null)
@@ -140,10 +145,19 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
 
             status = end.Cancelled ? RunStatus.Cancelled : RunStatus.Completed;
         }
-        catch (Exception e) when (e is LaunchException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException or Amazon.Runtime.AmazonServiceException or HttpRequestException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever stopped the run, it ends here with its journal's end line and its record: a failure is
+            // recorded as one, never left to look like a kill (an engine or listener bug lands here too).
             status = e is OperationCanceledException ? RunStatus.Cancelled : RunStatus.Failed;
-            error = e.Message;
+            error = e is LaunchException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException
+                or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or TimeoutException
+                ? e.Message
+                : $"an unexpected error: {e.Message}";
+            if (error != e.Message)
+            {
+                log.RunFailedUnexpectedly(e);
+            }
         }
         finally
         {
@@ -174,11 +188,12 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         }
 
         // Every store, the local folder first; the others copy what it wrote. A failing store never costs
-        // the others their copy; every status goes into the local run.json.
+        // the others their copy; every status goes into the local run.json. A second Ctrl+C (abort) stops the
+        // remote stores, never the local outputs.
         var statuses = new List<StoreStatus>();
         foreach (var store in options.Stores.Prepend(localStore))
         {
-            var stored = await store.StoreAsync(dir, record, CancellationToken.None).ConfigureAwait(false);
+            var stored = await store.StoreAsync(dir, record, store == localStore ? CancellationToken.None : abort).ConfigureAwait(false);
             if (!stored.Ok)
             {
                 log.StoreFailed(stored.Location, stored.Error);
@@ -207,9 +222,9 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         {
             await exchange.DeleteAllAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or OperationCanceledException or TimeoutException)
         {
-            // Best effort: the exchange holds no secret, only the agents' seconds.
+            // Best effort (its secrets are references, never values): a failure to clean up never replaces how the run went.
         }
     }
 
@@ -290,19 +305,23 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
     }
 
     /// <summary>Waits out the baseline or cooldown, with a line every 30 s on long ones; Ctrl+C ends it early.</summary>
-    private async Task WaitAsync(TimeSpan duration, string what, CancellationToken cancel)
+    /// <summary>Waits (the baseline, the cooldown), saying every 30 s how long is left and calling <paramref name="everySecond"/> each second.</summary>
+    private async Task WaitAsync(TimeSpan duration, string what, CancellationToken cancel, Action? everySecond = null)
     {
         var end = time.GetTimestamp() + (long)(duration.TotalSeconds * time.TimestampFrequency);
+        var said = time.GetTimestamp();
         try
         {
             while (time.GetTimestamp() < end)
             {
                 var left = TimeSpan.FromSeconds((end - time.GetTimestamp()) / (double)time.TimestampFrequency);
-                var step = left < TimeSpan.FromSeconds(30) ? left : TimeSpan.FromSeconds(30);
+                var step = left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1);
                 await Task.Delay(step, time, cancel).ConfigureAwait(false);
+                everySecond?.Invoke();
                 left -= step;
-                if (left > TimeSpan.FromSeconds(1))
+                if (left > TimeSpan.FromSeconds(1) && time.GetElapsedTime(said) >= TimeSpan.FromSeconds(30))
                 {
+                    said = time.GetTimestamp();
                     log.WaitLeft(what, Core.Text.Durations.Format(TimeSpan.FromSeconds(Math.Round(left.TotalSeconds))));
                 }
             }

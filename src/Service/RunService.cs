@@ -207,9 +207,9 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             return $"rateMultiplier must be > 0 and at most 10, got {m}";
         }
 
-        if (o.Tag is { } tag && (tag.Length is 0 or > 100 || tag.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+        if (o.Tag is { } tag && !Core.Results.RunNames.IsTag(tag))
         {
-            return "tag must be a word without spaces, at most 100 characters";
+            return $"tag must be {Core.Results.RunNames.TagRule}";
         }
 
         return null;

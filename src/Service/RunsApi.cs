@@ -98,7 +98,7 @@ public static class RunsApi
         return Safe(id) && File.Exists(path) ? TypedResults.PhysicalFile(Path.GetFullPath(path), type) : TypedResults.NotFound();
     }
 
-    private static bool Safe(string id) => id.Length is > 0 and < 200 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && !id.StartsWith('.');
+    private static bool Safe(string id) => Core.Results.RunNames.IsRunId(id) && !id.StartsWith('.');
 
     private static RunInfo Info(RunState? state, Reports.History.RunSummary? s)
     {

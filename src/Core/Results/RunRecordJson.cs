@@ -13,11 +13,26 @@ public static class RunRecordJson
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>
+    /// How run.json and the files beside it are read: as written, and a null where the record says a value is
+    /// never null is refused (a hand-edited or hostile file cannot make a reader fail later, far from the file).
+    /// </summary>
+    public static JsonSerializerOptions ReadOptions { get; } = new(Options) { RespectNullableAnnotations = true };
+
     public static string Serialize(RunRecord record) => JsonSerializer.Serialize(record, Options);
 
     public static RunRecord Deserialize(string json)
     {
-        var record = JsonSerializer.Deserialize<RunRecord>(json, Options) ?? throw new InvalidDataException("run.json is empty");
+        RunRecord record;
+        try
+        {
+            record = JsonSerializer.Deserialize<RunRecord>(json, ReadOptions) ?? throw new InvalidDataException("run.json is empty");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+
         if (record.SchemaVersion > RunRecord.CurrentSchemaVersion)
         {
             throw new InvalidDataException($"run.json has schemaVersion {record.SchemaVersion}; this version of constellation reads up to {RunRecord.CurrentSchemaVersion}");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using Constellation.Core.Results;
 using Constellation.Core.Text;
 
 namespace Constellation.LoadRunner.Cli;
@@ -91,15 +92,11 @@ internal static class CliOptions
     /// <summary>A run id: letters, digits, '.', '_' and '-' only (it names a folder under the runs folder).</summary>
     public static Option<string?> RunId(string description) => Validated(new Option<string?>("--run-id") { Description = description }, (value, add) =>
     {
-        if (value is not null && !IsRunId(value))
+        if (value is not null && !RunNames.IsRunId(value))
         {
-            add($"--run-id may hold letters, digits, '.', '_' and '-' only (at most 120, not '.' or '..'), got '{value}'");
+            add($"--run-id may hold {RunNames.RunIdRule}, got '{value}'");
         }
     });
-
-    /// <summary>Whether a text can be a run id (a folder name that stays inside the runs folder).</summary>
-    public static bool IsRunId(string id) =>
-        id.Length is > 0 and <= 120 && id is not ("." or "..") && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>A percentage such as 10%; the value is the number before the '%'.</summary>
     public static Option<Shown<double>> Percent(string name, string description, double defaultPercent, double max) => new(name)

@@ -10,7 +10,15 @@ internal static class AgentCommand
 {
     public static Command Create(CliContext ctx)
     {
-        var exchange = new Option<string>("--exchange") { Description = "Where the run's assignment is and the seconds go: a folder or s3://BUCKET/PREFIX.", Required = true };
+        var exchange = CliOptions.Validated(
+            new Option<string>("--exchange") { Description = "Where the run's assignment is and the seconds go: a folder or s3://BUCKET/PREFIX.", Required = true },
+            (value, add) =>
+            {
+                if (value is not null && IExchange.Problem(value) is { } problem)
+                {
+                    add($"--exchange: {problem}");
+                }
+            });
         var index = CliOptions.Integer("--index", "This agent's index, 0-based. Default: $JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job).", 0, 999);
         var wait = CliOptions.Duration("--wait", "How long to wait for the assignment.", TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         var s3Endpoint = CliOptions.HttpUrl("--s3-endpoint", "An S3-compatible endpoint for an s3:// exchange. Default: $CONSTELLATION_S3_ENDPOINT.", () => ctx.Environment("CONSTELLATION_S3_ENDPOINT"));

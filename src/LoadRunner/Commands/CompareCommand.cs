@@ -39,6 +39,16 @@ internal static class CompareCommand
             }
 
             var comparison = RunComparer.Compare(current, found.Record, new CompareTolerance { Relative = pr.GetValue(tolerance).Value / 100 });
+            if (comparison.Metrics.Count == 0)
+            {
+                // Nothing compared is not "no regression": a run killed before its load, or two runs without a scenario in common.
+                var why = current.Scenarios.Count == 0 ? $"run {current.RunId} has no scenario results ({current.Status.ToString().ToLowerInvariant()}{(current.Error is null ? string.Empty : ": " + current.Error)})"
+                    : found.Record.Scenarios.Count == 0 ? $"baseline {found.Record.RunId} has no scenario results"
+                    : $"runs {current.RunId} and {found.Record.RunId} have no scenario in common";
+                ctx.Error.WriteLine($"error: nothing to compare: {why}");
+                return ExitCodes.InvalidInput;
+            }
+
             ctx.Out.Write(RunComparer.Render(comparison));
             return comparison.Regressed ? ExitCodes.ThresholdsFailed : ExitCodes.Ok;
         });

@@ -60,6 +60,16 @@ internal sealed class RunAgentOptions
                 add($"--agents {n} but --agent-weights gives {w.Count} weights");
             }
 
+            if (CliOptions.ValueOf(r, Exchange) is { } location && IExchange.Problem(location) is { } problem)
+            {
+                add($"--exchange: {problem}");
+            }
+
+            if (CliOptions.ValueOf(r, Prefix)?.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var program, ..] && !IsProgram(program))
+            {
+                add($"--agent-prefix: '{program}' is not a program on PATH or an executable file");
+            }
+
             if (!string.Equals(CliOptions.ValueOf(r, On), "kubernetes", StringComparison.OrdinalIgnoreCase))
             {
                 return;
@@ -76,6 +86,12 @@ internal sealed class RunAgentOptions
             }
         });
     }
+
+    /// <summary>Whether <paramref name="program"/> names an existing file, or a file in a folder on PATH.</summary>
+    private static bool IsProgram(string program) =>
+        program.Contains('/', StringComparison.Ordinal)
+            ? File.Exists(program)
+            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, program)));
 
     /// <summary>
     /// The distributed-run options, or null for a one-process run; an error message (exit 2) when they do not fit
@@ -114,7 +130,7 @@ internal sealed class RunAgentOptions
             s3Environment["AWS_REGION"] = s3.Region;
         }
 
-        Func<string, string, IExchange>? exchange = exchangeText is null ? null : (_, _) => IExchange.Open(exchangeText, s3.Endpoint, s3.Region);
+        Func<string, string, IExchange>? exchange = exchangeText is null ? null : (_, _) => IExchange.Open(exchangeText, s3.Endpoint, s3.Region, s3.CallTimeout);
         if (!kubernetes)
         {
             var pin = pr.GetValue(Pin);
@@ -137,7 +153,7 @@ internal sealed class RunAgentOptions
             return (null, "--agents-on kubernetes needs somewhere the agent pods and this coordinator both reach: give --s3-bucket (or --exchange s3://BUCKET/PREFIX)");
         }
 
-        exchange ??= (_, runId) => IExchange.Open($"s3://{s3.Bucket}/{s3.Prefix.Trim('/')}/{runId}/agents", s3.Endpoint, s3.Region);
+        exchange ??= (_, runId) => IExchange.Open($"s3://{s3.Bucket}/{s3.Prefix.Trim('/')}/{runId}/agents", s3.Endpoint, s3.Region, s3.CallTimeout);
         var k8s = new KubernetesAgentOptions
         {
             Manifest = pr.GetValue(Manifest)!,
@@ -158,5 +174,8 @@ internal sealed class RunAgentOptions
     }
 }
 
-/// <summary>Where a run is stored in S3 (the run command's --s3-* options).</summary>
-internal sealed record S3Settings(string? Bucket, string Prefix, Uri? Endpoint, string? Region);
+/// <summary>
+/// Where a run is stored in S3 (the run command's --s3-* options); <c>CallTimeout</c> is --s3-timeout when given,
+/// which also bounds each call of an S3 exchange.
+/// </summary>
+internal sealed record S3Settings(string? Bucket, string Prefix, Uri? Endpoint, string? Region, TimeSpan? CallTimeout);

@@ -30,9 +30,9 @@ internal static class RunCommand
             new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false },
             (values, add) =>
             {
-                foreach (var t in (values ?? []).Where(t => t.Length is 0 or > 100 || t.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
+                foreach (var t in (values ?? []).Where(t => !Core.Results.RunNames.IsTag(t)))
                 {
-                    add($"--tag must be a word without spaces (at most 100 characters), got '{t}'");
+                    add($"--tag must be {Core.Results.RunNames.TagRule}, got '{t}'");
                 }
             });
         var agentOptions = new RunAgentOptions();
@@ -62,7 +62,14 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var s3 = new S3Settings(pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, pr.GetValue(s3Endpoint), pr.GetValue(s3Region));
+            if (pr.GetValue(runId) is { } id && Path.Combine(pr.GetValue(output)!.FullName, id) is var taken
+                && (File.Exists(Path.Combine(taken, "run.json")) || Reports.Journal.RunJournal.Exists(taken)))
+            {
+                ctx.Error.WriteLine($"error: --run-id {id}: {taken} already holds a run (a run is written once); pick another run id");
+                return ExitCodes.InvalidInput;
+            }
+
+            var s3 = new S3Settings(pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, pr.GetValue(s3Endpoint), pr.GetValue(s3Region), pr.GetResult(s3Timeout) is null ? null : pr.GetValue(s3Timeout).Value);
             var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, s3, ctx.Log, ctx.Time);
             if (agentError is not null)
             {

@@ -56,6 +56,13 @@ internal static class RunsCommand
     {
         var runId = RunIdArgument("The run to tag.");
         var tagArg = new Argument<string>("tag") { Description = "The tag, e.g. release-1.4." };
+        tagArg.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } t && !Core.Results.RunNames.IsTag(t))
+            {
+                r.AddError($"tag must be {Core.Results.RunNames.TagRule}, got '{t}'");
+            }
+        });
         var remove = new Option<bool>("--remove") { Description = "Take the tag off instead." };
         var tag = new Command("tag", "Tag a stored run (find it again with --baseline tag:NAME).") { runId, tagArg, folder, remove };
         tag.SetAction(async (pr, ct) => await Guard(ctx, async () =>
@@ -84,9 +91,9 @@ internal static class RunsCommand
         var a = new Argument<string>("run-id") { Description = description };
         a.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<string>() is { } id && !CliOptions.IsRunId(id))
+            if (r.GetValueOrDefault<string>() is { } id && !Core.Results.RunNames.IsRunId(id))
             {
-                r.AddError($"run-id may hold letters, digits, '.', '_' and '-' only, got '{id}'");
+                r.AddError($"run-id may hold {Core.Results.RunNames.RunIdRule}, got '{id}'");
             }
         });
         return a;
@@ -99,7 +106,7 @@ internal static class RunsCommand
             await body().ConfigureAwait(false);
             return ExitCodes.Ok;
         }
-        catch (FileNotFoundException e)
+        catch (Exception e) when (e is FileNotFoundException or ArgumentException)
         {
             ctx.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.InvalidInput;

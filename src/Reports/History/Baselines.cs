@@ -53,6 +53,16 @@ public static class Baselines
     /// <summary>Adds (or removes) a tag on a stored run: run.json and run-summary.json are rewritten.</summary>
     public static async Task<RunRecord> TagAsync(string root, string runId, string tag, bool remove, CancellationToken ct)
     {
+        if (!RunNames.IsRunId(runId))
+        {
+            throw new ArgumentException($"a run id holds {RunNames.RunIdRule}, got '{runId}'", nameof(runId));
+        }
+
+        if (!RunNames.IsTag(tag))
+        {
+            throw new ArgumentException($"a tag is {RunNames.TagRule}, got '{tag}'", nameof(tag));
+        }
+
         var dir = Path.Combine(root, runId);
         var path = Path.Combine(dir, "run.json");
         if (!File.Exists(path))
@@ -60,6 +70,8 @@ public static class Baselines
             throw new FileNotFoundException($"no run '{runId}' in {root}", path);
         }
 
+        // The journal's lock for the whole change: never while the run is still being written, never two at once.
+        using var held = Journal.RunJournal.Exists(dir) ? Journal.RunJournalWriter.Hold(dir) : null;
         var record = await RunRecordJson.ReadAsync(path, ct).ConfigureAwait(false);
         var tags = record.Tags.Where(t => t != tag).ToList();
         if (!remove)

@@ -49,7 +49,7 @@ public sealed record RunSummary
             if (File.Exists(path))
             {
                 await using var stream = File.OpenRead(path);
-                return await JsonSerializer.DeserializeAsync<RunSummary>(stream, RunRecordJson.Options, ct).ConfigureAwait(false);
+                return await JsonSerializer.DeserializeAsync<RunSummary>(stream, RunRecordJson.ReadOptions, ct).ConfigureAwait(false);
             }
 
             var record = Path.Combine(runDirectory, "run.json");
@@ -61,7 +61,7 @@ public sealed record RunSummary
             // A run killed before it wrote run.json: what its journal holds, as an aborted run (one still going is not listed yet).
             return Journal.RunJournal.Exists(runDirectory) && !Journal.RunJournal.IsLive(runDirectory) ? From(Journal.RunJournal.Read(runDirectory)) : null;
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException or IOException)
+        catch (Exception e) when (e is JsonException or InvalidDataException or IOException or NotSupportedException or UnauthorizedAccessException)
         {
             return null; // a half-written or foreign folder is not a run
         }

@@ -9,7 +9,7 @@ namespace Constellation.Reports.JUnit;
 /// Renders junit.xml for CI test reporters (Jenkins, GitHub Actions, GitLab): one test suite per run, one
 /// test case per scenario. A scenario passes when it ran to its end or was stopped by its own ramp-to-fail
 /// condition (finding the breaking point is the point of such a scenario); it is an error when the run was
-/// cancelled or failed. Every threshold (the CI gate) is a test case of its own, its failure message giving the
+/// cancelled, killed (a record rebuilt from its journal) or failed. Every threshold (the CI gate) is a test case of its own, its failure message giving the
 /// observed value; a run the gate found invalid adds a failing "validity" case.
 /// </summary>
 public static class JUnitReport
@@ -29,10 +29,16 @@ public static class JUnitReport
                 new XAttribute("classname", $"{run.PlanName}.scenarios"),
                 new XAttribute("name", s.Name),
                 new XAttribute("time", s.DurationSeconds.ToString("0.###", inv)));
-            if (s.EndReason == "cancelled")
+            if (s.EndReason is "cancelled" or "aborted" or "failed")
             {
                 errors++;
-                testCase.Add(new XElement("error", new XAttribute("message", "the run was cancelled before this scenario ended"), new XAttribute("type", "cancelled")));
+                var why = s.EndReason switch
+                {
+                    "cancelled" => "the run was cancelled before this scenario ended",
+                    "aborted" => "the run was killed before this scenario ended (rebuilt from its journal)",
+                    _ => "the scenario failed",
+                };
+                testCase.Add(new XElement("error", new XAttribute("message", why), new XAttribute("type", s.EndReason)));
             }
 
             var text = string.Create(inv, $"requests {t.Requests}, {t.Rps:0.0}/s, errors {t.ErrorRate * 100:0.##}%, dropped {t.Outcomes.Dropped}, p50 {l.P50Ms:0.###} ms, p95 {l.P95Ms:0.###} ms, p99 {l.P99Ms:0.###} ms, max {l.MaxMs:0.###} ms, end {s.EndReason}");
@@ -96,15 +102,16 @@ public static class JUnitReport
             }
         }
 
-        if (run.Status == RunStatus.Failed)
+        if (run.Status is RunStatus.Failed or RunStatus.Aborted)
         {
+            // A failed run, or one killed before it could end (a record rebuilt from its journal), is never green.
             errors++;
             cases.Add(new XElement(
                 "testcase",
                 new XAttribute("classname", $"{run.PlanName}.run"),
                 new XAttribute("name", "run"),
                 new XAttribute("time", duration.ToString("0.###", inv)),
-                new XElement("error", new XAttribute("message", run.Error ?? "the run failed"), new XAttribute("type", "failed"))));
+                new XElement("error", new XAttribute("message", run.Error ?? (run.Status == RunStatus.Aborted ? "the run was killed before it ended" : "the run failed")), new XAttribute("type", run.Status.ToString().ToLowerInvariant()))));
         }
 
         var suite = new XElement(

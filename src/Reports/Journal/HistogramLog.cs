@@ -47,31 +47,50 @@ public sealed class HistogramLogWriter(string path, DateTimeOffset baseTime, str
     }
 }
 
-/// <summary>Reads an interval log line by line: (start timestamp, the encoded histogram); comments, the header and a torn last line are skipped.</summary>
+/// <summary>
+/// Reads an interval log line by line: (start timestamp, the encoded histogram); comments, the header and a torn last
+/// line are skipped. Lines are asked for in time order; a line out of order (a damaged log) is kept aside for a while
+/// instead of hiding every line after it.
+/// </summary>
 public sealed class HistogramLogReader : IDisposable
 {
+    /// <summary>Most lines read ahead of the one asked for before it is taken as missing.</summary>
+    private const int ReadAhead = 64;
+
     private readonly StreamReader? _reader;
-    private (double Start, string Encoded)? _peeked;
+    private readonly SortedDictionary<long, string> _ahead = [];
 
     public HistogramLogReader(string path) =>
         _reader = File.Exists(path) ? new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024)) : null;
+
+    /// <summary>Whether the log file exists.</summary>
+    public bool Exists => _reader is not null;
 
     /// <summary>The histogram logged at <paramref name="start"/> (seconds), or null when there is none; lines before it are skipped.</summary>
     public string? At(double start)
     {
         long wanted = (long)Math.Round(start * 1000);
-        while (Peek() is { } line)
+        while (_ahead.Count > 0 && _ahead.First().Key < wanted)
+        {
+            _ahead.Remove(_ahead.First().Key);
+        }
+
+        if (_ahead.Remove(wanted, out var found))
+        {
+            return found;
+        }
+
+        while (_ahead.Count < ReadAhead && Next() is { } line)
         {
             long at = (long)Math.Round(line.Start * 1000);
-            if (at > wanted)
-            {
-                return null;
-            }
-
-            _peeked = null;
             if (at == wanted)
             {
                 return line.Encoded;
+            }
+
+            if (at > wanted)
+            {
+                _ahead.TryAdd(at, line.Encoded);
             }
         }
 
@@ -80,14 +99,9 @@ public sealed class HistogramLogReader : IDisposable
 
     public void Dispose() => _reader?.Dispose();
 
-    private (double Start, string Encoded)? Peek()
+    private (double Start, string Encoded)? Next()
     {
-        if (_peeked is not null || _reader is null)
-        {
-            return _peeked;
-        }
-
-        while (_reader.ReadLine() is { } line)
+        while (_reader?.ReadLine() is { } line)
         {
             if (line.Length == 0 || line[0] is '#' or '"')
             {
@@ -95,10 +109,9 @@ public sealed class HistogramLogReader : IDisposable
             }
 
             var parts = line.Split(',');
-            if (parts.Length == 4 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var start) && parts[3].Length > 0 && parts[3].Length % 4 == 0)
+            if (parts.Length == 4 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var start) && double.IsFinite(start) && Math.Abs(start) < 1e12 && parts[3].Length > 0 && parts[3].Length % 4 == 0)
             {
-                _peeked = (start, parts[3]);
-                return _peeked;
+                return (start, parts[3]);
             }
         }
 

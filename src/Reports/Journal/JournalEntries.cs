@@ -110,12 +110,22 @@ public sealed record JournalStop : JournalEntry
     public BreakingPoint? BreakingPoint { get; init; }
 }
 
-/// <summary>What the observer saw since its last line (seconds on the run's timeline): a killed run keeps it.</summary>
+/// <summary>
+/// What the observer saw since its last line: a killed run keeps it. Its seconds are on the run's timeline (second 0
+/// is the load's start), or, for a line written before the load started (the calm baseline), counted from
+/// <see cref="OriginUtc"/>.
+/// </summary>
 public sealed record JournalObserved : JournalEntry
 {
+    /// <summary>Second 0 of this line's seconds when it is not the load's start (a line of the baseline); null otherwise.</summary>
+    public DateTimeOffset? OriginUtc { get; init; }
+
     public IReadOnlyList<ObservedSeries> Series { get; init; } = [];
     public IReadOnlyList<ObservedEvent> Events { get; init; } = [];
     public IReadOnlyList<ObservationGap> Gaps { get; init; } = [];
+
+    /// <summary>The control-app probes' new samples.</summary>
+    public IReadOnlyList<ProbeResult> Probes { get; init; } = [];
 }
 
 /// <summary>The observer's whole account at its end: it replaces the <see cref="JournalObserved"/> lines.</summary>

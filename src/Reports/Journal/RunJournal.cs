@@ -105,34 +105,53 @@ public static class RunJournal
         }
     }
 
-    /// <summary>The journal's lines in order; a torn last line (the process was killed while writing it) is skipped.</summary>
+    /// <summary>
+    /// The journal's lines in order; a torn last line (the process was killed while writing it) is skipped. Any other
+    /// line that is not a well-formed entry makes the journal unreadable (<see cref="InvalidDataException"/>, with
+    /// the line's number): a record is never built from a damaged journal as if it were whole.
+    /// </summary>
     public static IEnumerable<JournalEntry> Entries(string runDirectory)
     {
         var path = EntriesPath(runDirectory);
         using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 64 * 1024));
+        int number = 0;
         while (reader.ReadLine() is { } line)
         {
+            number++;
             if (line.Length == 0)
             {
                 continue;
             }
 
             JournalEntry? entry;
+            string? problem;
             try
             {
-                entry = JsonSerializer.Deserialize<JournalEntry>(line, JournalEntry.Options);
+                entry = JsonSerializer.Deserialize<JournalEntry>(line, ReadOptions);
+                problem = entry is null ? "null" : JournalChecks.Problem(entry);
             }
-            catch (JsonException) when (reader.EndOfStream)
+            catch (Exception e) when (e is JsonException or NotSupportedException)
+            {
+                (entry, problem) = (null, e.Message);
+            }
+
+            if (problem is null)
+            {
+                yield return entry!;
+            }
+            else if (reader.EndOfStream)
             {
                 yield break; // torn by a kill mid-write
             }
-
-            if (entry is not null)
+            else
             {
-                yield return entry;
+                throw new InvalidDataException($"line {number} of {RunJournalWriter.FolderName}/{RunJournalWriter.EntriesFile} is not a journal entry: {problem}");
             }
         }
     }
+
+    /// <summary>How journal lines are read: as written, and a null where a value is never null is refused.</summary>
+    private static readonly JsonSerializerOptions ReadOptions = new(JournalEntry.Options) { RespectNullableAnnotations = true };
 
     private static string EntriesPath(string runDirectory) => Path.Combine(RunJournalWriter.FolderOf(runDirectory), RunJournalWriter.EntriesFile);
 
@@ -164,6 +183,8 @@ public static class RunJournal
         private readonly Dictionary<(string Group, string Name), (string Unit, List<SeriesPoint> Points)> _series = [];
         private readonly List<ObservedEvent> _events = [];
         private readonly List<ObservationGap> _gaps = [];
+        private readonly Dictionary<string, (string Url, double Rate, List<ProbeSample> Samples)> _probes = new(StringComparer.Ordinal);
+        private readonly List<JournalObserved> _beforeLoad = [];
         private JournalStart? _start;
         private JournalLoad? _load;
         private JournalEnd? _end;
@@ -204,19 +225,11 @@ public static class RunJournal
                 case JournalStop { Scenario: { } name, BreakingPoint: { } bp }:
                     _breakingPoints.TryAdd(name, bp);
                     break;
+                case JournalObserved { OriginUtc: not null } baseline:
+                    _beforeLoad.Add(baseline); // moved onto the load's timeline once its start is known
+                    break;
                 case JournalObserved observed:
-                    foreach (var series in observed.Series)
-                    {
-                        if (!_series.TryGetValue((series.Group, series.Name), out var s))
-                        {
-                            _series[(series.Group, series.Name)] = s = (series.Unit, []);
-                        }
-
-                        s.Points.AddRange(series.Points);
-                    }
-
-                    _events.AddRange(observed.Events);
-                    _gaps.AddRange(observed.Gaps);
+                    Observed(observed, 0);
                     break;
                 case JournalObservation observation:
                     _observation = observation;
@@ -236,16 +249,54 @@ public static class RunJournal
             }
         }
 
+        private void Observed(JournalObserved observed, double shift)
+        {
+            double S(double s) => Math.Round(s + shift, 3);
+            foreach (var series in observed.Series)
+            {
+                if (!_series.TryGetValue((series.Group, series.Name), out var s))
+                {
+                    _series[(series.Group, series.Name)] = s = (series.Unit, []);
+                }
+
+                s.Points.AddRange(shift == 0 ? series.Points : series.Points.Select(p => p with { Seconds = S(p.Seconds) }));
+            }
+
+            _events.AddRange(observed.Events.Select(e => shift == 0 ? e : e with { Seconds = S(e.Seconds) }));
+            _gaps.AddRange(observed.Gaps.Select(g => shift == 0 ? g : g with { FromSeconds = S(g.FromSeconds), ToSeconds = S(g.ToSeconds) }));
+            foreach (var probe in observed.Probes)
+            {
+                if (!_probes.TryGetValue(probe.Target, out var p))
+                {
+                    _probes[probe.Target] = p = (probe.Url, probe.RatePerSecond, []);
+                }
+
+                p.Samples.AddRange(probe.Samples.Select(x => shift == 0 ? x : x with { Seconds = S(x.Seconds) }));
+            }
+        }
+
         public RunRecord Build()
         {
             var start = _start ?? throw new InvalidDataException($"{folder} has no start line: not a run journal");
             var loadStart = _load?.LoadStartUtc ?? start.StartedUtc;
+            foreach (var baseline in _beforeLoad)
+            {
+                Observed(baseline, (baseline.OriginUtc!.Value - loadStart).TotalSeconds);
+            }
+
+            _beforeLoad.Clear();
             var ended = _end?.EndedUtc ?? (_load is null ? start.StartedUtc : loadStart + TimeSpan.FromSeconds(_lastSecond + 1));
             var scenarios = new List<ScenarioResult>();
+            var journalWarnings = new List<string>();
             foreach (var b in _scenarios.Values)
             {
                 var end = _end?.Scenarios.FirstOrDefault(e => e.Name == b.Spec.Name);
                 scenarios.Add(b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name)));
+                if (b.Warning is { } warning)
+                {
+                    journalWarnings.Add(warning);
+                }
+
                 b.Dispose();
             }
 
@@ -254,7 +305,7 @@ public static class RunJournal
             {
                 Seconds = Downsample(_generator),
                 Bottleneck = health.Bottleneck || (_end?.GeneratorBottleneck ?? false),
-                Warnings = _end?.Distribution is not null ? _end.GeneratorWarnings : health.Warnings,
+                Warnings = [.. _end?.Distribution is not null ? _end.GeneratorWarnings : health.Warnings, .. journalWarnings],
             };
 
             var record = new RunRecord
@@ -290,19 +341,22 @@ public static class RunJournal
             {
                 record = record with { Observation = o.Observation, Observations = o.Series, Events = o.Events };
             }
-            else if (_series.Count > 0 || _events.Count > 0 || _gaps.Count > 0)
+            else if (_series.Count > 0 || _events.Count > 0 || _gaps.Count > 0 || _probes.Count > 0)
             {
-                // Killed before the observer's account: what it streamed.
+                // Killed before the observer's account: what it streamed (series, events, gaps, probes).
+                var seconds = _series.Values.SelectMany(s => s.Points).Select(p => p.Seconds)
+                    .Concat(_probes.Values.SelectMany(p => p.Samples).Select(s => s.Seconds)).DefaultIfEmpty(0).ToList();
                 record = record with
                 {
                     Observation = new Observation
                     {
-                        FromSeconds = _series.Values.SelectMany(s => s.Points).Select(p => p.Seconds).DefaultIfEmpty(0).Min(),
-                        ToSeconds = _series.Values.SelectMany(s => s.Points).Select(p => p.Seconds).DefaultIfEmpty(0).Max(),
+                        FromSeconds = seconds.Min(),
+                        ToSeconds = seconds.Max(),
                         Gaps = _gaps,
+                        Probes = [.. _probes.Select(kv => new ProbeResult(kv.Key, kv.Value.Url, kv.Value.Rate, [.. kv.Value.Samples.OrderBy(s => s.Seconds)]))],
                     },
-                    Observations = [.. _series.Select(kv => new ObservedSeries(kv.Key.Group, kv.Key.Name, kv.Value.Unit, kv.Value.Points))],
-                    Events = _events,
+                    Observations = [.. _series.Select(kv => new ObservedSeries(kv.Key.Group, kv.Key.Name, kv.Value.Unit, [.. kv.Value.Points.OrderBy(p => p.Seconds)]))],
+                    Events = [.. _events.OrderBy(e => e.Seconds)],
                 };
             }
 
@@ -332,6 +386,8 @@ public static class RunJournal
         private OutcomeCounts _outcomes = new();
         private long _bytes;
         private int _seconds;
+        private int _missing;
+        private int _withRequests;
         private Bucket? _bucket;
 
         public ScenarioBuilder(JournalScenario spec, string folder)
@@ -343,6 +399,12 @@ public static class RunJournal
         }
 
         public JournalScenario Spec { get; }
+
+        /// <summary>What is wrong with the scenario's interval log, or null: a missing or damaged log leaves its latency incomplete.</summary>
+        public string? Warning => _missing == 0 ? null
+            : $"scenario '{Spec.Name}': {_missing} of {_withRequests} seconds with requests have no latency histogram ({FolderName(Spec.File)} is {(_latencyLog.Exists ? "damaged" : "missing")}): its latency percentiles cover only the other seconds";
+
+        private static string FolderName(string file) => $"{RunJournalWriter.FolderName}/{file}.latency.hlog";
 
         public void Add(JournalSample s)
         {
@@ -361,6 +423,12 @@ public static class RunJournal
                     _bucketLatency.Add(_second);
                 }
             }
+            else if (s.Outcomes.Completed > 0)
+            {
+                _missing++;
+            }
+
+            _withRequests += s.Outcomes.Completed > 0 ? 1 : 0;
 
             _second.Reset();
             if (Decode(service, _second))

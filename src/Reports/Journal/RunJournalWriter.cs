@@ -72,11 +72,14 @@ public sealed class RunJournalWriter : IDisposable
     public static RunJournalWriter Reopen(string runDirectory, JournalLoad load, TimeProvider time)
     {
         var folder = FolderOf(runDirectory);
-        var writerLock = new FileStream(Path.Combine(folder, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var writerLock = Hold(runDirectory);
+        RepairTail(Path.Combine(folder, EntriesFile), IsEntry);
         var file = new FileStream(Path.Combine(folder, EntriesFile), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
         var writer = new RunJournalWriter(folder, file, writerLock, time);
         foreach (var s in load.Scenarios)
         {
+            RepairTail(Path.Combine(folder, s.File + ".latency.hlog"), _ => false);
+            RepairTail(Path.Combine(folder, s.File + ".service.hlog"), _ => false);
             var latency = new HistogramLogWriter(Path.Combine(folder, s.File + ".latency.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', latency from the intended start in µs", append: true);
             var service = new HistogramLogWriter(Path.Combine(folder, s.File + ".service.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', service time from the actual send in µs", append: true);
             writer._logs[s.Name] = (latency, service, s.StartOffsetSeconds);
@@ -85,9 +88,26 @@ public sealed class RunJournalWriter : IDisposable
         return writer;
     }
 
-    /// <summary>Appends one line to the journal of a run that has ended (its tags changed).</summary>
+    /// <summary>
+    /// Holds the journal of a run that has ended for a change (its tags): the same lock its writer held, so a change
+    /// never races the run's own writer or another change. Refused while a process writes the journal.
+    /// </summary>
+    public static FileStream Hold(string runDirectory)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(FolderOf(runDirectory), LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            throw new IOException($"the run in {runDirectory} is being written right now (it has not ended, or another command is changing it): try again when it is done", e);
+        }
+    }
+
+    /// <summary>Appends one line to the journal of a run that has ended (its tags changed); the caller <see cref="Hold"/>s it.</summary>
     public static void AppendTo(string runDirectory, JournalEntry entry)
     {
+        RepairTail(Path.Combine(FolderOf(runDirectory), EntriesFile), IsEntry);
         using var file = new FileStream(Path.Combine(FolderOf(runDirectory), EntriesFile), FileMode.Append, FileAccess.Write, FileShare.Read);
         using var writer = new StreamWriter(file, new System.Text.UTF8Encoding(false)) { NewLine = "\n" };
         writer.WriteLine(JsonSerializer.Serialize(entry, JournalEntry.Options));
@@ -175,6 +195,74 @@ public sealed class RunJournalWriter : IDisposable
             _entries.Dispose();
             _file.Dispose();
             _writerLock.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Makes a journal file end with a whole line before anything is appended to it: a line torn by a kill mid-write is
+    /// cut off (or, if it is whole but for its line break, ended), so a new line never glues onto its bytes.
+    /// </summary>
+    internal static void RepairTail(string path, Func<string, bool> isWholeLine)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        if (f.Length == 0)
+        {
+            return;
+        }
+
+        f.Position = f.Length - 1;
+        if (f.ReadByte() == '\n')
+        {
+            return;
+        }
+
+        // Find the last line break, reading backwards a block at a time.
+        var block = new byte[8192];
+        long lineStart = 0;
+        for (long end = f.Length; end > 0;)
+        {
+            int n = (int)Math.Min(block.Length, end);
+            end -= n;
+            f.Position = end;
+            f.ReadExactly(block, 0, n);
+            int i = Array.LastIndexOf(block, (byte)'\n', n - 1);
+            if (i >= 0)
+            {
+                lineStart = end + i + 1;
+                break;
+            }
+        }
+
+        var torn = new byte[f.Length - lineStart];
+        f.Position = lineStart;
+        f.ReadExactly(torn);
+        if (isWholeLine(new System.Text.UTF8Encoding(false).GetString(torn)))
+        {
+            f.Position = f.Length;
+            f.WriteByte((byte)'\n');
+        }
+        else
+        {
+            f.SetLength(lineStart);
+        }
+
+        f.Flush(flushToDisk: true);
+    }
+
+    private static bool IsEntry(string line)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<JournalEntry>(line, JournalEntry.Options) is not null;
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return false;
         }
     }
 

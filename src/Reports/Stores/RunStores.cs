@@ -150,6 +150,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
         var prefix = $"{RootPrefix}{record.RunId}/";
         var location = $"s3://{_options.Bucket}/{prefix}";
         int files = 0;
+        var interrupted = ct;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.Deadline);
         ct = deadline.Token;
@@ -186,6 +187,10 @@ public sealed class S3RunStore : IRunStore, IDisposable
             }
 
             return new StoreStatus(Name, true, location, files, link, null) { IndexLink = indexLink };
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            return new StoreStatus(Name, false, location, files, null, $"interrupted (Ctrl+C twice) after {files} files");
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
@@ -239,7 +244,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
         foreach (var key in keys.Order(StringComparer.Ordinal).TakeLast(IndexedRuns))
         {
             using var obj = await _s3.GetObjectAsync(_options.Bucket, key, ct).ConfigureAwait(false);
-            if (await System.Text.Json.JsonSerializer.DeserializeAsync<History.RunSummary>(obj.ResponseStream, RunRecordJson.Options, ct).ConfigureAwait(false) is { } summary)
+            if (await System.Text.Json.JsonSerializer.DeserializeAsync<History.RunSummary>(obj.ResponseStream, RunRecordJson.ReadOptions, ct).ConfigureAwait(false) is { } summary)
             {
                 summaries.Add(summary);
             }

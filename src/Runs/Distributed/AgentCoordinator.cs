@@ -38,6 +38,9 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(1);
 
+    /// <summary>After a second Ctrl+C, how long the agents get to write their last seconds before the run ends without them.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(3);
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _stops = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _stopLabels = new(StringComparer.Ordinal);
@@ -100,24 +103,36 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         bool cancelSent = false;
         int next = 0;
         long lastBeat = time.GetTimestamp();
+        long? abortedAt = null;
 
         while (true)
         {
-            if (abort.IsCancellationRequested)
+            // A second Ctrl+C: the agents (which got it too, or get the cancel now) cut their requests off and write
+            // their last seconds, in-flight requests counted as cancelled; they get a short grace to do so.
+            if (abort.IsCancellationRequested && abortedAt is null)
+            {
+                abortedAt = time.GetTimestamp();
+            }
+
+            if (abortedAt is { } since && time.GetElapsedTime(since) > AbortGrace)
             {
                 foreach (var t in tracks.Where(t => !t.Terminal))
                 {
-                    t.End("failed", "stopped by a second Ctrl+C");
+                    t.End("cancelled", "stopped by a second Ctrl+C before it reported its last seconds");
                 }
-
-                break;
             }
 
             bool changed = false;
-            if (cancel.IsCancellationRequested && !cancelSent)
+            if ((cancel.IsCancellationRequested || abortedAt is not null) && !cancelSent)
             {
                 cancelSent = true;
                 control = control with { Cancel = true, Reason = "cancelled on the coordinator" };
+                changed = true;
+            }
+
+            if (abortedAt is not null && !control.Abort)
+            {
+                control = control with { Abort = true };
                 changed = true;
             }
 
@@ -181,7 +196,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
 
             try
             {
-                await Task.Delay(Tick, time, abort).ConfigureAwait(false);
+                await Task.Delay(Tick, time, abortedAt is null ? abort : CancellationToken.None).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -349,7 +364,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             var completedReasons = tracks.Select(t => t.Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name)?.EndReason).OfType<string>().ToList();
             string reason = stops.ContainsKey(spec.Name) ? "stopped"
                 : abortedBy is not null ? "aborted"
-                : completedReasons.Count == 0 ? "failed"
+                : completedReasons.Count == 0 ? (cancelled ? "cancelled" : "failed")
                 : completedReasons.FirstOrDefault(r => r != "completed") ?? "completed";
             ends.Add(new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, m.Seconds, reason));
 

@@ -29,7 +29,7 @@ public static class AgentProtocol
 
     public static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, RunRecordJson.Options);
 
-    public static T Deserialize<T>(byte[] json) => JsonSerializer.Deserialize<T>(json, RunRecordJson.Options)
+    public static T Deserialize<T>(byte[] json) => JsonSerializer.Deserialize<T>(json, RunRecordJson.ReadOptions)
         ?? throw new InvalidDataException($"empty {typeof(T).Name}");
 
     /// <summary>
@@ -102,6 +102,9 @@ public sealed record AgentControl
 
     /// <summary>Stop everything and report (Ctrl+C on the coordinator, or an abortOnFail threshold lost).</summary>
     public bool Cancel { get; init; }
+
+    /// <summary>Cut off the requests in flight too (a second Ctrl+C on the coordinator): they are counted as cancelled.</summary>
+    public bool Abort { get; init; }
 
     public string? Reason { get; init; }
 

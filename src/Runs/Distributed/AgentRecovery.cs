@@ -36,6 +36,7 @@ public static class AgentRecovery
         int journaled = entries.OfType<JournalSecond>().Select(s => s.Second).DefaultIfEmpty(-1).Max();
         var agents = Enumerable.Range(0, assignment.Weights.Count).ToList();
         var seconds = new SortedDictionary<int, List<AgentSecond>>();
+        var lastOf = agents.ToDictionary(i => i, _ => journaled);
         foreach (var i in agents)
         {
             foreach (var key in exchange.ListAsync(AgentProtocol.SecondsPrefix(i), AgentProtocol.SecondKey(i, journaled), CancellationToken.None).GetAwaiter().GetResult())
@@ -43,6 +44,7 @@ public static class AgentRecovery
                 if (exchange.GetAsync<AgentSecond>(key, CancellationToken.None).GetAwaiter().GetResult() is { } second)
                 {
                     (seconds.TryGetValue(second.RunSecond, out var list) ? list : seconds[second.RunSecond] = []).Add(second);
+                    lastOf[i] = Math.Max(lastOf[i], second.RunSecond);
                 }
             }
         }
@@ -70,8 +72,10 @@ public static class AgentRecovery
                 State = outcomes[i] is null ? "failed" : "orphaned",
                 Host = outcomes[i]?.Host ?? statuses[i]?.Host,
                 Error = statuses[i]?.Error ?? (outcomes[i] is null ? "it left no result" : null),
+                LastSecond = lastOf[i],
                 Requests = outcomes[i]?.Scenarios.Sum(s => s.Completed) ?? 0,
                 Errors = outcomes[i]?.Scenarios.Sum(s => s.Errors) ?? 0,
+                Rps = outcomes[i] is { } o && lastOf[i] >= 0 ? Math.Round(o.Scenarios.Sum(s => s.Completed) / (double)(lastOf[i] + 1), 2) : 0,
                 MaxCpuPercent = outcomes[i]?.Generator.MaxCpuPercent ?? 0,
                 MaxPacerLagMs = outcomes[i]?.Generator.MaxPacerLagMs ?? 0,
             }).ToList();
@@ -81,7 +85,7 @@ public static class AgentRecovery
                 Status = RunStatus.Aborted,
                 EndedUtc = load.LoadStartUtc + TimeSpan.FromSeconds(last + 1),
                 Error = $"the run was killed (its coordinator: SIGKILL, an OOM kill or a power loss); {problem}",
-                Distribution = new Distribution { Mode = "local", Exchange = folder, Agents = summaries, Problems = [problem] },
+                Distribution = new Distribution { Mode = "local", Exchange = Path.GetFullPath(folder), Agents = summaries, Problems = [problem] },
             });
         }
 

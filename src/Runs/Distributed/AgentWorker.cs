@@ -165,6 +165,12 @@ public sealed class AgentWorker(TimeProvider time, ILogger log)
                         engine.StopScenario(name, control.Stops[name], "stopped by the coordinator");
                     }
 
+                    if (control.Abort && !cutOff.IsCancellationRequested)
+                    {
+                        await cancel.CancelAsync().ConfigureAwait(false);
+                        await cutOff.CancelAsync().ConfigureAwait(false);
+                    }
+
                     if (control.Cancel && !cancel.IsCancellationRequested)
                     {
                         log.AgentStopRun(control.Reason is null ? string.Empty : $" ({control.Reason})");

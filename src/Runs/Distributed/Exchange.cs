@@ -30,11 +30,30 @@ public interface IExchange : IDisposable
     /// <summary>The keys under <paramref name="prefix"/> after <paramref name="startAfter"/>, in ordinal order.</summary>
     Task<IReadOnlyList<string>> ListAsync(string prefix, string? startAfter, CancellationToken ct);
 
-    /// <summary>Opens a folder path or an s3://bucket/prefix location.</summary>
-    static IExchange Open(string location, Uri? s3Endpoint = null, string? s3Region = null) =>
+    /// <summary>Opens a folder path or an s3://bucket/prefix location; <paramref name="s3CallTimeout"/> bounds each S3 call.</summary>
+    static IExchange Open(string location, Uri? s3Endpoint = null, string? s3Region = null, TimeSpan? s3CallTimeout = null) =>
         location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)
-            ? S3Exchange.Parse(location, s3Endpoint, s3Region)
+            ? S3Exchange.Parse(location, s3Endpoint, s3Region, s3CallTimeout)
             : new FolderExchange(location);
+
+    /// <summary>Why a location cannot be an exchange (an s3:// location without a valid bucket, an empty path), or null.</summary>
+    static string? Problem(string location)
+    {
+        if (string.IsNullOrWhiteSpace(location))
+        {
+            return "an exchange is a folder or s3://BUCKET/PREFIX, got nothing";
+        }
+
+        if (!location.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var bucket = location["s3://".Length..].Split('/')[0];
+        return bucket.Length is >= 3 and <= 63 && bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-') && char.IsAsciiLetterOrDigit(bucket[0])
+            ? null
+            : $"an S3 exchange is s3://BUCKET/PREFIX with a bucket name of 3 to 63 lowercase letters, digits, '.' and '-', got '{location}'";
+    }
 }
 
 /// <summary>A folder on this machine: documents are files, written to a temporary name and renamed into place.</summary>
@@ -105,12 +124,12 @@ public sealed class FolderExchange(string root) : IExchange
 /// <summary>A prefix in an S3 bucket (or an S3-compatible server): what agents in a Kubernetes Job can all reach.</summary>
 public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IExchange
 {
-    /// <summary>How long one S3 call of the exchange may take. Default: 10s.</summary>
+    /// <summary>How long one S3 call of the exchange may take unless told (run --s3-timeout). Default: 10s.</summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
     public string Location => $"s3://{bucket}/{prefix}";
 
-    public static S3Exchange Parse(string location, Uri? endpoint, string? region)
+    public static S3Exchange Parse(string location, Uri? endpoint, string? region, TimeSpan? callTimeout = null)
     {
         var rest = location["s3://".Length..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
@@ -122,7 +141,7 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
         }
 
         // Every call has a deadline: a hung S3 must not hang a coordinator or an agent (each retries on its next tick).
-        return new S3Exchange(Reports.Stores.S3Clients.Create(region, endpoint, attemptTimeout: CallTimeout), bucket, prefix);
+        return new S3Exchange(Reports.Stores.S3Clients.Create(region, endpoint, attemptTimeout: callTimeout ?? CallTimeout), bucket, prefix);
     }
 
     public Task PutAsync(string key, byte[] content, CancellationToken ct) => Guard(
@@ -168,7 +187,7 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
             {
                 return await call(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException
+            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException or TimeoutException
                 || (e is AmazonServiceException s && (int)s.StatusCode >= 500))
             {
                 if (attempt >= 3)

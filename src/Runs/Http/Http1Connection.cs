@@ -317,6 +317,12 @@ public sealed class Http1Connection : IDisposable
     {
         var span = _buffer.AsSpan(_start, _end - _start);
         int i = span.IndexOf("\r\n\r\n"u8);
+        if (i < 0 && span.IndexOf("\n\n"u8) is var bare && bare >= 0 && (bare == 0 || span[bare - 1] != (byte)'\r'))
+        {
+            // A header block ended by bare line feeds: not HTTP/1.1 framing; fail now rather than wait for a CRLF.
+            throw new InvalidDataException("the response's lines end in a bare LF, not CRLF");
+        }
+
         return i < 0 ? -1 : _start + i;
     }
 
@@ -346,6 +352,11 @@ public sealed class Http1Connection : IDisposable
             status = (status * 10) + d;
         }
 
+        if (status is < 100 or > 599)
+        {
+            throw new InvalidDataException($"status code {status} is outside 100-599");
+        }
+
         return status;
     }
 
@@ -364,6 +375,11 @@ public sealed class Http1Connection : IDisposable
                 var value = line[(colon + 1)..].Trim((byte)' ');
                 if (EqualsIgnoreCase(name, "content-length"u8))
                 {
+                    if (value.IsEmpty || value.Length > 15)
+                    {
+                        throw new InvalidDataException(value.IsEmpty ? "empty Content-Length" : "Content-Length too large");
+                    }
+
                     long v = 0;
                     foreach (var b in value)
                     {
@@ -374,6 +390,12 @@ public sealed class Http1Connection : IDisposable
                         }
 
                         v = (v * 10) + d;
+                    }
+
+                    // Two different lengths: the framing is ambiguous (RFC 9112 §6.3), a request smuggler's trick.
+                    if (contentLength >= 0 && contentLength != v)
+                    {
+                        throw new InvalidDataException("conflicting Content-Length headers");
                     }
 
                     contentLength = v;

@@ -39,9 +39,22 @@ public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyD
     public void OnSecond(RunSecond second)
     {
         journal.Second(second.Second, [.. second.Scenarios.Select(s => (s.Scenario, s.Sample))], second.Generator);
-        if (observer?.TakeNew(_loadStart) is { } seen && (seen.Series.Count > 0 || seen.Events.Count > 0 || seen.Observation.Gaps.Count > 0))
+        if (observer is not null)
         {
-            journal.Append(new JournalObserved { Series = seen.Series, Events = seen.Events, Gaps = seen.Observation.Gaps });
+            Observed(journal, observer, _loadStart, origin: null);
+        }
+    }
+
+    /// <summary>
+    /// Journals what the observer saw since its last line, seconds counted from <paramref name="timelineStart"/> (the
+    /// load's start; before it is known, the recorder's own start, given as <paramref name="origin"/>).
+    /// </summary>
+    public static void Observed(RunJournalWriter journal, Observer.ObservationRecorder observer, DateTimeOffset timelineStart, DateTimeOffset? origin)
+    {
+        var seen = observer.TakeNew(timelineStart);
+        if (seen.Series.Count > 0 || seen.Events.Count > 0 || seen.Observation.Gaps.Count > 0 || seen.Observation.Probes.Count > 0)
+        {
+            journal.Append(new JournalObserved { OriginUtc = origin, Series = seen.Series, Events = seen.Events, Gaps = seen.Observation.Gaps, Probes = seen.Observation.Probes });
         }
     }
 

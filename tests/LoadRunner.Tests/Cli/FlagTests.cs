@@ -36,7 +36,7 @@ public sealed class FlagTests
         lines.ShouldContain(l => l.StartsWith("error: --run-id may hold letters, digits", StringComparison.Ordinal));
         lines.ShouldContain("error: --s3-timeout must be from 1ms to 10m, got 0s");
         lines.ShouldContain(l => l.StartsWith("error: --s3-link-expiry must be from", StringComparison.Ordinal));
-        lines.ShouldContain("error: --tag must be a word without spaces (at most 100 characters), got 'a b'");
+        lines.ShouldContain("error: --tag must be a word without spaces or control characters (at most 100 characters), got 'a b'");
         lines.ShouldContain("error: --agents-on must be local or kubernetes, got 'moon'");
         lines.ShouldContain(l => l.StartsWith("error: --agent-lost-after must be a duration", StringComparison.Ordinal));
         lines.ShouldContain("error: --metrics-port must be from 1 to 65535, got 70000");

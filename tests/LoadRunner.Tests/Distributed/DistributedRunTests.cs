@@ -226,6 +226,93 @@ public sealed class DistributedRunTests : IAsyncLifetime
         e.ToString().ShouldContain("--agents-on kubernetes needs somewhere the agent pods and this coordinator both reach");
         (await Run("--agents", "2", "--agents-on", "kubernetes", "--exchange", _dir)).ShouldBe(ExitCodes.InvalidInput);
         e.ToString().ShouldContain("needs an S3 exchange");
-        Directory.GetDirectories(_dir).ShouldBeEmpty(); // nothing ran
+        (await Run("--agents", "2", "--exchange", "s3://")).ShouldBe(ExitCodes.InvalidInput);
+        (await Run("--agents", "2", "--exchange", "s3:///x")).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("--exchange: an S3 exchange is s3://BUCKET/PREFIX");
+        (await Run("--agents", "2", "--agent-prefix", "/nonexistent/bin --flag")).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("--agent-prefix: '/nonexistent/bin' is not a program");
+        (await Run("--agents", "-1")).ShouldBe(ExitCodes.InvalidInput);
+        e.ToString().ShouldContain("--agents must be from 1 to 100, got -1");
+        e.ToString().ShouldNotContain("Parameter");
+        Directory.GetDirectories(_dir).ShouldBeEmpty(); // nothing ran, nothing was journaled
+    }
+
+    [Fact]
+    public async Task SecondCtrlC_TheAgentsCutTheirRequestsOff_AndTheyAreCountedAsCancelled()
+    {
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: "/slow?ms=8000", timeout: 2m }
+                load: { model: open, rate: 10, duration: 30s }
+            """);
+        using var cancel = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        var e = new StringWriter();
+        var run = ConstellationCli.RunAsync(["run", plan, "-o", _dir, "--run-id", "aborted", "-q", "--agents", "1", "--agent-start-lead", "1s"], new CliContext(new StringWriter(), e, false, cancel.Token, abort.Token));
+        await Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken);
+        await cancel.CancelAsync(); // first Ctrl+C: stop sending, wait for the in-flight requests (which hang)
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        await abort.CancelAsync(); // second: cut them off
+
+        var clock = Stopwatch.StartNew();
+        var code = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        code.ShouldBe(ExitCodes.Interrupted, e.ToString());
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), e.ToString()); // the agents' grace is 3 s
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "aborted", "run.json"), TestContext.Current.CancellationToken);
+        var s = record.Scenarios.ShouldHaveSingleItem();
+        s.EndReason.ShouldBe("cancelled");
+        s.Totals.Outcomes.Cancelled.ShouldBeGreaterThan(10); // every request sent was in flight
+        record.Distribution.ShouldNotBeNull().Agents.ShouldHaveSingleItem().State.ShouldNotBe("failed");
+    }
+
+    [Fact]
+    public async Task AnS3ExchangeThatNeverAnswers_TheRunFailsAndSaysWhy_NeverLooksKilled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
+        silent.Start();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        _ = Task.Run(async () =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                held.Add(await silent.AcceptTcpClientAsync(ct));
+            }
+        }, ct);
+        var plan = await PlanAsync("""
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 5, duration: 2s }
+            """);
+        var saved = new[] { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED" }.ToDictionary(k => k, Environment.GetEnvironmentVariable);
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "S3RVER");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "S3RVER");
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var (code, record, log) = await RunAsync(plan, "silent-exchange", "--agents", "1", "--exchange", "s3://exchange/x", "--s3-endpoint", $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}", "--s3-timeout", "300ms");
+
+            code.ShouldBe(ExitCodes.RuntimeError, log);
+            record.Status.ShouldBe(RunStatus.Failed);
+            record.Error.ShouldNotBeNull().ShouldContain("S3 exchange");
+            record.Error.ShouldNotContain("killed");
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            foreach (var (k, v) in saved)
+            {
+                Environment.SetEnvironmentVariable(k, v);
+            }
+
+            foreach (var c in held)
+            {
+                c.Dispose();
+            }
+        }
     }
 }

@@ -59,6 +59,23 @@ public sealed class AnswerReadingTests
         s.Totals.Outcomes.Ok.ShouldBe(0);
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\nContent-Length: 2\n\nok")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 4000\r\n\r\nok")]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nok")]
+    [InlineData("HTTP/1.1 999 Whatever\r\nContent-Length: 2\r\n\r\nok")]
+    public async Task MalformedAnswer_IsAConnectionErrorAtOnce_NotATimeout(string answer)
+    {
+        await using var server = new RawHttpServer(_ => [Send.Text(answer), new Pause(TimeSpan.FromSeconds(30))]);
+        var spec = Open(rate: 10, seconds: 0.3) with { Request = new RequestSpec { Path = "/", Timeout = TimeSpan.FromSeconds(20) } };
+
+        var s = await RunAsync(server.BaseUrl, spec);
+
+        s.Totals.Outcomes.ConnectionError.ShouldBe(3);
+        s.Totals.Outcomes.Timeout.ShouldBe(0);
+        s.Totals.Latency.MaxMs.ShouldBeLessThan(10_000);
+    }
+
     [Fact]
     public async Task EndlessInterimAnswers_AreAnError_NotALoop()
     {

@@ -16,6 +16,9 @@ public sealed class Http1ParsingTests
     [InlineData("HTTP/2 200")]
     [InlineData("HTTP/1.1 2x0 OK")]
     [InlineData("garbage")]
+    [InlineData("HTTP/1.1 600 Beyond")]
+    [InlineData("HTTP/1.1 999 Nine")]
+    [InlineData("HTTP/1.1 099 Low")]
     public void ParseStatus_NotHttp1_Throws(string line) =>
         Should.Throw<InvalidDataException>(() => Http1Connection.ParseStatus(Encoding.ASCII.GetBytes(line)));
 
@@ -31,6 +34,32 @@ public sealed class Http1ParsingTests
         length.ShouldBe(1234);
         chunked.ShouldBeFalse();
         close.ShouldBeTrue();
+    }
+
+    [Theory]
+    [InlineData("Content-Length: 5\r\nContent-Length: 500", "conflicting")]
+    [InlineData("Content-Length: 99999999999999999999", "too large")]
+    [InlineData("Content-Length: ", "empty")]
+    [InlineData("Content-Length: -1", "bad")]
+    public void ParseHeaders_AmbiguousOrOverflowingContentLength_IsAnError(string headers, string message)
+    {
+        var head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\n" + headers);
+        long length = -1;
+        bool chunked = false, close = false;
+
+        Should.Throw<InvalidDataException>(() => Http1Connection.ParseHeaders(head, ref length, ref chunked, ref close)).Message.ShouldContain(message);
+    }
+
+    [Fact]
+    public void ParseHeaders_TheSameContentLengthTwice_IsAccepted()
+    {
+        var head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 7");
+        long length = -1;
+        bool chunked = false, close = false;
+
+        Http1Connection.ParseHeaders(head, ref length, ref chunked, ref close);
+
+        length.ShouldBe(7);
     }
 
     [Fact]
