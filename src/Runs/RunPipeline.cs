@@ -31,6 +31,9 @@ public sealed record RunOptions
 
     /// <summary>Spread the load over several agents (--agents N); null: this process sends it all.</summary>
     public AgentRunOptions? Agents { get; init; }
+
+    /// <summary>Where the plan's <c>${env:…}</c> and <c>${file:…}</c> references are resolved, at the run's start. Default: this process.</summary>
+    public ISecretSource Secrets { get; init; } = new SecretSource();
 }
 
 /// <summary>A distributed run: how the load is split, how the agents start, and where they meet.</summary>
@@ -72,9 +75,16 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         LocalTargets? local = null;
         try
         {
-            local = await LocalTargets.StartAsync(plan, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
-            var urls = plan.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
-            var scenarios = plan.Scenarios.Select(s => ResolvedScenario.On(s, urls[s.Target], plan.Targets[s.Target].InsecureSkipTlsVerify)).ToList();
+            // The load is sent from a copy of the plan with its secrets resolved; everything recorded comes from the
+            // plan as written (references, never values).
+            var resolved = SecretReferences.Resolve(plan, options.Secrets);
+            local = await LocalTargets.StartAsync(resolved, Path.Combine(dir, "logs"), log, cancel).ConfigureAwait(false);
+            var urls = resolved.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
+            var written = plan.Targets.Values.ToDictionary(t => t.Name, t => local.Urls.TryGetValue(t.Name, out var u) ? u : t.BaseUrl!, StringComparer.Ordinal);
+            var scenarios = resolved.Scenarios.Select((s, i) => ResolvedScenario.On(s, urls[s.Target], plan.Targets[s.Target].InsecureSkipTlsVerify) with
+            {
+                DisplayUrl = PlanRedactor.RedactUrl(ResolvedScenario.Combine(written[s.Target], plan.Scenarios[i].Request.Path)),
+            }).ToList();
             await using var observer = StartObserver(plan, urls, local);
             if (observer is not null && plan.Observe!.Baseline > TimeSpan.Zero)
             {
@@ -92,7 +102,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
                 listeners.Add(liveGate);
             }
 
-            listeners.Add(new Listeners.JournalListener(journal, urls, observer?.Recorder));
+            listeners.Add(new Listeners.JournalListener(journal, written, observer?.Recorder));
             listeners.AddRange(options.Listeners);
             var all = new RunListeners(listeners, log);
             if (options.Agents is { } agents)
@@ -101,7 +111,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
                 try
                 {
                     await using var launcher = agents.Launcher(dir);
-                    end = await new Distributed.AgentCoordinator(time, log, new Distributed.AgentRun(runId, plan, urls, agents.Distribution, exchange, launcher)).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
+                    end = await new Distributed.AgentCoordinator(time, log, new Distributed.AgentRun(runId, plan, urls, agents.Distribution, exchange, launcher) { Secrets = options.Secrets }).ExecuteAsync(scenarios, all, cancel, abort).ConfigureAwait(false);
                 }
                 finally
                 {

@@ -68,11 +68,28 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
 
     public RunState? Find(string id) => _runs.GetValueOrDefault(id);
 
-    /// <summary>The plans the service may run, by name, with their validation result.</summary>
-    public IReadOnlyList<(string Name, PlanLoadResult Loaded)> Plans() =>
-        Directory.GetFiles(options.Value.PlansFolder, "*.yaml").Order(StringComparer.Ordinal)
-            .Select(f => (Path.GetFileNameWithoutExtension(f), PlanLoader.LoadFile(f)))
-            .ToList();
+    /// <summary>
+    /// The plans the service may run, by name, with their validation result. A broken plan is listed with its errors;
+    /// nothing in a plan file, nor a missing plans folder, makes this fail (the schedule and the API go on).
+    /// </summary>
+    public IReadOnlyList<(string Name, PlanLoadResult Loaded)> Plans()
+    {
+        string[] files;
+        try
+        {
+            files = Directory.Exists(options.Value.PlansFolder) ? Directory.GetFiles(options.Value.PlansFolder, "*.yaml") : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("cannot list the plans folder {Folder}: {Reason}", options.Value.PlansFolder, e.Message);
+            return [];
+        }
+
+        return [.. files.Order(StringComparer.Ordinal).Select(f => (Path.GetFileNameWithoutExtension(f), PlanLoader.LoadFile(f)))];
+    }
+
+    /// <summary>The secrets a plan refers to that this service's environment cannot give.</summary>
+    public static IReadOnlyList<SecretReference> MissingSecrets(Plan plan) => SecretReferences.Missing(plan, new SecretSource());
 
     /// <summary>Queues a run; null with a reason when it cannot start (unknown plan, invalid overrides, busy).</summary>
     public (RunState? Run, int Status, string? Problem) Start(string planName, RunOverrides overrides, string who, string via)
@@ -92,6 +109,16 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         if (Validate(overrides) is { } bad)
         {
             return (null, StatusCodes.Status400BadRequest, bad);
+        }
+
+        if (Apply(loaded.Plan!, overrides) is { IsValid: false } overridden)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, $"plan '{planName}' with these overrides is invalid: {string.Join("; ", overridden.Errors)}");
+        }
+
+        if (MissingSecrets(loaded.Plan!) is { Count: > 0 } missing)
+        {
+            return (null, StatusCodes.Status422UnprocessableEntity, $"plan '{planName}' refers to secrets this service cannot read: {string.Join("; ", missing.Select(r => $"{r.Path}: {r.Text}"))}");
         }
 
         lock (_gate)
@@ -170,7 +197,18 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         });
         try
         {
-            var plan = Apply(PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml")).Plan!, run.Overrides);
+            // The file is read again: it may have changed since the run was queued, and is judged again.
+            var loaded = PlanLoader.LoadFile(Path.Combine(options.Value.PlansFolder, run.Plan + ".yaml"));
+            var applied = loaded.IsValid ? Apply(loaded.Plan!, run.Overrides) : loaded;
+            if (!applied.IsValid)
+            {
+                run.Status = "failed";
+                run.Error = $"plan '{run.Plan}' became invalid after the run was queued: {string.Join("; ", applied.Errors)}";
+                logger.LogError("run {RunId}: {Error}", id, run.Error);
+                return;
+            }
+
+            var plan = applied.Plan!;
             using var scope = logger.BeginScope("run {RunId}", id);
             var outcome = await new RunPipeline(time, logger).RunAsync(
                 plan,
@@ -187,8 +225,9 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
             await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever went wrong, the run is failed with its reason, never left "running" (Hangfire does not retry it).
             run.Status = "failed";
             run.Error = e.Message;
             logger.LogError(e, "run {RunId} failed", id);
@@ -215,39 +254,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         return null;
     }
 
-    /// <summary>The plan with the overrides applied: shorter, or at a multiple of its rates.</summary>
-    internal static Plan Apply(Plan plan, RunOverrides o) => plan with
-    {
-        Scenarios = plan.Scenarios.Select(s =>
-        {
-            var segments = s.Load.Segments.ToList();
-            if (o.RateMultiplier is { } m)
-            {
-                bool closed = s.Load.Model == LoadModel.Closed;
-                segments = segments.Select(x => x with { From = Scale(x.From, m, closed), To = Scale(x.To, m, closed) }).ToList();
-            }
-
-            if (o.DurationSeconds is { } d)
-            {
-                var left = TimeSpan.FromSeconds(d) - s.StartAfter;
-                var capped = new List<LoadSegment>();
-                foreach (var x in segments)
-                {
-                    if (left <= TimeSpan.Zero)
-                    {
-                        break;
-                    }
-
-                    capped.Add(x.Duration <= left ? x : x with { Duration = left, To = x.From + ((x.To - x.From) * (left / x.Duration)) });
-                    left -= x.Duration;
-                }
-
-                segments = capped.Count > 0 ? capped : [segments[0] with { Duration = TimeSpan.FromSeconds(1) }];
-            }
-
-            return s with { Load = s.Load with { Segments = segments } };
-        }).ToList(),
-    };
-
-    private static double Scale(double v, double m, bool whole) => whole ? Math.Max(v == 0 ? 0 : 1, Math.Round(v * m)) : v * m;
+    /// <summary>The plan with the overrides applied, judged again: null and every problem when it cannot run so.</summary>
+    internal static PlanLoadResult Apply(Plan plan, RunOverrides o) =>
+        PlanLoader.Check(PlanOverrides.Apply(plan, o.DurationSeconds is { } d ? TimeSpan.FromSeconds(d) : null, o.RateMultiplier));
 }

@@ -8,7 +8,11 @@ namespace Constellation.Service;
 public sealed record StartRunRequest(string Plan, int? DurationSeconds = null, double? RateMultiplier = null, string? Tag = null);
 
 /// <summary>A plan the service can run.</summary>
-public sealed record PlanInfo(string Name, string? Description, bool Valid, IReadOnlyList<string> Errors, IReadOnlyList<string> Scenarios);
+/// <summary>A plan as the API lists it: valid or not (with every problem), its scenarios, and the secrets it refers to that this service cannot read.</summary>
+public sealed record PlanInfo(string Name, string? Description, bool Valid, IReadOnlyList<string> Errors, IReadOnlyList<string> Scenarios)
+{
+    public IReadOnlyList<string> MissingSecrets { get; init; } = [];
+}
 
 /// <summary>A run as the API shows it.</summary>
 public sealed record RunInfo(
@@ -57,7 +61,10 @@ public static class RunsApi
         p.Loaded.Plan?.Description,
         p.Loaded.IsValid,
         [.. p.Loaded.Errors.Select(e => e.ToString())],
-        [.. p.Loaded.Plan?.Scenarios.Select(s => s.Name) ?? []])).ToList());
+        [.. p.Loaded.Plan?.Scenarios.Select(s => s.Name) ?? []])
+    {
+        MissingSecrets = p.Loaded.Plan is { } plan ? [.. RunService.MissingSecrets(plan).Select(r => $"{r.Path}: {r.Text}")] : [],
+    }).ToList());
 
     private static Results<Accepted<RunInfo>, ProblemHttpResult> StartRun(StartRunRequest request, RunService runs, ClaimsPrincipal user)
     {

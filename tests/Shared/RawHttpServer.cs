@@ -45,6 +45,9 @@ public sealed class RawHttpServer : IAsyncDisposable
     /// <summary>The head (request line and headers) of every request received, as raw bytes.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<byte[]> Heads { get; } = new();
 
+    /// <summary>The body of every request received (empty when it had none).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<byte[]> Bodies { get; } = new();
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -115,6 +118,7 @@ public sealed class RawHttpServer : IAsyncDisposable
                     filled += n;
                 }
 
+                Bodies.Enqueue(buffer.AsSpan(end + 4, length).ToArray());
                 Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
                 filled -= consumed;
                 int index = Interlocked.Increment(ref _requests) - 1;

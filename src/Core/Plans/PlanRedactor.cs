@@ -1,99 +1,104 @@
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
-
 namespace Constellation.Core.Plans;
 
 /// <summary>
-/// Takes secrets out of a plan's text before it goes into run.json, the reports or the service's pages: the
-/// values of request headers that carry credentials (Authorization, Cookie, API keys, tokens, secrets,
-/// passwords) and credentials in a base URL's userinfo. The rest of the text — comments, layout — stays as written.
+/// The second line of defence, after secrets by reference (<see cref="SecretReferences"/>): secrets written in clear
+/// are masked before a plan's text or a URL is recorded (run.json, the journal, the reports, logs, the service's
+/// answers). Masked: a base URL's password, the values of credential-looking headers and query parameters (see
+/// <see cref="IsSensitiveName"/>). A value that holds a reference is kept as written: the reference is where its
+/// secret is. The rest of the text — comments, layout, anchors and aliases — stays as written.
 /// </summary>
-public static class PlanRedactor
+public static partial class PlanRedactor
 {
     public const string Mask = "***redacted***";
 
-    private static readonly string[] SensitiveParts = ["authorization", "cookie", "token", "secret", "password", "api-key", "apikey", "x-api-key", "session"];
+    /// <summary>Names that carry credentials whole (a header or query parameter of that name, in any case).</summary>
+    public static readonly IReadOnlyList<string> SensitiveNames = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
-    public static bool IsSensitiveHeader(string name) => SensitiveParts.Any(p => name.Contains(p, StringComparison.OrdinalIgnoreCase));
+    /// <summary>Parts that make a name credential-looking when it contains them (X-Api-Key, access_token, client_secret, X-Auth).</summary>
+    public static readonly IReadOnlyList<string> SensitiveParts = ["auth", "token", "secret", "password", "passwd", "apikey", "api-key", "api_key", "session", "credential", "signature", "cookie", "jwt"];
 
-    /// <summary>A URL as it may be recorded: credentials in its userinfo (user:password@) masked.</summary>
+    /// <summary>Words that make a name credential-looking when it has them as a '-', '_' or '.' separated word (Ocp-Apim-Subscription-Key, sig, pwd, sid).</summary>
+    public static readonly IReadOnlyList<string> SensitiveWords = ["key", "sig", "pwd", "pass", "sid"];
+
+    /// <summary>Whether a header or query parameter name looks like it carries a credential (the documented list).</summary>
+    public static bool IsSensitiveName(string name)
+    {
+        var lower = name.Trim().ToLowerInvariant();
+        return SensitiveNames.Contains(lower)
+            || SensitiveParts.Any(p => lower.Contains(p, StringComparison.Ordinal))
+            || lower.Split(['-', '_', '.'], StringSplitOptions.RemoveEmptyEntries).Any(w => SensitiveWords.Contains(w));
+    }
+
+    /// <summary>Whether a header carries credentials (see <see cref="IsSensitiveName"/>).</summary>
+    public static bool IsSensitiveHeader(string name) => IsSensitiveName(name);
+
+    /// <summary>A URL as it may be recorded: credentials in its userinfo masked, credential-looking query values masked.</summary>
     public static string RedactUrl(Uri url)
     {
-        if (!url.IsAbsoluteUri || url.UserInfo.Length == 0)
+        if (!url.IsAbsoluteUri)
         {
-            return url.ToString();
+            return RedactQuery(url.OriginalString);
         }
 
-        return new UriBuilder(url) { UserName = "redacted", Password = string.Empty }.Uri.ToString();
+        var text = url.UserInfo.Length == 0 || IsOnlyReferences(SecretReferences.SplitUserInfo(SecretReferences.UserInfo(url)!).Password)
+            ? url.ToString()
+            : new UriBuilder(url) { UserName = "redacted", Password = string.Empty }.Uri.ToString();
+        return RedactQuery(text);
     }
 
-    /// <summary>A URL text as it may be recorded (see <see cref="RedactUrl(Uri)"/>); text that is not a URL is kept.</summary>
+    /// <summary>A URL text as it may be recorded (see <see cref="RedactUrl(Uri)"/>); text that is not a URL has its query masked.</summary>
     public static string RedactUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var u) ? RedactUrl(u) : url;
+        Uri.TryCreate(url, UriKind.Absolute, out var u) ? RedactUrl(u) : RedactQuery(UserInfoLike().Replace(url, "redacted@"));
 
-    public static string Redact(string yaml)
+    /// <summary>What looks like user:password@ after a scheme, in a text that is not a URL.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=://)[^/?#\s]*@")]
+    private static partial System.Text.RegularExpressions.Regex UserInfoLike();
+
+    /// <summary>A path and query (or URL) with the values of credential-looking query parameters masked (a reference is kept).</summary>
+    public static string RedactQuery(string pathAndQuery)
     {
-        var stream = new YamlStream();
-        try
+        int q = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
+        if (q < 0)
         {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException)
-        {
-            return yaml; // not a plan that parsed; nothing was run from it
+            return pathAndQuery;
         }
 
-        var spans = new List<(int Start, int End, string With)>();
-        foreach (var doc in stream.Documents)
+        int hash = pathAndQuery.IndexOf('#', q);
+        var query = hash < 0 ? pathAndQuery[(q + 1)..] : pathAndQuery[(q + 1)..hash];
+        var parts = query.Split('&');
+        bool changed = false;
+        for (int i = 0; i < parts.Length; i++)
         {
-            Collect(doc.RootNode, spans);
+            int eq = parts[i].IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && eq < parts[i].Length - 1 && IsSensitiveName(Uri.UnescapeDataString(parts[i][..eq])) && !IsOnlyReferences(Uri.UnescapeDataString(parts[i][(eq + 1)..])))
+            {
+                parts[i] = parts[i][..(eq + 1)] + Mask;
+                changed = true;
+            }
         }
 
-        // Replace from the end so earlier offsets stay valid.
-        var text = yaml;
-        foreach (var (start, end, with) in spans.DistinctBy(s => s.Start).OrderByDescending(s => s.Start)) // an aliased node is visited once per alias
-        {
-            text = string.Concat(text.AsSpan(0, start), "\"" + with + "\"", text.AsSpan(end));
-        }
-
-        return text;
+        return changed ? pathAndQuery[..(q + 1)] + string.Join('&', parts) + (hash < 0 ? string.Empty : pathAndQuery[hash..]) : pathAndQuery;
     }
 
-    private static void Collect(YamlNode node, List<(int, int, string)> spans)
+    /// <summary>A plan's text as it may be recorded: clear secrets masked, references and everything else as written.</summary>
+    public static string Redact(string yaml) => YamlTextEdits.Edit(yaml, (path, key, value) => value switch
     {
-        switch (node)
-        {
-            case YamlMappingNode map:
-                foreach (var (k, v) in map.Children)
-                {
-                    if (k is YamlScalarNode { Value: "baseUrl" } && v is YamlScalarNode { Value: { } url } && RedactUrl(url) is var safe && safe != url)
-                {
-                    spans.Add(((int)v.Start.Index, (int)v.End.Index, safe));
-                }
-                else if (k is YamlScalarNode { Value: "headers" } && v is YamlMappingNode headers)
-                    {
-                        foreach (var (name, value) in headers.Children)
-                        {
-                            if (name is YamlScalarNode { Value: { } n } && IsSensitiveHeader(n) && value is YamlScalarNode { Value.Length: > 0 })
-                            {
-                                spans.Add(((int)value.Start.Index, (int)value.End.Index, Mask));
-                            }
-                        }
-                    }
-                    else
-                    {
-                        Collect(v, spans);
-                    }
-                }
+        YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } url } node when key == "baseUrl" && Uri.TryCreate(SecretReferences.EscapeInUserInfo(url), UriKind.Absolute, out var parsed)
+            && parsed.UserInfo.Length > 0 && RedactUrl(parsed) is var safe && safe.Contains("redacted@", StringComparison.Ordinal) =>
+            [(node, safe)],
+        YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } pathAndQuery } node when key == "path" && path.Count > 0 && RedactQuery(pathAndQuery) is var safe && safe != pathAndQuery =>
+            [(node, safe)],
+        YamlDotNet.RepresentationModel.YamlMappingNode headers when key == "headers" =>
+            headers.Children
+                .Where(h => h.Key is YamlDotNet.RepresentationModel.YamlScalarNode { Value: { } n } && IsSensitiveName(n))
+                .Select(h => h.Value)
+                .OfType<YamlDotNet.RepresentationModel.YamlScalarNode>()
+                .Where(v => v.Value is { Length: > 0 } text && !SecretReferences.Has(text))
+                .Select(v => (v, Mask)),
+        _ => [],
+    }) ?? yaml; // not a plan that parsed; nothing was run from it
 
-                break;
-            case YamlSequenceNode seq:
-                foreach (var child in seq.Children)
-                {
-                    Collect(child, spans);
-                }
-
-                break;
-        }
-    }
+    /// <summary>Whether a value is nothing but references (and so holds no secret itself).</summary>
+    private static bool IsOnlyReferences(string value) =>
+        value.Length > 0 && SecretReferences.Has(value) && SecretReferences.In(value, string.Empty).Aggregate(value, (rest, r) => rest.Replace(r.Text, string.Empty, StringComparison.Ordinal)).Length == 0;
 }

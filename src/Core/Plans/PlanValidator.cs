@@ -63,7 +63,64 @@ public static class PlanValidator
             Add("scenarios", $"the plan runs for {Durations.Format(plan.MaxDuration)} (start delays included), longer than the limit of {MaxDuration.TotalHours:0}h");
         }
 
+        ValidateSecretReferences(plan, Add);
         return e;
+    }
+
+    /// <summary>References are well formed, and only where they are resolved (anywhere else they would be sent as written).</summary>
+    private static void ValidateSecretReferences(Plan plan, Action<string, string> add)
+    {
+        foreach (var r in SecretReferences.Of(plan))
+        {
+            if (SecretReferences.Problem(r) is { } problem)
+            {
+                add(r.Path, problem);
+            }
+        }
+
+        const string NotHere = "refers to a secret, but references (${env:NAME}, ${file:PATH}) are resolved only in request headers, bodies and paths, a baseUrl's user:password and a launched target's env";
+        void Check(string? text, string path)
+        {
+            if (SecretReferences.Has(text))
+            {
+                add(path, NotHere);
+            }
+        }
+
+        for (int i = 0; i < plan.Scenarios.Count; i++)
+        {
+            var s = plan.Scenarios[i];
+            for (int j = 0; j < s.Sequence.Count; j++)
+            {
+                var rp = s.Sequence.Count > 1 || s.Sequence[j].Name is not null ? $"scenarios[{i}].requests[{j}]" : $"scenarios[{i}].request";
+                foreach (var (key, texts) in new[] { ("bodyContains", s.Sequence[j].Expect?.BodyContains ?? []), ("bodyNotContains", s.Sequence[j].Expect?.BodyNotContains ?? []) })
+                {
+                    for (int k = 0; k < texts.Count; k++)
+                    {
+                        Check(texts[k], $"{rp}.expect.{key}[{k}]");
+                    }
+                }
+
+                foreach (var name in s.Sequence[j].Headers.Keys)
+                {
+                    Check(name, $"{rp}.headers");
+                }
+            }
+        }
+
+        for (int i = 0; i < (plan.Observe?.Probes.Count ?? 0); i++)
+        {
+            Check(plan.Observe!.Probes[i].Path, $"observe.probes[{i}].path");
+        }
+
+        if (plan.Observe?.Prometheus is { } prom)
+        {
+            Check(prom.Url?.OriginalString, "observe.prometheus.url");
+            for (int i = 0; i < prom.Queries.Count; i++)
+            {
+                Check(prom.Queries[i].Query, $"observe.prometheus.queries[{i}].query");
+            }
+        }
     }
 
     private static void ValidateTargets(Plan plan, Action<string, string> add)
@@ -204,7 +261,7 @@ public static class PlanValidator
 
             if (!r.Path.StartsWith('/') || r.Path.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
-                add($"{rp}.path", $"must start with / and contain no spaces, got '{r.Path}'");
+                add($"{rp}.path", $"must start with / and contain no spaces, got '{PlanRedactor.RedactQuery(r.Path)}'");
             }
 
             if (r.Timeout <= TimeSpan.Zero || r.Timeout > MaxRequestTimeout)

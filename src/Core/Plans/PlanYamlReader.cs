@@ -84,9 +84,13 @@ internal static class PlanYamlReader
 
             Uri? baseUrl = null;
             var urlText = t.String("baseUrl");
-            if (urlText is not null && !Uri.TryCreate(urlText, UriKind.Absolute, out baseUrl))
+            if (urlText is not null && SecretReferences.HasReferenceOutsideUserInfo(urlText))
             {
-                errors.Add(t.Child("baseUrl"), $"must be an absolute http:// or https:// URL, got '{urlText}'", t.Get("baseUrl"));
+                errors.Add(t.Child("baseUrl"), "may refer to secrets (${env:NAME}, ${file:PATH}) only in its user:password; the scheme, host, port and path are not secrets", t.Get("baseUrl"));
+            }
+            else if (urlText is not null && !Uri.TryCreate(SecretReferences.EscapeInUserInfo(urlText), UriKind.Absolute, out baseUrl))
+            {
+                errors.Add(t.Child("baseUrl"), $"must be an absolute http:// or https:// URL, got '{PlanRedactor.RedactUrl(urlText)}'", t.Get("baseUrl"));
             }
 
             LaunchSpec? launch = null;

@@ -68,6 +68,27 @@ internal static class CliSupport
         }
     }
 
+    /// <summary>
+    /// Whether every secret the plan refers to can be read here (the environment, files); says on stderr which cannot,
+    /// naming the reference and where the plan uses it, never a value.
+    /// </summary>
+    public static bool SecretsPresent(CliContext ctx, string source, Plan plan)
+    {
+        var missing = SecretReferences.Missing(plan, new SecretSource(ctx.Environment));
+        if (missing.Count == 0)
+        {
+            return true;
+        }
+
+        ctx.Error.WriteLine($"{source}: {missing.Count} secret(s) the plan refers to cannot be read here:");
+        foreach (var r in missing)
+        {
+            ctx.Error.WriteLine($"  {r.Path}: {r.Text} is {(r.Kind == "env" ? "not set" : "not a readable file of at most 64 KiB")}");
+        }
+
+        return false;
+    }
+
     /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
     public static void AppendStepSummary(CliContext ctx, string summaryPath)
     {

@@ -62,6 +62,11 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
+            if (!CliSupport.SecretsPresent(ctx, file?.Name ?? CliSupport.EmbeddedPlanName, loaded.Plan!))
+            {
+                return ExitCodes.InvalidInput;
+            }
+
             if (pr.GetValue(runId) is { } id && Path.Combine(pr.GetValue(output)!.FullName, id) is var taken
                 && (File.Exists(Path.Combine(taken, "run.json")) || Reports.Journal.RunJournal.Exists(taken)))
             {
@@ -99,6 +104,7 @@ internal static class RunCommand
                         Tags = pr.GetValue(tags) ?? [],
                         Agents = agents,
                         Listeners = CliSupport.Listeners(view, metrics),
+                        Secrets = new SecretSource(ctx.Environment),
                     },
                     ctx.Cancel,
                     ctx.Abort).ConfigureAwait(false);

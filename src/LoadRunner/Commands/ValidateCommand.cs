@@ -30,7 +30,7 @@ internal static class ValidateCommand
             }
 
             Describe(ctx.Out, file.Name, loaded.Plan!);
-            return ExitCodes.Ok;
+            return CliSupport.SecretsPresent(ctx, file.Name, loaded.Plan!) ? ExitCodes.Ok : ExitCodes.InvalidInput;
         });
         return cmd;
     }
@@ -52,6 +52,11 @@ internal static class ValidateCommand
         if (p.Observe is { } observe)
         {
             o.WriteLine($"  observe: {string.Join(", ", DescribeObserve(observe))}");
+        }
+
+        if (SecretReferences.Of(p) is { Count: > 0 } secrets)
+        {
+            o.WriteLine($"  secrets: {string.Join(", ", secrets.Select(r => r.Text).Distinct(StringComparer.Ordinal))} (resolved when the run starts, never recorded)");
         }
     }
 

@@ -24,7 +24,11 @@ public sealed record DistributionOptions
 }
 
 /// <summary>What a distributed run is: the run, its plan and targets, how it is split, where the agents meet and how they start.</summary>
-public sealed record AgentRun(string RunId, Plan Plan, IReadOnlyDictionary<string, Uri> Targets, DistributionOptions Distribution, IExchange Exchange, IAgentLauncher Launcher);
+public sealed record AgentRun(string RunId, Plan Plan, IReadOnlyDictionary<string, Uri> Targets, DistributionOptions Distribution, IExchange Exchange, IAgentLauncher Launcher)
+{
+    /// <summary>Where the plan's secret references are resolved (to hand to the agents through their environment).</summary>
+    public ISecretSource Secrets { get; init; } = new SecretSource();
+}
 
 /// <summary>
 /// The distributed executor: runs a plan on N agents. Writes the assignment (secrets stay in the agents'
@@ -83,7 +87,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         var weights = _options.Weights;
         var startAt = time.GetUtcNow() + _options.StartLead;
         var planText = _plan.SourceText ?? throw new InvalidOperationException("a distributed run needs the plan's text to hand to its agents");
-        var split = AgentSecrets.Extract(planText, run.Targets);
+        var split = AgentSecrets.Extract(planText, run.Targets, run.Secrets);
         await _exchange.PutAsync(
             AgentProtocol.AssignmentKey,
             new AgentAssignment { RunId = run.RunId, PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = weights, StartAtUtc = startAt, Lease = _options.Lease },

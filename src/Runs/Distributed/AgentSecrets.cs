@@ -1,14 +1,14 @@
 using Constellation.Core.Plans;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Constellation.Runs.Distributed;
 
 /// <summary>
 /// Keeps secrets out of the exchange: the coordinator replaces every credential-looking header value (the names
-/// <see cref="PlanRedactor"/> masks) and a base URL's user:password by a reference to an environment variable, and
-/// hands the values to the agents through their environment — the local process environment, or a Kubernetes Secret
-/// the Job's pods load. An agent resolves the references when it loads the plan.
+/// <see cref="PlanRedactor"/> masks), every secret reference (<c>${env:NAME}</c>, <c>${file:PATH}</c>, resolved here)
+/// and a base URL's user:password by a reference to an environment variable of its own, and hands the values to the
+/// agents through their environment — the local process environment, or a Kubernetes Secret the Job's pods load. An
+/// agent resolves the references from its environment when it loads the plan.
 /// </summary>
 public static class AgentSecrets
 {
@@ -17,7 +17,10 @@ public static class AgentSecrets
     /// <summary>What goes into the exchange, and the values that go into the agents' environment instead.</summary>
     public sealed record Split(string PlanText, IReadOnlyDictionary<string, string> TargetUrls, IReadOnlyDictionary<string, string> TargetUserInfo, IReadOnlyDictionary<string, string> Environment);
 
-    public static Split Extract(string planText, IReadOnlyDictionary<string, Uri> targetUrls)
+    /// <param name="planText">The plan as written (references unresolved).</param>
+    /// <param name="targetUrls">The targets' URLs the load goes to, credentials resolved.</param>
+    /// <param name="secrets">Where the plan's references are resolved.</param>
+    public static Split Extract(string planText, IReadOnlyDictionary<string, Uri> targetUrls, ISecretSource secrets)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         string Name(string value)
@@ -27,28 +30,22 @@ public static class AgentSecrets
             return name;
         }
 
-        var spans = new List<(int Start, int End, string Value)>();
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(planText));
-        }
-        catch (YamlException)
-        {
-            // the coordinator validated the plan: this cannot be, but nothing is sent in clear for it either
-            throw new InvalidOperationException("the plan could not be read again to take its secrets out");
-        }
+        string Reference(string value) => "${env:" + Name(value) + "}";
 
-        foreach (var doc in stream.Documents)
-        {
-            Collect(doc.RootNode, spans);
-        }
+        // Every reference becomes one to the agents' own variable, holding what it resolves to here.
+        string Rewrite(string text, string path) => SecretReferences.Rewrite(text, r => Reference(SecretReferences.Resolve(r.Text, path, secrets)));
 
-        var text = planText;
-        foreach (var (start, end, value) in spans.DistinctBy(s => s.Start).OrderByDescending(s => s.Start)) // an aliased node is visited once per alias
+        var text = YamlTextEdits.Edit(planText, (path, key, node) => node switch
         {
-            text = string.Concat(text.AsSpan(0, start), "\"${env:" + Name(value) + "}\"", text.AsSpan(end));
-        }
+            // The agents take their targets' URLs, credentials apart, from the assignment: none stays in the plan.
+            YamlScalarNode { Value: { } url } n when key == "baseUrl" && Uri.TryCreate(SecretReferences.EscapeInUserInfo(url), UriKind.Absolute, out var u) && u.UserInfo.Length > 0 =>
+                [(n, new UriBuilder(u) { UserName = string.Empty, Password = string.Empty }.Uri.ToString())],
+            YamlScalarNode { Value: { Length: > 0 } value } n when path.Count > 0 && path[^1] == "headers" && PlanRedactor.IsSensitiveHeader(key) =>
+                [(n, Reference(SecretReferences.Resolve(value, $"headers.{key}", secrets)))],
+            YamlScalarNode { Value: { } value } n when SecretReferences.Has(value) =>
+                [(n, Rewrite(value, key))],
+            _ => [],
+        }) ?? throw new InvalidOperationException("the plan could not be read again to take its secrets out"); // validated before: cannot be
 
         var urls = new Dictionary<string, string>(StringComparer.Ordinal);
         var userInfo = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -68,7 +65,7 @@ public static class AgentSecrets
         return new Split(text, urls, userInfo, env);
     }
 
-    /// <summary>The assigned plan with its secret references resolved from <paramref name="env"/>.</summary>
+    /// <summary>The assigned plan with its references resolved from the agent's environment <paramref name="env"/>.</summary>
     public static Plan Resolve(AgentAssignment assignment, Func<string, string?> env)
     {
         var loaded = PlanLoader.Parse(assignment.PlanText);
@@ -77,15 +74,14 @@ public static class AgentSecrets
             throw new AgentException($"the assigned plan is invalid: {string.Join("; ", loaded.Errors.Select(e => e.Message))}");
         }
 
-        var plan = loaded.Plan!;
-        return plan with
+        try
         {
-            Scenarios = [.. plan.Scenarios.Select(s =>
-            {
-                var sequence = s.Sequence.Select(r => r with { Headers = r.Headers.ToDictionary(h => h.Key, h => Value(h.Value, env), StringComparer.OrdinalIgnoreCase) }).ToList();
-                return s with { Request = sequence[0], Sequence = sequence };
-            })],
-        };
+            return SecretReferences.Resolve(loaded.Plan!, new SecretSource(env));
+        }
+        catch (SecretException e)
+        {
+            throw new AgentException($"{e.Message} in this agent's environment (a Kubernetes Secret, or the coordinator's process environment, provides it)");
+        }
     }
 
     /// <summary>A target's URL, with its user:password from <paramref name="env"/> when it has one.</summary>
@@ -104,50 +100,5 @@ public static class AgentSecrets
             UserName = Uri.UnescapeDataString(colon < 0 ? info : info[..colon]),
             Password = colon < 0 ? string.Empty : Uri.UnescapeDataString(info[(colon + 1)..]),
         }.Uri;
-    }
-
-    private static string Value(string value, Func<string, string?> env)
-    {
-        if (!value.StartsWith("${env:" + Prefix, StringComparison.Ordinal) || !value.EndsWith('}'))
-        {
-            return value;
-        }
-
-        var name = value["${env:".Length..^1];
-        return env(name) ?? throw new AgentException($"the secret {name} is not in this agent's environment (a Kubernetes Secret, or the coordinator's process environment, provides it)");
-    }
-
-    private static void Collect(YamlNode node, List<(int, int, string)> spans)
-    {
-        switch (node)
-        {
-            case YamlMappingNode map:
-                foreach (var (k, v) in map.Children)
-                {
-                    if (k is YamlScalarNode { Value: "headers" } && v is YamlMappingNode headers)
-                    {
-                        foreach (var (name, value) in headers.Children)
-                        {
-                            if (name is YamlScalarNode { Value: { } n } && PlanRedactor.IsSensitiveHeader(n) && value is YamlScalarNode { Value: { Length: > 0 } text })
-                            {
-                                spans.Add(((int)value.Start.Index, (int)value.End.Index, text));
-                            }
-                        }
-                    }
-                    else
-                    {
-                        Collect(v, spans);
-                    }
-                }
-
-                break;
-            case YamlSequenceNode seq:
-                foreach (var child in seq.Children)
-                {
-                    Collect(child, spans);
-                }
-
-                break;
-        }
     }
 }

@@ -14,6 +14,12 @@ public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url)
     /// <summary>Accept the target's TLS certificate unchecked (its <c>insecureSkipTlsVerify</c>).</summary>
     public bool SkipTlsVerify { get; init; }
 
+    /// <summary>The URL as recorded, from the plan as written (secret references, never their values); null: <see cref="Url"/> redacted.</summary>
+    public string? DisplayUrl { get; init; }
+
+    /// <summary>What run.json, the journal and the reports show for the scenario's URL: never a credential.</summary>
+    public string RecordedUrl => DisplayUrl ?? PlanRedactor.RedactUrl(Url);
+
     /// <summary>The scenario's requests against its target's base URL (a path prefix in the base is kept).</summary>
     public static ResolvedScenario On(ScenarioSpec spec, Uri target, bool skipTlsVerify = false) =>
         new(spec, Combine(target, spec.Request.Path)) { Urls = [.. spec.Sequence.Select(r => Combine(target, r.Path))], SkipTlsVerify = skipTlsVerify };

@@ -27,7 +27,7 @@ public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyD
                 Name = s.Spec.Name,
                 Target = s.Spec.Target,
                 Model = s.Spec.Load.Model.ToString().ToLowerInvariant(),
-                Url = PlanRedactor.RedactUrl(s.Url),
+                Url = s.RecordedUrl,
                 StartOffsetSeconds = Math.Round(s.Spec.StartAfter.TotalSeconds),
                 PlannedSeconds = Math.Ceiling(s.Spec.Load.Duration.TotalSeconds),
                 File = FileName(s.Spec.Name, files),

@@ -1,4 +1,3 @@
-using Constellation.Core.Plans;
 using Constellation.Core.Results;
 using Constellation.Runs.Engine;
 
@@ -57,7 +56,7 @@ public sealed class RunCollector : IRunListener
                 Name = spec.Name,
                 Target = spec.Target,
                 Model = spec.Load.Model.ToString().ToLowerInvariant(),
-                Url = PlanRedactor.RedactUrl(r.Url),
+                Url = r.RecordedUrl,
                 StartOffsetSeconds = ended.StartOffsetSeconds,
                 DurationSeconds = ended.DurationSeconds,
                 EndReason = ended.EndReason,

@@ -26,7 +26,7 @@ public sealed class AgentLeaseTests : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         using var exchange = new FolderExchange(_dir);
-        var split = AgentSecrets.Extract(Plan(), new Dictionary<string, Uri> { ["web"] = _target.BaseUrl });
+        var split = AgentSecrets.Extract(Plan(), new Dictionary<string, Uri> { ["web"] = _target.BaseUrl }, new Core.Plans.SecretSource());
         await exchange.PutAsync(AgentProtocol.AssignmentKey, new AgentAssignment
         {
             RunId = "lease",
@@ -59,7 +59,7 @@ public sealed class AgentLeaseTests : IAsyncLifetime
     {
         var url = new UriBuilder(_target.BaseUrl) { UserName = "load", Password = "p@ss" }.Uri;
 
-        var split = AgentSecrets.Extract(Plan(), new Dictionary<string, Uri> { ["web"] = url });
+        var split = AgentSecrets.Extract(Plan(), new Dictionary<string, Uri> { ["web"] = url }, new Core.Plans.SecretSource());
 
         split.PlanText.ShouldNotContain("agent-token");
         split.TargetUrls["web"].ShouldNotContain("p@ss");
@@ -71,7 +71,68 @@ public sealed class AgentLeaseTests : IAsyncLifetime
         plan.Scenarios.Single().Request.Headers["Accept"].ShouldBe("text/plain");
         var resolved = AgentSecrets.TargetUrl(assignment, "web", name => split.Environment.GetValueOrDefault(name));
         resolved.UserInfo.ShouldBe("load:p%40ss");
-        Should.Throw<AgentException>(() => AgentSecrets.Resolve(assignment, _ => null)).Message.ShouldContain("is not in this agent's environment");
+        Should.Throw<AgentException>(() => AgentSecrets.Resolve(assignment, _ => null)).Message.ShouldContain("in this agent's environment");
+    }
+
+    [Fact]
+    public void References_AndClearCredentials_NeverReachTheAssignment_AndTheAgentSendsTheSame()
+    {
+        var file = Path.Combine(_dir, "db-password");
+        File.WriteAllText(file, "FILELEAK:with@chars\n");
+        var text = $$"""
+            name: refs
+            targets:
+              web: { baseUrl: "http://CLEARUSER:CLEARLEAK@127.0.0.1:1/" }
+              other: { baseUrl: "http://${env:USER_REF}:${file:{{file}}}@127.0.0.1:2/" }
+            scenarios:
+              - name: s
+                target: web
+                request:
+                  method: POST
+                  path: "/x?api_key=${env:KEY_REF}&q=1"
+                  headers:
+                    Authorization: &tok "Bearer ${env:TOKEN_REF}"
+                    X-Api-Key: CLEARHEADERLEAK
+                    X-Plain: "${env:PLAIN_REF}"
+                    Set-Cookie: >-
+                      session=BLOCKLEAK
+                  body: "${file:{{file}}}"
+                load: { model: open, rate: 1, duration: 1s }
+              - name: t
+                target: other
+                request: { headers: { Cookie: *tok } }
+                load: { model: open, rate: 1, duration: 1s }
+            """;
+        var env = new Dictionary<string, string> { ["USER_REF"] = "svc", ["KEY_REF"] = "KEYLEAK", ["TOKEN_REF"] = "TOKENLEAK", ["PLAIN_REF"] = "PLAINLEAK" };
+        var secrets = new Core.Plans.SecretSource(n => env.GetValueOrDefault(n));
+        var plan = Core.Plans.PlanLoader.Parse(text).Plan.ShouldNotBeNull();
+        var coordinatorView = Core.Plans.SecretReferences.Resolve(plan, secrets);
+        var targets = coordinatorView.Targets.ToDictionary(t => t.Key, t => t.Value.BaseUrl!);
+
+        var split = AgentSecrets.Extract(text, targets, secrets);
+
+        foreach (var leak in new[] { "CLEARUSER", "CLEARLEAK", "FILELEAK", "KEYLEAK", "TOKENLEAK", "PLAINLEAK", "CLEARHEADERLEAK", "BLOCKLEAK", "svc", file, "USER_REF", "TOKEN_REF" })
+        {
+            split.PlanText.ShouldNotContain(leak, customMessage: split.PlanText);
+            string.Join("\n", split.TargetUrls.Values).ShouldNotContain(leak);
+        }
+
+        var assignment = new AgentAssignment { RunId = "r", PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = [1], StartAtUtc = default };
+        var agentView = AgentSecrets.Resolve(assignment, name => split.Environment.GetValueOrDefault(name));
+        for (int i = 0; i < 2; i++)
+        {
+            var (a, c) = (agentView.Scenarios[i].Request, coordinatorView.Scenarios[i].Request);
+            a.Path.ShouldBe(c.Path);
+            a.Body.ShouldBe(c.Body);
+            a.Headers.OrderBy(h => h.Key).ShouldBe(c.Headers.OrderBy(h => h.Key));
+        }
+
+        agentView.Scenarios[0].Request.Headers["Authorization"].ShouldBe("Bearer TOKENLEAK");
+        agentView.Scenarios[1].Request.Headers["Cookie"].ShouldBe("Bearer TOKENLEAK");
+        foreach (var t in new[] { "web", "other" })
+        {
+            Uri.UnescapeDataString(AgentSecrets.TargetUrl(assignment, t, name => split.Environment.GetValueOrDefault(name)).UserInfo).ShouldBe(Uri.UnescapeDataString(targets[t].UserInfo));
+        }
     }
 
     private static string Plan() => """
