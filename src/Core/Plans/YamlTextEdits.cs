@@ -25,9 +25,9 @@ public static class YamlTextEdits
         {
             stream.Load(new StringReader(yaml));
         }
-        catch (YamlException)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
-            return null;
+            return null; // (YamlDotNet throws the latter on some broken texts, such as an unclosed flow mapping)
         }
 
         var edits = new Dictionary<long, (YamlScalarNode Node, string Value)>();
