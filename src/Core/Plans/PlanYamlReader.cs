@@ -327,97 +327,19 @@ internal static class PlanYamlReader
                 : $"takes one load shape, got {string.Join(" and ", shapes)}", l.Node);
         }
 
-        LoadShape? shape = null;
-        if (l.Has(unitKey))
-        {
-            var v = l.Number(unitKey);
-            var d = l.Duration("duration");
-            if (d is null && !errors.IsBad(l.Child("duration")))
-            {
-                errors.Add(l.Child("duration"), $"is required with {unitKey}", l.Node);
-            }
-
-            if (v is { } value && d is { } dur)
-            {
-                shape = new ConstantShape(value, dur);
-            }
-        }
-        else if (l.Has("duration"))
-        {
-            errors.Add(l.Child("duration"), $"goes with {unitKey}; stages and steps carry their own durations", l.Get("duration"));
-        }
-
+        LoadShape? shape = ReadConstant(l, unitKey, errors);
         if (l.Has("stages"))
         {
-            var start = l.Number(startKey) ?? 0;
-            var stages = new List<Stage>();
-            var seq = l.Sequence("stages");
-            bool complete = seq is not null;
-            for (int i = 0; seq is not null && i < seq.Children.Count; i++)
-            {
-                var st = YamlMap.From(seq.Children[i], $"{l.Child("stages")}[{i}]", errors);
-                if (st is null)
-                {
-                    complete = false;
-                    continue;
-                }
-
-                var d = st.Duration("duration");
-                var v = st.Number(unitKey);
-                if (st.Has(otherUnit))
-                {
-                    errors.Add(st.Child(otherUnit), $"does not apply to the {modelText} model (use {unitKey})", st.Get(otherUnit));
-                }
-
-                foreach (var (key, missing) in new[] { ("duration", d is null), (unitKey, v is null) })
-                {
-                    if (missing && !errors.IsBad(st.Child(key)))
-                    {
-                        errors.Add(st.Child(key), "is required", st.Node);
-                    }
-                }
-
-                var name = st.String("name");
-                st.RejectUnknown();
-                if (d is { } dur && v is { } val)
-                {
-                    stages.Add(new Stage(dur, val, name));
-                }
-                else
-                {
-                    complete = false;
-                }
-            }
-
-            if (complete)
-            {
-                shape = new StagesShape(start, stages);
-            }
+            shape = ReadStages(l, unitKey, startKey, otherUnit, modelText, errors);
         }
         else if (l.Has(startKey))
         {
             errors.Add(l.Child(startKey), "goes with stages", l.Get(startKey));
         }
 
-        if (l.Has("steps") && YamlMap.From(l.Get("steps"), l.Child("steps"), errors) is { } steps)
+        if (l.Has("steps"))
         {
-            var from = steps.Number("from");
-            var step = steps.Number("step");
-            var every = steps.Duration("every");
-            var to = steps.Number("to");
-            foreach (var (key, missing) in new[] { ("from", from is null), ("step", step is null), ("every", every is null), ("to", to is null) })
-            {
-                if (missing && !errors.IsBad(steps.Child(key)))
-                {
-                    errors.Add(steps.Child(key), "is required", steps.Node);
-                }
-            }
-
-            steps.RejectUnknown();
-            if (from is { } f && step is { } s && every is { } e && to is { } t)
-            {
-                shape = new StepsShape(f, s, e, t, open ? "/s" : " users");
-            }
+            shape = ReadSteps(l, open, errors);
         }
 
         if (shape is null)
@@ -451,6 +373,97 @@ internal static class PlanYamlReader
 
         l.RejectUnknown();
         return load;
+    }
+
+    /// <summary><c>rate: R</c> (or <c>users: N</c>) with <c>duration</c>; null when not given or wrong.</summary>
+    private static ConstantShape? ReadConstant(YamlMap l, string unitKey, YamlErrors errors)
+    {
+        if (!l.Has(unitKey))
+        {
+            if (l.Has("duration"))
+            {
+                errors.Add(l.Child("duration"), $"goes with {unitKey}; stages and steps carry their own durations", l.Get("duration"));
+            }
+
+            return null;
+        }
+
+        var v = l.Number(unitKey);
+        var d = l.Duration("duration");
+        if (d is null && !errors.IsBad(l.Child("duration")))
+        {
+            errors.Add(l.Child("duration"), $"is required with {unitKey}", l.Node);
+        }
+
+        return v is { } value && d is { } dur ? new ConstantShape(value, dur) : null;
+    }
+
+    /// <summary><c>startRate</c> (or <c>startUsers</c>) and <c>stages</c>; null when one stage is wrong.</summary>
+    private static StagesShape? ReadStages(YamlMap l, string unitKey, string startKey, string otherUnit, string modelText, YamlErrors errors)
+    {
+        var start = l.Number(startKey) ?? 0;
+        var stages = new List<Stage>();
+        var seq = l.Sequence("stages");
+        bool complete = seq is not null;
+        for (int i = 0; seq is not null && i < seq.Children.Count; i++)
+        {
+            var st = YamlMap.From(seq.Children[i], $"{l.Child("stages")}[{i}]", errors);
+            if (st is null)
+            {
+                complete = false;
+                continue;
+            }
+
+            var d = st.Duration("duration");
+            var v = st.Number(unitKey);
+            if (st.Has(otherUnit))
+            {
+                errors.Add(st.Child(otherUnit), $"does not apply to the {modelText} model (use {unitKey})", st.Get(otherUnit));
+            }
+
+            Require(st, errors, ("duration", d is null), (unitKey, v is null));
+            var name = st.String("name");
+            st.RejectUnknown();
+            if (d is { } dur && v is { } val)
+            {
+                stages.Add(new Stage(dur, val, name));
+            }
+            else
+            {
+                complete = false;
+            }
+        }
+
+        return complete ? new StagesShape(start, stages) : null;
+    }
+
+    /// <summary><c>steps: { from, step, every, to }</c>; null when wrong.</summary>
+    private static StepsShape? ReadSteps(YamlMap l, bool open, YamlErrors errors)
+    {
+        if (YamlMap.From(l.Get("steps"), l.Child("steps"), errors) is not { } steps)
+        {
+            return null;
+        }
+
+        var from = steps.Number("from");
+        var step = steps.Number("step");
+        var every = steps.Duration("every");
+        var to = steps.Number("to");
+        Require(steps, errors, ("from", from is null), ("step", step is null), ("every", every is null), ("to", to is null));
+        steps.RejectUnknown();
+        return from is { } f && step is { } s && every is { } e && to is { } t ? new StepsShape(f, s, e, t, open ? "/s" : " users") : null;
+    }
+
+    /// <summary>Each key that is missing is required (unless it is there but could not be read: that has its own error).</summary>
+    private static void Require(YamlMap map, YamlErrors errors, params (string Key, bool Missing)[] keys)
+    {
+        foreach (var (key, missing) in keys)
+        {
+            if (missing && !errors.IsBad(map.Child(key)))
+            {
+                errors.Add(map.Child(key), "is required", map.Node);
+            }
+        }
     }
 
     /// <summary>
