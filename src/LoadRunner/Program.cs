@@ -14,9 +14,11 @@ using var abort = new CancellationTokenSource();
 
 // First Ctrl+C / SIGTERM: stop sending, let in-flight requests finish, write what was measured.
 // Second: close every connection now.
+string? stoppedBy = null;
 void OnSignal(PosixSignalContext context)
 {
     context.Cancel = true;
+    stoppedBy ??= context.Signal == PosixSignal.SIGTERM ? "cli (SIGTERM)" : "cli (Ctrl+C)";
     if (!cancel.IsCancellationRequested)
     {
         Console.Error.WriteLine("stopping: finishing in-flight requests and writing the record (again to abort)...");
@@ -35,5 +37,6 @@ var context = new CliContext(Console.Out, Console.Error, ProgressView.DetectInte
 {
     // Questions (cluster down) only when a person can answer them.
     ReadLine = Console.IsInputRedirected ? null : Console.ReadLine,
+    CancelledBy = () => stoppedBy,
 };
 return await ConstellationCli.RunAsync(args, context).ConfigureAwait(false);

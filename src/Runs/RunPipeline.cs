@@ -26,8 +26,11 @@ public sealed record RunOptions
     /// <summary>The host's own listeners (a progress view, live metrics, the service's state), after the run's own.</summary>
     public IReadOnlyList<IRunListener> Listeners { get; init; } = [];
 
-    /// <summary>Who started the run and how (the service records it); null from the CLI.</summary>
+    /// <summary>Who started the run and how: <c>alice via api</c>, <c>schedule via quartz</c>, <c>cli</c>.</summary>
     public string? StartedBy { get; init; }
+
+    /// <summary>Asked at the end of a cancelled run: who cancelled it (recorded in its journal and run.json).</summary>
+    public Func<string?>? CancelledBy { get; init; }
 
     /// <summary>Spread the load over several agents (--agents N); null: this process sends it all.</summary>
     public AgentRunOptions? Agents { get; init; }
@@ -183,6 +186,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             EndedUtc = end?.EndedUtc ?? time.GetUtcNow(),
             Error = error,
             AbortedBy = end?.AbortedBy,
+            CancelledBy = status == RunStatus.Cancelled ? options.CancelledBy?.Invoke() : null,
             Scenarios = [.. (end?.Scenarios ?? []).Select(e => new Reports.Journal.JournalScenarioEnd(e.Name, e.StartOffsetSeconds, e.DurationSeconds, e.EndReason))],
             Distribution = end?.Distribution,
             GeneratorBottleneck = end?.GeneratorBottleneck ?? false,

@@ -219,6 +219,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                     Tags = run.Overrides.Tag is { } t ? [t] : [],
                     StartedBy = run.Origin,
                     Listeners = [new RunStateListener(run)],
+                    CancelledBy = () => run.CancelledBy,
                 },
                 run.Cancel.Token).ConfigureAwait(false);
             run.Record = outcome.Record;

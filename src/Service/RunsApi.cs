@@ -116,10 +116,10 @@ public static class RunsApi
             id,
             state?.Plan ?? s!.PlanName,
             status,
-            s?.Verdict ?? record?.Gate?.Verdict,
+            record?.Verdict ?? s?.Outcome,
             s?.StartedUtc ?? record?.Environment.StartedUtc,
-            state?.Origin,
-            state?.CancelledBy,
+            state?.Origin ?? s?.StartedBy,
+            state?.CancelledBy ?? s?.CancelledBy,
             s?.Tags ?? record?.Tags ?? [],
             [.. (s?.Scenarios ?? []).Select(x => new ScenarioNumbers(x.Name, x.Requests, x.Rps, x.ErrorRate, x.P95Ms, x.P99Ms, x.BrokeAt))],
             new Dictionary<string, string>

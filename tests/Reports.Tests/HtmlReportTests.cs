@@ -26,12 +26,25 @@ public sealed partial class HtmlReportTests
     {
         var html = HtmlReport.Render(TestRuns.Sample());
 
-        html.ShouldContain("completed — breaking point found");
+        html.ShouldContain("<p class=\"status verdict-passed\" data-verdict=\"passed\">passed — breaking point found</p>");
         html.ShouldContain("2026-11-25 02:00:00");
         html.ShouldContain("<code>error_rate &gt; 5% over 3s</code>");
         html.ShouldContain("Last healthy: 90 req/s (ramp)");
         html.ShouldContain("<td>spin-ramp</td><td>open</td>");
         html.ShouldContain("<h2>Plan as run</h2><pre>name: nightly");
+    }
+
+    [Theory]
+    [InlineData("failed", "verdict-failed", "failed — a threshold failed")]
+    [InlineData("invalid", "verdict-invalid", "invalid — the result cannot be trusted")]
+    public void Render_AGateThatSaysNo_IsTheTopBadge_NeverAGreenCompleted(string gate, string css, string text)
+    {
+        var run = TestRuns.Sample() with { Gate = new GateResult { Verdict = gate } };
+
+        var html = HtmlReport.Render(run);
+
+        html.ShouldContain($"<p class=\"status {css}\" data-verdict=\"{gate}\">{text}</p>");
+        html.ShouldNotContain("data-verdict=\"passed\"");
     }
 
     [Fact]

@@ -43,11 +43,16 @@ public sealed class RunHistoryTests : IDisposable
         var html = await File.ReadAllTextAsync(path, TestContext.Current.CancellationToken);
 
         html.ShouldContain("<a href=\"run-b/index.html\">run-b</a>");
-        html.IndexOf("run-b", StringComparison.Ordinal).ShouldBeLessThan(html.IndexOf("run-a", StringComparison.Ordinal));
+        var table = html[html.IndexOf("<h2>All runs</h2>", StringComparison.Ordinal)..];
+        table.IndexOf("run-b", StringComparison.Ordinal).ShouldBeLessThan(table.IndexOf("run-a", StringComparison.Ordinal)); // newest first
+        html.ShouldContain("11-26 02:00"); // the trend's runs by date and id
         html.ShouldContain("<h2>Trend: nightly</h2>");
         html.ShouldNotContain("Trend: &lt;b&gt;other"); // one run is no trend
         html.ShouldContain("&lt;b&gt;other&lt;/b&gt;");
-        html.ShouldContain("spin-ramp p95 (ms)");
+        html.ShouldContain("nightly: p95 latency (ms) by run"); // latency and the breaking point: a chart each
+        html.ShouldContain("nightly: breaking point (req/s) by run");
+        html.ShouldContain("<th>verdict</th><th>tags</th>");
+        html.ShouldContain("<span class=\"v v-passed\">passed</span>");
         html.ShouldNotContain("<script", Case.Insensitive);
     }
 
@@ -61,7 +66,8 @@ public sealed class RunHistoryTests : IDisposable
 
         var lines = text.TrimEnd().Split('\n');
         lines.Length.ShouldBe(3);
-        lines[1].ShouldStartWith("2026-11-26 02:00:00  completed  nightly");
+        lines[0].ShouldContain("verdict");
+        lines[1].ShouldStartWith("2026-11-26 02:00:00  passed     nightly");
         lines[1].ShouldContain("spin-ramp 59.1/s 2.71% p95");
         lines[1].ShouldContain("broke at 105 req/s");
     }

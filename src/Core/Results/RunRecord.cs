@@ -17,6 +17,9 @@ public sealed record RunRecord
     /// <summary>completed (also when ramp-to-fail stopped a scenario: see its endReason), cancelled or failed.</summary>
     public required RunStatus Status { get; init; }
 
+    /// <summary>The run's one verdict (<see cref="RunVerdict"/>): passed, failed, invalid, aborted, cancelled or error.</summary>
+    public string Verdict => RunVerdict.Of(this);
+
     public required RunEnvironment Environment { get; init; }
 
     /// <summary>The plan's YAML as it was run.</summary>
@@ -43,6 +46,9 @@ public sealed record RunRecord
 
     /// <summary>Who started the run and how, when the service started it (e.g. "alice via api", "schedule via quartz").</summary>
     public string? StartedBy { get; init; }
+
+    /// <summary>Who cancelled the run (the service's caller, a dashboard user, Ctrl+C or SIGTERM on the CLI), when it was cancelled.</summary>
+    public string? CancelledBy { get; init; }
 
     /// <summary>Labels for finding this run again (e.g. release-1.4, baseline).</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];

@@ -13,7 +13,8 @@ public static class SummaryMarkdown
         var sb = new StringBuilder();
         var env = run.Environment;
         sb.Append(inv, $"# Constellation run `{run.RunId}` — {Escape(run.PlanName)}\n\n");
-        sb.Append(inv, $"- Status: **{run.Status.ToString().ToLowerInvariant()}**\n");
+        sb.Append(inv, $"- Verdict: **{run.Verdict}**{(run.Verdict == RunVerdict.Passed ? " ✓" : $" ✗ ({RunVerdict.Describe(run.Verdict)[(run.Verdict.Length + 3)..]})")}\n");
+        sb.Append(inv, $"- Status: {run.Status.ToString().ToLowerInvariant()}\n");
         if (run.Gate is { } gate)
         {
             sb.Append(inv, $"- Gate: **{gate.Verdict}**{(gate.Verdict == GateResult.Passed ? " ✓" : " ✗")}{(gate.BaselineRunId is null ? string.Empty : $" (baseline `{gate.BaselineRunId}`)")}\n");

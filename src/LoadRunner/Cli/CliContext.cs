@@ -5,6 +5,9 @@ public sealed record CliContext(TextWriter Out, TextWriter Error, bool Interacti
 {
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>What stopped the run when it was cancelled (Ctrl+C, SIGTERM), for its record.</summary>
+    public Func<string?> CancelledBy { get; init; } = () => "cli (interrupted)";
+
     /// <summary>Reads a line a person typed; null when nobody can answer (no terminal, CI).</summary>
     public Func<string?>? ReadLine { get; init; }
 

@@ -23,16 +23,13 @@ internal static class CliSupport
     }
 
     /// <summary>The exit-code contract for a finished run: interrupted, error, invalid, thresholds failed, ok — in that order.</summary>
-    public static int ExitCodeOf(RunRecord record) => record.Status switch
+    public static int ExitCodeOf(RunRecord record) => record.Verdict switch
     {
-        RunStatus.Cancelled => ExitCodes.Interrupted,
-        RunStatus.Failed or RunStatus.Aborted => ExitCodes.RuntimeError,
-        _ => record.Gate?.Verdict switch
-        {
-            GateResult.Invalid => ExitCodes.RunInvalid,
-            GateResult.Failed => ExitCodes.ThresholdsFailed,
-            _ => ExitCodes.Ok,
-        },
+        RunVerdict.Cancelled => ExitCodes.Interrupted,
+        RunVerdict.Error or RunVerdict.Aborted => ExitCodes.RuntimeError,
+        RunVerdict.Invalid => ExitCodes.RunInvalid,
+        RunVerdict.Failed => ExitCodes.ThresholdsFailed,
+        _ => ExitCodes.Ok,
     };
 
     /// <summary>

@@ -105,6 +105,8 @@ internal static class RunCommand
                         Agents = agents,
                         Listeners = CliSupport.Listeners(view, metrics),
                         Secrets = new SecretSource(ctx.Environment),
+                        StartedBy = "cli",
+                        CancelledBy = ctx.CancelledBy,
                     },
                     ctx.Cancel,
                     ctx.Abort).ConfigureAwait(false);

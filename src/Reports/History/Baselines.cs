@@ -23,7 +23,7 @@ public static class Baselines
         RunSummary? pick;
         if (spec == "latest-passed")
         {
-            pick = runs.FirstOrDefault(r => (planName is null || r.PlanName == planName) && r.Status == RunStatus.Completed && r.Verdict is null or GateResult.Passed);
+            pick = runs.FirstOrDefault(r => (planName is null || r.PlanName == planName) && r.Outcome == RunVerdict.Passed);
         }
         else if (spec.StartsWith("tag:", StringComparison.Ordinal))
         {

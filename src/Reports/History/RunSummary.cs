@@ -15,13 +15,24 @@ public sealed record RunSummary
     public required double DurationSeconds { get; init; }
     public required IReadOnlyList<ScenarioSummary> Scenarios { get; init; }
 
-    /// <summary>The gate's verdict (passed, failed, invalid), when the plan had thresholds.</summary>
+    /// <summary>The run's verdict (<see cref="RunVerdict"/>); a summary written before verdicts held the gate's only, or none.</summary>
     public string? Verdict { get; init; }
+
+    /// <summary>The verdict, also of a summary written before verdicts (derived from its status and gate verdict).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Outcome => RunVerdict.Of(Status, Verdict);
 
     public IReadOnlyList<string> Tags { get; init; } = [];
 
+    /// <summary>Who started the run and how; who cancelled it.</summary>
+    public string? StartedBy { get; init; }
+
+    public string? CancelledBy { get; init; }
+
     public static RunSummary From(RunRecord run) => new()
     {
+        StartedBy = run.StartedBy,
+        CancelledBy = run.CancelledBy,
         RunId = run.RunId,
         PlanName = run.PlanName,
         Status = run.Status,
@@ -37,7 +48,7 @@ public sealed record RunSummary
             s.BreakingPoint?.OfferedAtFailure,
             s.BreakingPoint?.LastHealthyOffered,
             s.BreakingPoint?.Unit))],
-        Verdict = run.Gate?.Verdict,
+        Verdict = RunVerdict.Of(run),
         Tags = run.Tags,
     };
 

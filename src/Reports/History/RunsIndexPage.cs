@@ -8,7 +8,7 @@ namespace Constellation.Reports.History;
 
 /// <summary>
 /// The runs index (index.html at the runs root): every run newest first with its key numbers and a link to
-/// its report, and per plan a trend of p95 and of the breaking point across runs. Self-contained like the
+/// its report, its verdict and tags, and per plan a chart of p95 and one of the breaking point across runs. Self-contained like the
 /// run report.
 /// </summary>
 public static class RunsIndexPage
@@ -21,7 +21,7 @@ public static class RunsIndexPage
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Constellation runs</title>\n<style>\n");
-        sb.Append("body{font-family:\"DejaVu Sans\",system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem;color:#1b1b1b}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.scroll{overflow-x:auto}figure svg{width:100%;height:auto;display:block}.completed{color:#060}.cancelled{color:#960}.failed{color:#a00}\n");
+        sb.Append("body{font-family:\"DejaVu Sans\",system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem;color:#1b1b1b}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.scroll{overflow-x:auto}figure svg{width:100%;height:auto;display:block}.v{font-weight:bold}.v-passed{color:#1e6b1e}.v-cancelled{color:#8a6d00}.v-failed,.v-error,.v-aborted{color:#fff;background:#c9302c;padding:0 .3rem;border-radius:.2rem}.v-invalid{background:#f0ad4e;padding:0 .3rem;border-radius:.2rem}.tag{background:#eef;border-radius:.2rem;padding:0 .25rem;margin-right:.2rem;white-space:nowrap}\n");
         sb.Append("</style>\n</head>\n<body>\n<h1>Constellation runs</h1>\n");
         if (runs.Count == 0)
         {
@@ -31,17 +31,27 @@ public static class RunsIndexPage
         int figure = 0;
         foreach (var plan in runs.GroupBy(r => r.PlanName).Where(g => g.Count() >= 2))
         {
+            // Latency and the breaking point are different units: a chart each, runs on the x axis by date and id.
+            var oldestFirst = plan.Reverse().ToList();
             sb.Append(inv, $"<section><h2>Trend: {E(plan.Key)}</h2>\n");
-            sb.Append("<figure>").Append(TrendChart(plan.Key, [.. plan.Reverse()], figure++)).Append("</figure></section>\n");
+            sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, "p95 latency (ms)", s => s.P95Ms, figure++)).Append("</figure>\n");
+            if (oldestFirst.Any(r => r.Scenarios.Any(s => s.BrokeAt is not null)))
+            {
+                var unit = oldestFirst.SelectMany(r => r.Scenarios).FirstOrDefault(s => s.Unit is not null)?.Unit ?? string.Empty;
+                sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, $"breaking point ({unit})", s => s.BrokeAt ?? double.NaN, figure++)).Append("</figure>\n");
+            }
+
+            sb.Append("</section>\n");
         }
 
-        sb.Append("<section><h2>All runs</h2><div class=\"scroll\"><table>\n<thead><tr><th>started (UTC)</th><th>plan</th><th>status</th><th>duration</th><th>scenarios: rps · errors · p95 · breaking point</th><th>report</th></tr></thead>\n<tbody>\n");
+        sb.Append("<section><h2>All runs</h2><div class=\"scroll\"><table>\n<thead><tr><th>started (UTC)</th><th>plan</th><th>verdict</th><th>tags</th><th>duration</th><th>scenarios: rps · errors · p95 · breaking point</th><th>report</th></tr></thead>\n<tbody>\n");
         foreach (var r in runs)
         {
             var scenarios = string.Join("<br>", r.Scenarios.Select(s => string.Create(inv,
                 $"{E(s.Name)}: {s.Rps:0.0}/s · {s.ErrorRate * 100:0.##}% · {Durations.Format(TimeSpan.FromMilliseconds(s.P95Ms))}{(s.BrokeAt is { } b ? $" · broke at {b:0.#} {E(s.Unit ?? string.Empty)}" : string.Empty)}")));
-            var status = r.Status.ToString().ToLowerInvariant();
-            sb.Append(inv, $"<tr><td>{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}</td><td>{E(r.PlanName)}</td><td class=\"{status}\">{status}</td><td>{Durations.Format(TimeSpan.FromSeconds(r.DurationSeconds))}</td><td>{scenarios}</td><td><a href=\"{E(reportLink(r))}\">{E(r.RunId)}</a></td></tr>\n");
+            var verdict = r.Outcome;
+            var tags = string.Concat(r.Tags.Select(t => $"<span class=\"tag\">{E(t)}</span>"));
+            sb.Append(inv, $"<tr><td>{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}</td><td>{E(r.PlanName)}</td><td><span class=\"v v-{verdict}\">{verdict}</span></td><td>{tags}</td><td>{Durations.Format(TimeSpan.FromSeconds(r.DurationSeconds))}</td><td>{scenarios}</td><td><a href=\"{E(reportLink(r))}\">{E(r.RunId)}</a></td></tr>\n");
         }
 
         sb.Append("</tbody></table></div></section>\n</body>\n</html>\n");
@@ -53,36 +63,47 @@ public static class RunsIndexPage
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.Append(inv, $"{"started (UTC)",-19}  {"status",-9}  {"plan",-20}  {"run id",-36}  scenarios\n");
+        sb.Append(inv, $"{"started (UTC)",-19}  {"verdict",-9}  {"plan",-20}  {"run id",-36}  {"tags",-16}  scenarios\n");
         foreach (var r in runs)
         {
             var scenarios = string.Join("; ", r.Scenarios.Select(s => string.Create(inv,
                 $"{s.Name} {s.Rps:0.0}/s {s.ErrorRate * 100:0.##}% p95 {Durations.Format(TimeSpan.FromMilliseconds(s.P95Ms))}{(s.BrokeAt is { } b ? $" broke at {b:0.#} {s.Unit}" : string.Empty)}")));
-            sb.Append(inv, $"{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.Status.ToString().ToLowerInvariant(),-9}  {Trim(r.PlanName, 20),-20}  {Trim(r.RunId, 36),-36}  {scenarios}\n");
+            sb.Append(inv, $"{r.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {r.Outcome,-9}  {Trim(r.PlanName, 20),-20}  {Trim(r.RunId, 36),-36}  {Trim(string.Join(",", r.Tags), 16),-16}  {scenarios}\n");
         }
 
         return sb.ToString();
     }
 
-    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst, int figure)
+    /// <summary>One value per scenario across the plan's runs, the runs labelled with their start (UTC) and id.</summary>
+    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst, string what, Func<ScenarioSummary, double> value, int figure)
     {
         var plot = new Plot();
-        Charts.RunCharts.Style(plot, $"{plan}: p95 and breaking point by run", "run (oldest → newest)", "p95 ms / breaking point");
+        Charts.RunCharts.Style(plot, $"{plan}: {what} by run", "run (oldest → newest)", what);
         double[] xs = [.. Enumerable.Range(1, oldestFirst.Count).Select(i => (double)i)];
         int colour = 1;
+        double top = 0;
         foreach (var name in oldestFirst.SelectMany(r => r.Scenarios.Select(s => s.Name)).Distinct())
         {
-            double[] p95 = [.. oldestFirst.Select(r => r.Scenarios.FirstOrDefault(s => s.Name == name)?.P95Ms ?? double.NaN)];
-            Charts.RunCharts.AddLine(plot, xs, p95, $"{name} p95 (ms)", colour++);
-            if (oldestFirst.Any(r => r.Scenarios.Any(s => s.Name == name && s.BrokeAt is not null)))
+            double[] ys = [.. oldestFirst.Select(r => r.Scenarios.FirstOrDefault(s => s.Name == name) is { } s ? value(s) : double.NaN)];
+            if (ys.Any(double.IsFinite))
             {
-                double[] broke = [.. oldestFirst.Select(r => r.Scenarios.FirstOrDefault(s => s.Name == name)?.BrokeAt ?? double.NaN)];
-                Charts.RunCharts.AddLine(plot, xs, broke, $"{name} broke at ({oldestFirst.SelectMany(r => r.Scenarios).FirstOrDefault(s => s.Name == name && s.Unit is not null)?.Unit})", colour++, dashed: true);
+                Charts.RunCharts.AddLine(plot, xs, ys, name, colour++);
+                top = Math.Max(top, ys.Where(double.IsFinite).Max());
             }
         }
 
-        return Html.HtmlReport.InlineSvg(plot.GetSvgXml(Charts.RunCharts.Width, Charts.RunCharts.Height), $"trend of {plan}", figure);
+        plot.Axes.SetLimitsY(0, top > 0 ? top * 1.15 : 1); // from zero: a steady value is a flat line, not noise magnified
+
+        // A tick per run (at most 12 labelled, evenly spread): its date and time and the end of its id.
+        int every = Math.Max(1, (int)Math.Ceiling(oldestFirst.Count / 12.0));
+        var ticks = xs.Where((_, i) => i % every == 0 || i == xs.Length - 1).ToArray();
+        var labels = ticks.Select(x => oldestFirst[(int)x - 1]).Select(r => $"{r.StartedUtc.UtcDateTime:MM-dd HH:mm}\n{Tail(r.RunId, 12)}").ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks, labels);
+        plot.Axes.SetLimitsX(0.5, oldestFirst.Count + 0.5);
+        return Html.HtmlReport.InlineSvg(plot.GetSvgXml(Charts.RunCharts.Width, Charts.RunCharts.Height), $"{what} of {plan} by run", figure);
     }
+
+    private static string Tail(string s, int max) => s.Length <= max ? s : "…" + s[^(max - 1)..];
 
     private static string Trim(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 

@@ -23,7 +23,7 @@ public static partial class HtmlReport
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         sb.Append(inv, $"<title>Constellation — {E(run.PlanName)} — {E(run.RunId)}</title>\n");
         sb.Append("<style>\n").Append(Css).Append("</style>\n</head>\n<body>\n");
-        sb.Append(inv, $"<header><h1>{E(run.PlanName)}</h1><p class=\"status status-{run.Status.ToString().ToLowerInvariant()}\">{E(StatusText(run))}</p>\n");
+        sb.Append(inv, $"<header><h1>{E(run.PlanName)}</h1><p class=\"status verdict-{run.Verdict}\" data-verdict=\"{run.Verdict}\">{E(StatusText(run))}</p>\n");
         sb.Append("<dl class=\"facts\">");
         Fact(sb, "run", run.RunId);
         Fact(sb, "started (UTC)", env.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", inv));
@@ -252,13 +252,12 @@ public static partial class HtmlReport
 
     private static string Secs(double? s) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.#} s") : "–";
 
-    private static string StatusText(RunRecord run) => run.Status switch
+    /// <summary>The top badge: the run's verdict, and a found breaking point or how a partial run ended.</summary>
+    private static string StatusText(RunRecord run) => run.Verdict switch
     {
-        RunStatus.Completed when run.Scenarios.Any(s => s.BreakingPoint is not null) => "completed — breaking point found",
-        RunStatus.Completed => "completed",
-        RunStatus.Cancelled => "cancelled — partial results",
-        RunStatus.Aborted => "aborted — the run was killed; every second its journal kept",
-        _ => "failed",
+        RunVerdict.Passed when run.Scenarios.Any(s => s.BreakingPoint is not null) => "passed — breaking point found",
+        RunVerdict.Aborted => "aborted — the run was killed; every second its journal kept",
+        var v => RunVerdict.Describe(v),
     };
 
     private static void Agents(StringBuilder sb, Distribution d)
@@ -346,7 +345,8 @@ public static partial class HtmlReport
         h1 { margin: 0 0 .25rem; font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
         h2 small { font-weight: normal; color: #555; font-size: .8rem; word-break: break-all; }
         .status { display: inline-block; padding: .2rem .6rem; border-radius: .3rem; font-weight: bold; }
-        .status-completed { background: #dff0d8; } .status-cancelled, .status-aborted { background: #fcf8e3; } .status-failed { background: #f2dede; }
+        .verdict-passed { background: #dff0d8; color: #1e4620; } .verdict-cancelled { background: #fcf8e3; color: #5c4400; }
+        .verdict-failed, .verdict-error, .verdict-aborted { background: #c9302c; color: #fff; } .verdict-invalid { background: #f0ad4e; color: #1b1b1b; }
         .facts { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .75rem 0; }
         .facts dt { font-size: .75rem; color: #555; } .facts dd { margin: 0; word-break: break-all; }
         .breaking { border-left: 4px solid #d55e00; padding-left: .6rem; }

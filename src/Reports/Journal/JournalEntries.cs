@@ -143,6 +143,10 @@ public sealed record JournalEnd : JournalEntry
     public required DateTimeOffset EndedUtc { get; init; }
     public string? Error { get; init; }
     public string? AbortedBy { get; init; }
+
+    /// <summary>Who cancelled the run, when it was cancelled.</summary>
+    public string? CancelledBy { get; init; }
+
     public IReadOnlyList<JournalScenarioEnd> Scenarios { get; init; } = [];
     public Distribution? Distribution { get; init; }
     public bool GeneratorBottleneck { get; init; }

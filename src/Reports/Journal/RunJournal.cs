@@ -332,6 +332,7 @@ public static class RunJournal
                     : _end.Error,
                 Tags = _tags ?? start.Tags,
                 StartedBy = start.StartedBy,
+                CancelledBy = _end?.CancelledBy,
                 Distribution = _end?.Distribution,
                 Gate = _gate,
                 Stores = _stores,

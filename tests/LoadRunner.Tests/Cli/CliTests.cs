@@ -150,7 +150,7 @@ public sealed class CliTests : IAsyncLifetime
 
         var (listCode, list, _) = await Cli("runs", "list", "-o", _dir);
         listCode.ShouldBe(ExitCodes.Ok);
-        list.ShouldContain("completed  cli run");
+        list.ShouldContain("passed     cli run");
         list.ShouldMatch(@"steady \d+\.\d/s 0% p95 ");
     }
 
