@@ -1,11 +1,10 @@
-using Hangfire;
 using Constellation.Reports.Journal;
 using Microsoft.Extensions.Options;
 
 namespace Constellation.Service;
 
 /// <summary>At start, before any job runs: runs interrupted by a crash or a restart become aborted runs; every plan gets its dashboard button.</summary>
-public sealed partial class RecoveryService(RunService runs, Hangfire.IRecurringJobManager recurring, IOptions<ServiceOptions> options, ILogger<RecoveryService> logger) : IHostedService
+public sealed partial class RecoveryService(PlanCatalog plans, IOptions<ServiceOptions> options, ILogger<RecoveryService> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -14,13 +13,7 @@ public sealed partial class RecoveryService(RunService runs, Hangfire.IRecurring
             Interrupted(logger, id);
         }
 
-        foreach (var (name, _) in runs.Plans())
-        {
-            // The id says when Quartz runs it, so the dashboard shows the schedule next to the button.
-            var crons = options.Value.Schedules.Where(s => s.Plan == name).Select(s => s.Cron).ToList();
-            var id = crons.Count == 0 ? $"plan {name}" : $"plan {name} (scheduled: {string.Join(", ", crons)} UTC)";
-            recurring.AddOrUpdate<RunService>(id, s => s.StartFromDashboard(name), Hangfire.Cron.Never());
-        }
+        plans.Sync(); // the buttons exist before the dashboard is served; PlanCatalog keeps them in step after
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

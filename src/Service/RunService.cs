@@ -32,6 +32,10 @@ public sealed class RunState
     public required RunOverrides Overrides { get; init; }
     public string Status { get; set; } = "queued";
     public string? CancelledBy { get; set; }
+
+    /// <summary>Its Hangfire job.</summary>
+    public string? JobId { get; set; }
+
     public RunRecord? Record { get; set; }
     public string? Error { get; set; }
     public CancellationTokenSource Cancel { get; } = new();
@@ -128,24 +132,46 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                 return (null, StatusCodes.Status409Conflict, $"run {busy.Id} ({busy.Plan}) is {busy.Status}: one run at a time, the service drives one cluster");
             }
 
-            var id = RunPipeline.NewRunId(loaded.Plan!.Name, time.GetUtcNow());
+            // A run id is never reused: a new one until neither this service nor the runs folder knows it.
+            string id;
+            do
+            {
+                id = RunPipeline.NewRunId(loaded.Plan!.Name, time.GetUtcNow());
+            }
+            while (_runs.ContainsKey(id) || Directory.Exists(Path.Combine(options.Value.RunsFolder, id)));
+
             var state = new RunState { Id = id, Plan = planName, StartedBy = who, Via = via, Overrides = overrides };
             _runs[id] = state;
-            jobs.Enqueue<RunService>(s => s.ExecuteAsync(id, CancellationToken.None));
+            state.JobId = jobs.Enqueue<RunService>(s => s.ExecuteAsync(id, CancellationToken.None));
             logger.LogInformation("run {RunId} of {Plan} queued by {Who} via {Via}", id, planName, who, via);
             return (state, StatusCodes.Status202Accepted, null);
         }
     }
 
-    /// <summary>The dashboard's button: each plan is a "recurring job" that never fires by itself; its Trigger now starts the plan.</summary>
+    /// <summary>A run job's outcome when it did not run (a requeued run, an unknown run id): a run is written once.</summary>
+    public const string NotRun = "not run";
+
+    /// <summary>
+    /// The dashboard's button: each plan is a "recurring job" that never fires by itself (Quartz holds the schedules,
+    /// shown in <paramref name="schedule"/>); its Trigger now starts the plan, as the signed-in user.
+    /// </summary>
     [AutomaticRetry(Attempts = 0)]
-    [JobDisplayName("start plan {0}")]
-    public void StartFromDashboard(string planName)
+    [JobDisplayName("start plan {0} — {1}")]
+    public string StartFromDashboard(string planName, string schedule, Hangfire.Server.PerformContext? context)
     {
-        var (run, _, problem) = Start(planName, new RunOverrides(), "dashboard", "hangfire");
-        if (run is null)
+        var who = RunJobFilter.TriggeredByOf(context) ?? "dashboard";
+        var (run, _, problem) = Start(planName, new RunOverrides(), who, "dashboard");
+        return run is null
+            ? throw new InvalidOperationException(problem) // shown on the job in the dashboard
+            : $"queued run {run.Id} — report when it ends: /runs/{run.Id}/index.html";
+    }
+
+    /// <summary>The dashboard deleted the run's job while it ran: who cancelled it.</summary>
+    public void NoteCancelledBy(string id, string who)
+    {
+        if (Find(id) is { Status: "queued" or "running" } run)
         {
-            throw new InvalidOperationException(problem); // shown on the job in the dashboard
+            run.CancelledBy ??= who;
         }
     }
 
@@ -175,18 +201,24 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
     /// </remarks>
     [AutomaticRetry(Attempts = 0)]
     [JobDisplayName("run {0}")]
-    public async Task ExecuteAsync(string id, CancellationToken jobCancelled)
+    public async Task<RunJobOutcome> ExecuteAsync(string id, CancellationToken jobCancelled)
     {
+        // A run is written once: a job that comes again (Requeue in the dashboard, a restart) does not run it again.
         if (Find(id) is not { } run)
         {
-            logger.LogWarning("run {RunId} is not known (the service restarted?): skipped", id);
-            return;
+            logger.LogWarning("run {RunId} is not known to this service (it restarted since): not run again", id);
+            return new RunJobOutcome(id, NotRun, $"run {id} is not known to this service (it restarted since it was queued); a run is written once: start its plan again for a new run", null);
+        }
+
+        if (run.Status != "queued")
+        {
+            return new RunJobOutcome(id, NotRun, $"run {id} already ran ({run.Status}); a run is written once: use Trigger now on plan {run.Plan}, or POST /api/runs, for a new run", $"/runs/{id}/index.html");
         }
 
         if (run.Cancel.IsCancellationRequested)
         {
             run.Status = "cancelled";
-            return;
+            return new RunJobOutcome(id, Core.Results.RunVerdict.Cancelled, $"cancelled by {run.CancelledBy} before it started", null);
         }
 
         run.Status = "running";
@@ -205,7 +237,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                 run.Status = "failed";
                 run.Error = $"plan '{run.Plan}' became invalid after the run was queued: {string.Join("; ", applied.Errors)}";
                 logger.LogError("run {RunId}: {Error}", id, run.Error);
-                return;
+                return new RunJobOutcome(id, Core.Results.RunVerdict.Error, run.Error, null);
             }
 
             var plan = applied.Plan!;
@@ -225,6 +257,16 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             run.Record = outcome.Record;
             run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
             await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);
+            var record = outcome.Record;
+            var why = record.Verdict switch
+            {
+                Core.Results.RunVerdict.Failed => "; failed: " + string.Join("; ", record.Gate?.Thresholds.Where(t => !t.Passed && !t.Skipped).Select(t => $"[{t.Scope}] {t.Threshold}: {t.Observed}") ?? []),
+                Core.Results.RunVerdict.Invalid => "; " + string.Join("; ", record.Gate?.InvalidReasons ?? []),
+                Core.Results.RunVerdict.Cancelled => $" by {record.CancelledBy}",
+                Core.Results.RunVerdict.Error or Core.Results.RunVerdict.Aborted => $": {record.Error}",
+                _ => string.Empty,
+            };
+            return new RunJobOutcome(id, record.Verdict, $"run {id}: verdict {record.Verdict}{why}", $"/runs/{id}/index.html");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -232,6 +274,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             run.Status = "failed";
             run.Error = e.Message;
             logger.LogError(e, "run {RunId} failed", id);
+            return new RunJobOutcome(id, Core.Results.RunVerdict.Error, $"run {id}: verdict error: {e.Message}", null);
         }
     }
 

@@ -19,7 +19,12 @@ public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> s
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
 
-    public static bool IsLoopback(HttpContext context) => context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
+    /// <summary>Headers a proxy adds: a request that carries one came through something, and is never the local operator.</summary>
+    public static readonly string[] ForwardingHeaders = ["X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Real-IP", "X-Original-For"];
+
+    /// <summary>A caller on this machine, not through a proxy: the local operator.</summary>
+    public static bool IsLoopback(HttpContext context) =>
+        context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) && !ForwardingHeaders.Any(h => context.Request.Headers.ContainsKey(h));
 
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
@@ -95,4 +100,65 @@ public sealed class CsrfHeaderFilter : IEndpointFilter
         context.HttpContext.Request.Headers.ContainsKey(HeaderName)
             ? next(context)
             : ValueTask.FromResult<object?>(TypedResults.Problem($"state-changing calls need the {HeaderName} header (CSRF protection)", statusCode: StatusCodes.Status400BadRequest));
+}
+
+/// <summary>
+/// Cross-site protection for every state-changing request, the API's and the dashboard's alike: a POST, PUT, PATCH or
+/// DELETE that a browser marks as coming from another site (<c>Sec-Fetch-Site</c> other than same-origin or none), or
+/// whose <c>Origin</c> (else <c>Referer</c>) is not this service's own origin or a configured public origin, is refused
+/// with 403. A request without those headers is not a browser's (curl, CI): the API still wants its
+/// X-Constellation-Request header, the dashboard its antiforgery token.
+/// </summary>
+public sealed partial class SameOriginMiddleware(RequestDelegate next, IOptionsMonitor<ServiceOptions> options, ILogger<SameOriginMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var method = context.Request.Method;
+        if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (Refusal(context.Request, options.CurrentValue.PublicOrigins) is { } why)
+        {
+            Refused(logger, method, context.Request.Path, why);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsJsonAsync(
+                new { title = "cross-site request refused", status = 403, detail = $"{why}: state-changing requests must come from this service's own pages or from scripts" },
+                context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Why the request looks cross-site, or null.</summary>
+    public static string? Refusal(HttpRequest request, IReadOnlyCollection<string> publicOrigins)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0 && site is not ("same-origin" or "none"))
+        {
+            return $"the browser marks it {site} (Sec-Fetch-Site)";
+        }
+
+        var own = $"{request.Scheme}://{request.Host}";
+        bool Allowed(string origin) => string.Equals(origin, own, StringComparison.OrdinalIgnoreCase) || publicOrigins.Any(o => string.Equals(o.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length > 0)
+        {
+            return Allowed(origin) ? null : $"it comes from origin {origin}";
+        }
+
+        var referer = request.Headers.Referer.ToString();
+        if (referer.Length > 0)
+        {
+            return Uri.TryCreate(referer, UriKind.Absolute, out var r) && Allowed(r.GetLeftPart(UriPartial.Authority)) ? null : "it comes from another page (Referer)";
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "refused {Method} {Path}: {Why}")]
+    private static partial void Refused(ILogger logger, string method, string path, string why);
 }

@@ -21,6 +21,16 @@ public static class ServiceExtensions
         services.AddOpenApi();
         services.AddHealthChecks();
         services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        services.AddHttpContextAccessor();
+
+        // The dashboard's forms carry an antiforgery token (Hangfire checks it on every POST when this is registered),
+        // its cookie never sent cross-site.
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "constellation.antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.HttpOnly = true;
+        });
         services.AddAuthorizationBuilder()
             .AddPolicy(Policies.View, p => p.RequireRole(Roles.Viewer, Roles.Operator))
             .AddPolicy(Policies.Operate, p => p.RequireRole(Roles.Operator));
@@ -28,9 +38,15 @@ public static class ServiceExtensions
         // Hangfire keeps the jobs: in memory (nothing else needed), or PostgreSQL when a connection string is set.
         // One worker: one run at a time.
         var hangfireDb = builder.Configuration.GetConnectionString("Hangfire");
-        services.AddHangfire(c =>
+        services.AddHangfire((provider, c) =>
         {
             c.UseSimpleAssemblyNameTypeSerializer().UseRecommendedSerializerSettings();
+
+            // A job's state is its run's verdict; the dashboard's user is recorded; nothing is retried by default
+            // (a run is written once).
+            GlobalJobFilters.Filters.Remove(typeof(AutomaticRetryAttribute));
+            c.UseFilter(new AutomaticRetryAttribute { Attempts = 0 });
+            c.UseFilter(new RunJobFilter(provider));
             if (string.IsNullOrWhiteSpace(hangfireDb))
             {
                 c.UseInMemoryStorage();
@@ -42,7 +58,9 @@ public static class ServiceExtensions
         });
         services.AddHangfireServer(o => o.WorkerCount = 1);
         services.AddSingleton<RunService>();
+        services.AddSingleton<PlanCatalog>();
         services.AddHostedService<RecoveryService>(); // registered before Hangfire's server starts taking jobs
+        services.AddHostedService(sp => sp.GetRequiredService<PlanCatalog>()); // then keeps the buttons in step
 
         // Quartz holds the schedules; a trigger enqueues the same Hangfire job as the API.
         var schedules = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>()?.Schedules ?? [];
@@ -70,6 +88,24 @@ public static class ServiceExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+
+        // Forwarding headers are believed only from the configured proxies; from anyone else they make a request
+        // remote (never the local operator) and are otherwise ignored.
+        var proxies = (app.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>()?.TrustedProxies ?? []).Where(p => System.Net.IPAddress.TryParse(p, out _)).ToList();
+        if (proxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedHost };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            foreach (var p in proxies)
+            {
+                forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(p));
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
+        app.UseMiddleware<SameOriginMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;
@@ -131,6 +167,7 @@ public static class ServiceExtensions
             IsReadOnlyFunc = c => !c.GetHttpContext().User.IsInRole(Roles.Operator),
             DisplayStorageConnectionString = false,
             DashboardTitle = "Constellation runs",
+            AppPath = "/runs/", // "Back to site": the runs index
         });
         return app;
     }

@@ -23,6 +23,7 @@ public static class ServiceHost
                 o.TimestampFormat = "HH:mm:ss ";
             })
             .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None) // a failed start is reported by serve, one line per problem
             .AddFilter("Hangfire", LogLevel.Warning)
             .AddFilter("Quartz", LogLevel.Warning);
         configure?.Invoke(builder);

@@ -24,6 +24,15 @@ public sealed class ServiceOptions
 
     /// <summary>Longest duration override a caller may ask for.</summary>
     public TimeSpan MaxDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>
+    /// Reverse proxies (IP addresses) whose X-Forwarded-For/-Proto/-Host are believed. A request carrying forwarding
+    /// headers from anyone else is never local.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Origins browsers reach the service under besides its own (a proxy's public https://host), for the cross-site check.</summary>
+    public List<string> PublicOrigins { get; set; } = [];
 }
 
 /// <summary>A scheduled run.</summary>
@@ -57,11 +66,34 @@ public static class Roles
 }
 
 /// <summary>Every configuration problem at once, with the key it is about.</summary>
-public sealed class ServiceOptionsValidator : IValidateOptions<ServiceOptions>
+public sealed class ServiceOptionsValidator(IConfiguration configuration) : IValidateOptions<ServiceOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServiceOptions o)
     {
         var errors = new List<string>();
+
+        // Exposure is explicit: listening beyond this machine needs a user to be configured.
+        var urls = (configuration["urls"] ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (o.Users.Count == 0 && urls.FirstOrDefault(u => !IsLoopbackUrl(u)) is { } exposed)
+        {
+            errors.Add($"Urls: '{exposed}' listens beyond this machine and no user is configured: add an operator (Constellation:Users:0:Name=NAME, :Role=operator, :ApiKeySha256=$(printf %s \"$KEY\" | sha256sum | cut -d' ' -f1)) or listen on http://127.0.0.1:PORT");
+        }
+
+        for (int i = 0; i < o.TrustedProxies.Count; i++)
+        {
+            if (!System.Net.IPAddress.TryParse(o.TrustedProxies[i], out _))
+            {
+                errors.Add($"Constellation:TrustedProxies:{i}: must be an IP address, got '{o.TrustedProxies[i]}'");
+            }
+        }
+
+        for (int i = 0; i < o.PublicOrigins.Count; i++)
+        {
+            if (!Uri.TryCreate(o.PublicOrigins[i], UriKind.Absolute, out var origin) || origin.PathAndQuery != "/" || (origin.Scheme != Uri.UriSchemeHttp && origin.Scheme != Uri.UriSchemeHttps))
+            {
+                errors.Add($"Constellation:PublicOrigins:{i}: must be an origin such as https://constellation.example.com, got '{o.PublicOrigins[i]}'");
+            }
+        }
         if (!Directory.Exists(o.PlansFolder))
         {
             errors.Add($"Constellation:PlansFolder: '{Path.GetFullPath(o.PlansFolder)}' does not exist");
@@ -101,6 +133,18 @@ public sealed class ServiceOptionsValidator : IValidateOptions<ServiceOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>Whether a listen URL stays on this machine (127.0.0.0/8, ::1, localhost).</summary>
+    public static bool IsLoopbackUrl(string url)
+    {
+        var text = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var u))
+        {
+            return false;
+        }
+
+        return u.IsLoopback || (System.Net.IPAddress.TryParse(u.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
     }
 
     /// <summary>The cron expression (UTC), or null when it is not one.</summary>

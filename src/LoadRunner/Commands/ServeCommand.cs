@@ -25,30 +25,40 @@ internal static class ServeCommand
         var cmd = new Command("serve", "Run the service: Hangfire dashboard (/hangfire), REST API (/api), reports (/runs), /metrics, health; scheduled runs from configuration.") { urls, plans, runs };
         cmd.SetAction(async (pr, ct) =>
         {
-            var app = Constellation.Service.ServiceHost.Build(
-            [
-                "--urls=" + pr.GetValue(urls),
-                "--Constellation:PlansFolder=" + pr.GetValue(plans)!.FullName,
-                "--Constellation:RunsFolder=" + pr.GetValue(runs)!.FullName,
-            ]);
+            Microsoft.AspNetCore.Builder.WebApplication app;
+            try
+            {
+                app = Constellation.Service.ServiceHost.Build(
+                [
+                    "--urls=" + pr.GetValue(urls),
+                    "--Constellation:PlansFolder=" + pr.GetValue(plans)!.FullName,
+                    "--Constellation:RunsFolder=" + pr.GetValue(runs)!.FullName,
+                ]);
+            }
+            catch (Exception e) when (StartProblems(e, pr.GetValue(urls)!) is { Count: > 0 } problems)
+            {
+                foreach (var problem in problems)
+                {
+                    ctx.Error.WriteLine($"error: {problem}");
+                }
+
+                return ExitCodes.InvalidInput;
+            }
+
             await using (app.ConfigureAwait(false))
             {
                 try
                 {
                     await app.StartAsync(ctx.Cancel).ConfigureAwait(false);
                 }
-                catch (Microsoft.Extensions.Options.OptionsValidationException e)
+                catch (Exception e) when (StartProblems(e, pr.GetValue(urls)!) is { Count: > 0 } problems)
                 {
-                    foreach (var failure in e.Failures)
+                    // Every start-up problem in one line each (configuration, a port in use), never a trace.
+                    foreach (var problem in problems)
                     {
-                        ctx.Error.WriteLine($"error: {failure}");
+                        ctx.Error.WriteLine($"error: {problem}");
                     }
 
-                    return ExitCodes.InvalidInput;
-                }
-                catch (IOException e)
-                {
-                    ctx.Error.WriteLine($"error: cannot listen on {pr.GetValue(urls)}: {e.Message}");
                     return ExitCodes.InvalidInput;
                 }
 
@@ -68,5 +78,28 @@ internal static class ServeCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>The problems a failed start is made of (the host may wrap them), or none when it is something else.</summary>
+    private static List<string> StartProblems(Exception e, string urls)
+    {
+        var all = e is AggregateException a ? a.Flatten().InnerExceptions.ToList() : [e];
+        var problems = new List<string>();
+        foreach (var x in all)
+        {
+            switch (x)
+            {
+                case Microsoft.Extensions.Options.OptionsValidationException v:
+                    problems.AddRange(v.Failures);
+                    break;
+                case IOException io:
+                    problems.Add($"cannot listen on {urls}: {io.Message}");
+                    break;
+                default:
+                    return [];
+            }
+        }
+
+        return problems;
     }
 }
