@@ -109,7 +109,14 @@ ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
 files = glob.glob(sys.argv[1] + "/**/*.trx", recursive=True)
 for f in files:
-    c = ET.parse(f).getroot().find("t:ResultSummary/t:Counters", ns)
+    root = ET.parse(f).getroot()
+    # Name every failed test with the first lines of its message, next to the count, so a CI log's tail says what broke.
+    for r in root.iterfind("t:Results/t:UnitTestResult", ns):
+        if r.get("outcome") in ("Failed", "Error", "Timeout", "Aborted"):
+            m = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+            text = " ".join((m.text or "").split()) if m is not None else ""
+            print(f"FAILED {r.get('testName')}: {text[:600]}")
+    c = root.find("t:ResultSummary/t:Counters", ns)
     if c is None:
         continue
     passed += int(c.get("passed", 0))

@@ -57,7 +57,7 @@ public sealed partial class SignalTests : IDisposable
         await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
 
         process.ExitCode.ShouldBe(ExitCodes.Interrupted, stderr.ToString());
-        (await stdout).ShouldContain("Status: **cancelled**");
+        (await stdout).ShouldContain("Verdict: **cancelled**");
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "sig", "run.json"), ct);
         record.Status.ShouldBe(RunStatus.Cancelled);
         record.Scenarios[0].Totals.Requests.ShouldBeGreaterThan(0);
