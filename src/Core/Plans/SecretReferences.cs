@@ -17,7 +17,7 @@ public interface ISecretSource
     string? Read(SecretReference reference);
 }
 
-/// <summary>The environment (<c>${env:NAME}</c>) and files (<c>${file:PATH}</c>, relative to the current folder; one trailing line break dropped; at most 64 KiB).</summary>
+/// <summary>The environment (<c>${env:NAME}</c>) and files (<c>${file:PATH}</c>, relative to the current folder; one trailing line break dropped; at most 64 KiB; a pipe or a device reads as empty).</summary>
 public sealed class SecretSource(Func<string, string?>? environment = null) : ISecretSource
 {
     public const int MaxFileBytes = 64 * 1024;
@@ -39,7 +39,20 @@ public sealed class SecretSource(Func<string, string?>? environment = null) : IS
                 return null;
             }
 
-            var text = File.ReadAllText(info.FullName);
+            // Read at most the size the file had when it was looked at: a pipe or a device (size 0) reads as empty
+            // instead of blocking on a FIFO or filling memory from /dev/zero, and a file that grows meanwhile is cut.
+            if (info.Length == 0)
+            {
+                return string.Empty;
+            }
+
+            var bytes = new byte[info.Length];
+            using (var stream = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1))
+            {
+                bytes = bytes[..stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false)];
+            }
+
+            var text = new System.Text.UTF8Encoding(false).GetString(bytes).TrimStart('\uFEFF');
             return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -108,6 +108,34 @@ public sealed class SecretsTests : IDisposable
         SecretReferences.Missing(plan, Env(("TOKEN", "x"))).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task SecretFiles_ARegularFileIsRead_DevicesAndPipesNeverBlockOrFillMemory_AndTooBigIsMissing()
+    {
+        var source = new SecretSource();
+        SecretReference File_(string path) => new("file", path, "p");
+
+        source.Read(File_(SecretFile("\uFEFFs3cr3t\n"))).ShouldBe("s3cr3t");
+        source.Read(File_(SecretFile(string.Empty))).ShouldBe(string.Empty);
+        source.Read(File_(SecretFile(new string('x', SecretSource.MaxFileBytes)))).ShouldNotBeNull();
+        source.Read(File_(SecretFile(new string('x', SecretSource.MaxFileBytes + 1)))).ShouldBeNull();
+        source.Read(File_(Path.Combine(_dir, "absent"))).ShouldBeNull();
+        source.Read(File_(_dir)).ShouldBeNull();
+
+        // /dev/zero and /dev/urandom never end; a FIFO with no writer blocks whoever opens it.
+        var fifo = Path.Combine(_dir, "fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+        }
+
+        foreach (var path in new[] { "/dev/zero", "/dev/urandom", fifo })
+        {
+            var read = Task.Run(() => source.Read(File_(path)), TestContext.Current.CancellationToken);
+            (await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))).ShouldBe(read, path);
+            (await read).ShouldBe(string.Empty, path);
+        }
+    }
+
     [Theory]
     [InlineData("baseUrl: \"https://${env:HOST}/\"", "targets.api.baseUrl", "only in its user:password")]
     [InlineData("baseUrl: \"http://127.0.0.1:1/${env:TENANT}/\"", "targets.api.baseUrl", "only in its user:password")]
