@@ -269,7 +269,18 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         Core.Gate.SecondsOf? baselineSeconds = null;
         if (plan.Baseline is { } wanted && plan.AllThresholds.Any(t => t.Threshold.Regression))
         {
-            var found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None).ConfigureAwait(false);
+            // With an S3 store the bucket's runs count too: a fresh CI workspace finds last night's baseline.
+            var remote = options.Stores.OfType<Reports.History.IRemoteRuns>().FirstOrDefault();
+            Reports.History.Baselines.Found found;
+            try
+            {
+                found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None, remote).ConfigureAwait(false);
+            }
+            catch (Exception e) when (remote is not null && e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or Polly.Timeout.TimeoutRejectedException)
+            {
+                found = new Reports.History.Baselines.Found(null, $"{remote.Location} could not be read ({e.Message})");
+            }
+
             baseline = found.Record;
             if (baseline is null)
             {

@@ -71,6 +71,64 @@ public sealed class S3RunStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AStoredRun_IsNeverOverwritten_AndAFreshFolderFindsTagsAndPromotesThroughTheBucket()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
+        Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        var ct = TestContext.Current.CancellationToken;
+        var run = await WriteRunAsync();
+        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
+        using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
+        Directory.CreateDirectory(Journal.RunJournalWriter.FolderOf(_dir));
+        using (Journal.RunJournalWriter.Hold(_dir))
+        {
+            // As in a real run: the run holds its journal's writer lock while it is stored; the lock is not the run's.
+            var stored = await store.StoreAsync(_dir, run, ct);
+            stored.Ok.ShouldBeTrue(stored.Error);
+        }
+
+        (await store.HasRunAsync(run.RunId, ct)).ShouldBeTrue();
+        (await store.HasRunAsync("no-such-run", ct)).ShouldBeFalse();
+
+        // The same run id again (a re-run CI job, another workspace): refused, and the stored run is the first one.
+        var impostor = run with { Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddDays(3) } };
+        await CompositeReportWriter.Default.WriteAsync(impostor, _dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+        var again = await store.StoreAsync(_dir, impostor, ct);
+        again.Ok.ShouldBeFalse();
+        again.Files.ShouldBe(0);
+        again.Error.ShouldNotBeNull().ShouldContain($"already holds a finished run {run.RunId}; nothing was overwritten");
+        (await store.ListAsync(ct)).ShouldHaveSingleItem().StartedUtc.ShouldBe(run.Environment.StartedUtc);
+
+        // A second run of the plan, then a workspace that starts empty (a CI job) promotes the first: it is pulled,
+        // tagged, and sent back; a third empty workspace finds the baseline in the bucket.
+        var second = run with { RunId = run.RunId + "-2", Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddDays(1) } };
+        var secondDir = Directory.CreateDirectory(Path.Combine(_dir, "second")).FullName;
+        await CompositeReportWriter.Default.WriteAsync(second, secondDir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+        (await store.StoreAsync(secondDir, second, ct)).Ok.ShouldBeTrue();
+
+        var ci1 = Directory.CreateDirectory(Path.Combine(_dir, "ci-1")).FullName;
+        (await History.Baselines.ResolveAsync(ci1, "tag:baseline", run.PlanName, null, ct, store)).Record.ShouldBeNull();
+        await History.Baselines.PromoteAsync(ci1, run.RunId, ct, store);
+        File.Exists(Path.Combine(ci1, run.RunId, "index.html")).ShouldBeTrue(); // the whole run came over, its report too
+        Directory.GetDirectories(ci1).Select(Path.GetFileName).ShouldBe([run.RunId]); // no half-pulled leftovers
+
+        var ci2 = Directory.CreateDirectory(Path.Combine(_dir, "ci-2")).FullName;
+        var found = await History.Baselines.ResolveAsync(ci2, "tag:baseline", run.PlanName, second.RunId, ct, store);
+        found.Record.ShouldNotBeNull().RunId.ShouldBe(run.RunId);
+        found.Record.Tags.ShouldContain("baseline");
+
+        // Promoting the second run moves the tag in the bucket: one baseline per plan, wherever it is read from.
+        var ci3 = Directory.CreateDirectory(Path.Combine(_dir, "ci-3")).FullName;
+        await History.Baselines.PromoteAsync(ci3, second.RunId, ct, store);
+        var listed = await store.ListAsync(ct);
+        listed.Single(r => r.RunId == second.RunId).Tags.ShouldContain("baseline");
+        listed.Single(r => r.RunId == run.RunId).Tags.ShouldNotContain("baseline");
+        var ci4 = Directory.CreateDirectory(Path.Combine(_dir, "ci-4")).FullName;
+        (await History.Baselines.ResolveAsync(ci4, "tag:baseline", run.PlanName, null, ct, store)).Record.ShouldNotBeNull().RunId.ShouldBe(second.RunId);
+        Should.Throw<FileNotFoundException>(() => History.Baselines.TagAsync(ci4, "not-stored-anywhere", "x", false, ct, store)).Message.ShouldContain(store.Location);
+    }
+
+    [Fact]
     public async Task Store_TransientFailures_AreRetriedWithBackoff_AndDeniedAccessIsNot()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -78,6 +136,11 @@ public sealed class S3RunStoreTests : IDisposable
         int puts = 0;
         await using var fake = await FakeS3.StartAsync(ctx =>
         {
+            if (ctx.Request.Method == "HEAD")
+            {
+                return 404; // no run.json yet: the run id is free
+            }
+
             if (ctx.Request.Method != "PUT" || !ctx.Request.Path.Value!.Contains(run.RunId, StringComparison.Ordinal))
             {
                 return 200; // listing and the runs index are not what this test counts
@@ -181,7 +244,7 @@ public sealed class S3RunStoreTests : IDisposable
                 await ctx.Request.Body.CopyToAsync(Stream.Null);
                 int code = status(ctx);
                 ctx.Response.StatusCode = code;
-                if (code == 200)
+                if (code == 200 || HttpMethods.IsHead(ctx.Request.Method))
                 {
                     ctx.Response.Headers.ETag = "\"0\"";
                     return;

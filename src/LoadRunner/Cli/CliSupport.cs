@@ -87,6 +87,45 @@ internal static class CliSupport
     }
 
     /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> with the S3 store (or null), disposed after; a store that fails or does not answer
+    /// is one line and exit 1 (an outside service's failure, not bad input).
+    /// </summary>
+    public static async Task<int> WithStoreAsync(CliContext ctx, Reports.Stores.S3RunStore? store, Func<Reports.Stores.S3RunStore?, Task<int>> body)
+    {
+        using (store)
+        {
+            try
+            {
+                return await body(store).ConfigureAwait(false);
+            }
+            catch (Exception e) when (store is not null && e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+            {
+                ctx.Error.WriteLine($"error: {store.Location}: {(e is Polly.Timeout.TimeoutRejectedException ? "no answer in time" : e.Message)}");
+                return ExitCodes.RuntimeError;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the S3 store already holds <paramref name="runId"/>, asked before any load is sent. A store that does
+    /// not answer within 15 s does not stop the run (it is checked again when the run is stored): a warning says so.
+    /// </summary>
+    public static async Task<bool> StoredAlreadyAsync(CliContext ctx, Reports.Stores.S3RunStore store, string runId)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ctx.Cancel);
+        bound.CancelAfter(TimeSpan.FromSeconds(15));
+        try
+        {
+            return await store.HasRunAsync(runId, bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or OperationCanceledException or Polly.Timeout.TimeoutRejectedException)
+        {
+            ctx.Error.WriteLine($"warning: could not ask {store.Location} whether run {runId} is there ({(e is OperationCanceledException ? "no answer within 15s" : e.Message)}); it is checked again when the run is stored");
+            return false;
+        }
+    }
+
     public static void AppendStepSummary(CliContext ctx, string summaryPath)
     {
         if (ctx.Environment("GITHUB_STEP_SUMMARY") is not { Length: > 0 } target || !File.Exists(summaryPath))

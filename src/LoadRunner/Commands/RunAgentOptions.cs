@@ -173,9 +173,3 @@ internal sealed class RunAgentOptions
         }, null);
     }
 }
-
-/// <summary>
-/// Where a run is stored in S3 (the run command's --s3-* options); <c>CallTimeout</c> is --s3-timeout when given,
-/// which also bounds each call of an S3 exchange.
-/// </summary>
-internal sealed record S3Settings(string? Bucket, string Prefix, Uri? Endpoint, string? Region, TimeSpan? CallTimeout);

@@ -20,12 +20,8 @@ internal static class RunCommand
         var runId = CliOptions.RunId("Use this run id instead of a generated one (letters, digits, '.', '_', '-').");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output, only the summary." };
         var metricsPort = CliSupport.MetricsPortOption();
-        var s3Bucket = new Option<string?>("--s3-bucket") { Description = "Also store the run in this S3 bucket (standard AWS credential chain). Default: $CONSTELLATION_S3_BUCKET.", DefaultValueFactory = _ => ctx.Environment("CONSTELLATION_S3_BUCKET") };
-        var s3Prefix = new Option<string>("--s3-prefix") { Description = "Key prefix; the run goes to PREFIX/RUN-ID/. Default: $CONSTELLATION_S3_PREFIX or constellation/runs.", DefaultValueFactory = _ => ctx.Environment("CONSTELLATION_S3_PREFIX") ?? "constellation/runs" };
-        var s3Region = new Option<string?>("--s3-region") { Description = "AWS region. Default: $AWS_REGION, else us-east-1." };
-        var s3Endpoint = CliOptions.HttpUrl("--s3-endpoint", "An S3-compatible endpoint instead of AWS (MinIO, s3rver). Default: $CONSTELLATION_S3_ENDPOINT.", () => ctx.Environment("CONSTELLATION_S3_ENDPOINT"));
+        var s3 = new S3Options(ctx, "Also store the run in this S3 bucket; a run id it already holds is refused");
         var s3LinkExpiry = CliOptions.Duration("--s3-link-expiry", "How long the presigned report link works (at most 7 days).", TimeSpan.FromDays(7), TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
-        var s3Timeout = CliOptions.Duration("--s3-timeout", "How long one S3 request may take before it is retried (4 attempts); storing the run gives up after all of them and records why.", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
         var tags = CliOptions.Validated(
             new Option<string[]>("--tag") { Description = "Tag the run (repeatable), e.g. --tag release-1.4; find it again with --baseline tag:NAME.", AllowMultipleArgumentsPerToken = false },
             (values, add) =>
@@ -36,7 +32,10 @@ internal static class RunCommand
                 }
             });
         var agentOptions = new RunAgentOptions();
-        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort, s3Bucket, s3Prefix, s3Region, s3Endpoint, s3LinkExpiry, s3Timeout, tags };
+        var cmd = new Command("run", "Run a plan and write run.json, summary.md, junit.xml and index.html; judge its thresholds (exit 99 when one fails).") { plan, output, runId, quiet, metricsPort };
+        s3.AddTo(cmd);
+        cmd.Options.Add(s3LinkExpiry);
+        cmd.Options.Add(tags);
         agentOptions.AddTo(cmd);
         cmd.SetAction(async (pr, _) =>
         {
@@ -74,8 +73,7 @@ internal static class RunCommand
                 return ExitCodes.InvalidInput;
             }
 
-            var s3 = new S3Settings(pr.GetValue(s3Bucket) is { Length: > 0 } b ? b : null, pr.GetValue(s3Prefix)!, pr.GetValue(s3Endpoint), pr.GetValue(s3Region), pr.GetResult(s3Timeout) is null ? null : pr.GetValue(s3Timeout).Value);
-            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, s3, ctx.Log, ctx.Time);
+            var (agents, agentError) = agentOptions.Read(pr, loaded.Plan!, s3.Read(pr), ctx.Log, ctx.Time);
             if (agentError is not null)
             {
                 ctx.Error.WriteLine($"error: {agentError}");
@@ -83,11 +81,15 @@ internal static class RunCommand
             }
 
             var stores = new List<IRunStore>();
-            if (s3.Bucket is { } bucket)
+            if (s3.Store(pr, ctx, pr.GetValue(s3LinkExpiry).Value) is { } s3Store)
             {
-                var attempt = pr.GetValue(s3Timeout).Value;
-                var s3Options = new S3StoreOptions { Bucket = bucket, Prefix = s3.Prefix, Region = s3.Region, ServiceUrl = s3.Endpoint, LinkExpiry = pr.GetValue(s3LinkExpiry).Value, AttemptTimeout = attempt };
-                stores.Add(new S3RunStore(s3Options with { Deadline = (attempt * s3Options.MaxAttempts) + TimeSpan.FromSeconds(30) }, ctx.Log, time: ctx.Time));
+                stores.Add(s3Store);
+                if (pr.GetValue(runId) is { } wanted && await CliSupport.StoredAlreadyAsync(ctx, s3Store, wanted).ConfigureAwait(false))
+                {
+                    ctx.Error.WriteLine($"error: --run-id {wanted}: {s3Store.Location}{wanted}/ already holds a run (a run is written once); pick another run id");
+                    s3Store.Dispose();
+                    return ExitCodes.InvalidInput;
+                }
             }
 
             try

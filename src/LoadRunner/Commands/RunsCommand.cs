@@ -10,34 +10,36 @@ internal static class RunsCommand
     public static Command Create(CliContext ctx)
     {
         var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
+        var s3 = new S3Options(ctx, "Also the runs stored in this S3 bucket: listed, tagged and promoted there too");
         return new Command("runs", "Past runs: list them, write the runs index, tag them, promote one to baseline.")
         {
-            List(ctx, folder),
+            List(ctx, folder, s3),
             Index(ctx, folder),
-            Tag(ctx, folder),
-            Promote(ctx, folder),
+            Tag(ctx, folder, s3),
+            Promote(ctx, folder, s3),
         };
     }
 
-    private static Command List(CliContext ctx, Option<DirectoryInfo> folder)
+    private static Command List(CliContext ctx, Option<DirectoryInfo> folder, S3Options s3)
     {
         var plan = new Option<string?>("--plan") { Description = "Only runs of this plan." };
         var limit = CliOptions.Integer("--limit", "At most this many runs, newest first.", 1, 100_000, 20, "-n");
         var list = new Command("list", "List past runs newest first with their key numbers (the runs index, in the terminal).") { folder, plan, limit };
-        list.SetAction(async (pr, ct) =>
+        s3.AddTo(list);
+        list.SetAction(async (pr, ct) => await CliSupport.WithStoreAsync(ctx, s3.Store(pr, ctx), async store =>
         {
-            var runs = await RunHistory.LoadAsync(pr.GetValue(folder)!.FullName, ct).ConfigureAwait(false);
+            var runs = await RunCatalog.LoadAsync(pr.GetValue(folder)!.FullName, store, ct).ConfigureAwait(false);
             var p = pr.GetValue(plan);
             var shown = runs.Where(r => p is null || r.PlanName == p).Take(pr.GetValue(limit)).ToList();
             if (shown.Count == 0)
             {
-                ctx.Error.WriteLine($"no runs in {pr.GetValue(folder)!.FullName}{(p is null ? string.Empty : $" for plan '{p}'")}");
+                ctx.Error.WriteLine($"no runs in {pr.GetValue(folder)!.FullName}{(store is null ? string.Empty : $" or {store.Location}")}{(p is null ? string.Empty : $" for plan '{p}'")}");
                 return ExitCodes.Ok;
             }
 
             ctx.Out.Write(RunsIndexPage.RenderText(shown));
             return ExitCodes.Ok;
-        });
+        }).ConfigureAwait(false));
         return list;
     }
 
@@ -52,7 +54,7 @@ internal static class RunsCommand
         return index;
     }
 
-    private static Command Tag(CliContext ctx, Option<DirectoryInfo> folder)
+    private static Command Tag(CliContext ctx, Option<DirectoryInfo> folder, S3Options s3)
     {
         var runId = RunIdArgument("The run to tag.");
         var tagArg = new Argument<string>("tag") { Description = "The tag, e.g. release-1.4." };
@@ -65,23 +67,25 @@ internal static class RunsCommand
         });
         var remove = new Option<bool>("--remove") { Description = "Take the tag off instead." };
         var tag = new Command("tag", "Tag a stored run (find it again with --baseline tag:NAME).") { runId, tagArg, folder, remove };
-        tag.SetAction(async (pr, ct) => await Guard(ctx, async () =>
+        s3.AddTo(tag);
+        tag.SetAction(async (pr, ct) => await CliSupport.WithStoreAsync(ctx, s3.Store(pr, ctx), store => Guard(ctx, async () =>
         {
-            var r = await Baselines.TagAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, pr.GetValue(tagArg)!, pr.GetValue(remove), ct).ConfigureAwait(false);
+            var r = await Baselines.TagAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, pr.GetValue(tagArg)!, pr.GetValue(remove), ct, store).ConfigureAwait(false);
             ctx.Out.WriteLine($"{r.RunId}: tags {(r.Tags.Count == 0 ? "(none)" : string.Join(", ", r.Tags))}");
-        }).ConfigureAwait(false));
+        })).ConfigureAwait(false));
         return tag;
     }
 
-    private static Command Promote(CliContext ctx, Option<DirectoryInfo> folder)
+    private static Command Promote(CliContext ctx, Option<DirectoryInfo> folder, S3Options s3)
     {
         var runId = RunIdArgument("The run that becomes its plan's baseline.");
         var promote = new Command("promote", $"Make a run its plan's baseline: it gets the '{Baselines.PromotedTag}' tag, the plan's other runs lose it (use --baseline tag:{Baselines.PromotedTag}).") { runId, folder };
-        promote.SetAction(async (pr, ct) => await Guard(ctx, async () =>
+        s3.AddTo(promote);
+        promote.SetAction(async (pr, ct) => await CliSupport.WithStoreAsync(ctx, s3.Store(pr, ctx), store => Guard(ctx, async () =>
         {
-            var r = await Baselines.PromoteAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, ct).ConfigureAwait(false);
-            ctx.Out.WriteLine($"{r.RunId} is now the baseline of plan '{r.PlanName}'");
-        }).ConfigureAwait(false));
+            var r = await Baselines.PromoteAsync(pr.GetValue(folder)!.FullName, pr.GetValue(runId)!, ct, store).ConfigureAwait(false);
+            ctx.Out.WriteLine($"{r.RunId} is now the baseline of plan '{r.PlanName}'{(store is null ? string.Empty : $" (here and in {store.Location})")}");
+        })).ConfigureAwait(false));
         return promote;
     }
 

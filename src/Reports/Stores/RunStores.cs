@@ -110,7 +110,7 @@ public static class S3Clients
     }
 }
 
-public sealed class S3RunStore : IRunStore, IDisposable
+public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
 {
     private readonly S3StoreOptions _options;
     private readonly IAmazonS3 _s3;
@@ -156,7 +156,15 @@ public sealed class S3RunStore : IRunStore, IDisposable
         ct = deadline.Token;
         try
         {
-            foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            // A stored run never changes: a run id the bucket already holds (another workspace's run, a re-run CI job) is refused.
+            if (await _retry.ExecuteAsync(async token => await ExistsAsync(prefix + "run.json", token).ConfigureAwait(false), ct).ConfigureAwait(false))
+            {
+                return new StoreStatus(Name, false, location, 0, null, $"{location} already holds a finished run {record.RunId}; nothing was overwritten (a run is written once: use another --run-id)");
+            }
+
+            // The journal's writer lock is held by the run itself and is no part of it.
+            var writerLock = Path.Combine(Journal.RunJournalWriter.FolderOf(runDirectory), Journal.RunJournalWriter.LockFile);
+            foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Where(f => f != writerLock).Order(StringComparer.Ordinal))
             {
                 var key = prefix + Path.GetRelativePath(runDirectory, file).Replace('\\', '/');
                 await _retry.ExecuteAsync(
@@ -204,6 +212,149 @@ public sealed class S3RunStore : IRunStore, IDisposable
 
     public void Dispose() => _s3.Dispose();
 
+    public string Location => $"s3://{_options.Bucket}/{RootPrefix}";
+
+    /// <summary>Whether the bucket holds a finished run with this id (its run.json).</summary>
+    public Task<bool> HasRunAsync(string runId, CancellationToken ct) =>
+        _retry.ExecuteAsync(async token => await ExistsAsync($"{RootPrefix}{runId}/run.json", token).ConfigureAwait(false), ct).AsTask();
+
+    public async Task<IReadOnlyList<History.RunSummary>> ListAsync(CancellationToken ct)
+    {
+        var root = RootPrefix;
+        var keys = (await KeysUnderAsync(root, ct).ConfigureAwait(false))
+            .Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1);
+        var summaries = new List<History.RunSummary>();
+        foreach (var key in keys.Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                var summary = await _retry.ExecuteAsync(
+                    async token =>
+                    {
+                        using var obj = await _s3.GetObjectAsync(_options.Bucket, key, token).ConfigureAwait(false);
+                        return await System.Text.Json.JsonSerializer.DeserializeAsync<History.RunSummary>(obj.ResponseStream, RunRecordJson.ReadOptions, token).ConfigureAwait(false);
+                    },
+                    ct).ConfigureAwait(false);
+                if (summary is not null && RunNames.IsRunId(summary.RunId) && key == $"{root}{summary.RunId}/{History.RunSummary.FileName}")
+                {
+                    summaries.Add(summary);
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                // A foreign or damaged object is not a run, as in the local folder.
+            }
+        }
+
+        return summaries;
+    }
+
+    public async Task<bool> PullAsync(string runId, string root, CancellationToken ct)
+    {
+        if (!RunNames.IsRunId(runId) || !await HasRunAsync(runId, ct).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var dir = Path.Combine(root, runId);
+        if (File.Exists(Path.Combine(dir, "run.json")))
+        {
+            return true;
+        }
+
+        // Into a temporary folder first, then moved: a pull cut short never leaves a half run that looks whole.
+        var prefix = $"{RootPrefix}{runId}/";
+        var partial = Path.Combine(root, $".pull-{runId}-{Guid.NewGuid():N}");
+        try
+        {
+            foreach (var key in await KeysUnderAsync(prefix, ct).ConfigureAwait(false))
+            {
+                var relative = key[prefix.Length..];
+                var target = Path.GetFullPath(Path.Combine(partial, relative));
+                if (relative.Length == 0 || relative.EndsWith('/') || !target.StartsWith(partial + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    continue; // a key that would land outside the run's folder is not the run's
+                }
+
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                await _retry.ExecuteAsync(
+                    async token =>
+                    {
+                        using var obj = await _s3.GetObjectAsync(_options.Bucket, key, token).ConfigureAwait(false);
+                        await using var file = File.Create(target);
+                        await obj.ResponseStream.CopyToAsync(file, token).ConfigureAwait(false);
+                    },
+                    ct).ConfigureAwait(false);
+            }
+
+            if (!Directory.Exists(dir))
+            {
+                Directory.Move(partial, dir);
+            }
+
+            return true;
+        }
+        finally
+        {
+            if (Directory.Exists(partial))
+            {
+                Directory.Delete(partial, recursive: true);
+            }
+        }
+    }
+
+    public async Task PushTagsAsync(string runId, string root, CancellationToken ct)
+    {
+        var dir = Path.Combine(root, runId);
+        string[] changed = ["run.json", History.RunSummary.FileName, Path.Combine(Journal.RunJournalWriter.FolderName, Journal.RunJournalWriter.EntriesFile)];
+        foreach (var relative in changed.Where(f => File.Exists(Path.Combine(dir, f))))
+        {
+            await _retry.ExecuteAsync(
+                async token => await _s3.PutObjectAsync(
+                    new PutObjectRequest
+                    {
+                        BucketName = _options.Bucket,
+                        Key = $"{RootPrefix}{runId}/{relative.Replace('\\', '/')}",
+                        FilePath = Path.Combine(dir, relative),
+                        ContentType = ContentType(relative),
+                        UseChunkEncoding = false,
+                    },
+                    token).ConfigureAwait(false),
+                ct).ConfigureAwait(false);
+        }
+
+        await UpdateIndexAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task<List<string>> KeysUnderAsync(string prefix, CancellationToken ct)
+    {
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = prefix };
+        ListObjectsV2Response page;
+        do
+        {
+            page = await _retry.ExecuteAsync(async token => await _s3.ListObjectsV2Async(request, token).ConfigureAwait(false), ct).ConfigureAwait(false);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+        while (page.IsTruncated == true);
+
+        return keys;
+    }
+
+    private async Task<bool> ExistsAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            await _s3.GetObjectMetadataAsync(_options.Bucket, key, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     private static readonly TimeSpan MaxLinkExpiry = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
 
     /// <summary>Most runs the bucket's index lists (the newest).</summary>
@@ -229,27 +380,7 @@ public sealed class S3RunStore : IRunStore, IDisposable
     private async Task<string> UpdateIndexAsync(CancellationToken ct)
     {
         var root = RootPrefix;
-        var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = root };
-        ListObjectsV2Response page;
-        do
-        {
-            page = await _s3.ListObjectsV2Async(request, ct).ConfigureAwait(false);
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key).Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1));
-            request.ContinuationToken = page.NextContinuationToken;
-        }
-        while (page.IsTruncated == true);
-
-        var summaries = new List<History.RunSummary>();
-        foreach (var key in keys.Order(StringComparer.Ordinal).TakeLast(IndexedRuns))
-        {
-            using var obj = await _s3.GetObjectAsync(_options.Bucket, key, ct).ConfigureAwait(false);
-            if (await System.Text.Json.JsonSerializer.DeserializeAsync<History.RunSummary>(obj.ResponseStream, RunRecordJson.ReadOptions, ct).ConfigureAwait(false) is { } summary)
-            {
-                summaries.Add(summary);
-            }
-        }
-
+        var summaries = (await ListAsync(ct).ConfigureAwait(false)).OrderByDescending(r => r.StartedUtc).Take(IndexedRuns);
         var newestFirst = summaries.OrderByDescending(r => r.StartedUtc).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var r in newestFirst)
