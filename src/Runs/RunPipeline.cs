@@ -267,6 +267,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
 
         RunRecord? baseline = null;
         Core.Gate.SecondsOf? baselineSeconds = null;
+        string? unreadable = null;
         if (plan.Baseline is { } wanted && plan.AllThresholds.Any(t => t.Threshold.Regression))
         {
             // With an S3 store the bucket's runs count too: a fresh CI workspace finds last night's baseline.
@@ -276,9 +277,12 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             {
                 found = await Reports.History.Baselines.ResolveAsync(options.OutputRoot, wanted, plan.Name, record.RunId, CancellationToken.None, remote).ConfigureAwait(false);
             }
-            catch (Exception e) when (remote is not null && e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or Polly.Timeout.TimeoutRejectedException)
+            catch (Exception e) // with no token here, a cancellation is a timeout too
             {
-                found = new Reports.History.Baselines.Found(null, $"{remote.Location} could not be read ({e.Message})");
+                // A bucket that cannot be read, or a damaged or foreign baseline record: the regressions cannot be
+                // judged, and a gate that could not judge them must not pass — the run is invalid, and still written.
+                unreadable = $"the baseline ({wanted}) could not be read, so its regression thresholds were not judged: {e.Message}";
+                found = new Reports.History.Baselines.Found(null, unreadable);
             }
 
             baseline = found.Record;
@@ -300,6 +304,11 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
         if (gate is null)
         {
             return null;
+        }
+
+        if (unreadable is not null)
+        {
+            gate = gate with { Verdict = GateResult.Invalid, InvalidReasons = [.. gate.InvalidReasons, unreadable] };
         }
 
         foreach (var t in gate.Thresholds)

@@ -129,6 +129,41 @@ public sealed class S3RunStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task WhatTheBucketHolds_IsCheckedBeforeItIsUsed_AndATagNeverLandsOnAnotherRun()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
+        Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        var ct = TestContext.Current.CancellationToken;
+        var run = await WriteRunAsync();
+        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
+        using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
+        (await store.StoreAsync(_dir, run, ct)).Ok.ShouldBeTrue();
+        using var s3 = new AmazonS3Client(S3rverCredentials, new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+
+        // Another workspace holds a different run under the same id: tagging it would push its record over the stored one.
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_dir, "elsewhere")).FullName;
+        var other = run with { Environment = run.Environment with { StartedUtc = run.Environment.StartedUtc.AddHours(5) } };
+        await CompositeReportWriter.Default.WriteAsync(other, Path.Combine(elsewhere, run.RunId), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+        (await Should.ThrowAsync<InvalidDataException>(() => History.Baselines.TagAsync(elsewhere, run.RunId, "baseline", false, ct, store))).Message.ShouldContain("is not the run");
+        (await store.ListAsync(ct)).ShouldHaveSingleItem().Tags.ShouldNotContain("baseline");
+        (await Core.Results.RunRecordJson.ReadAsync(Path.Combine(elsewhere, run.RunId, "run.json"), ct)).Tags.ShouldNotContain("baseline");
+
+        // A run only this folder has (its upload failed): with the bucket, it is not tagged, so no CI job promotes what the next cannot find.
+        var localOnly = run with { RunId = "local-only" };
+        await CompositeReportWriter.Default.WriteAsync(localOnly, Path.Combine(elsewhere, "local-only"), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+        (await Should.ThrowAsync<FileNotFoundException>(() => History.Baselines.PromoteAsync(elsewhere, "local-only", ct, store))).Message.ShouldContain($"not in {store.Location}");
+
+        // A store cut short (a summary, no run.json) is not a run; a run.json that names another run is not pulled.
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "constellation-test", Key = $"{options.Prefix}/cut/run-summary.json", ContentBody = await File.ReadAllTextAsync(Path.Combine(_dir, "run-summary.json"), ct), UseChunkEncoding = false }, ct);
+        (await store.ListAsync(ct)).Select(r => r.RunId).ShouldBe([run.RunId]);
+        (await store.HasRunAsync("cut", ct)).ShouldBeFalse();
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "constellation-test", Key = $"{options.Prefix}/impostor/run.json", ContentBody = await File.ReadAllTextAsync(Path.Combine(_dir, "run.json"), ct), UseChunkEncoding = false }, ct);
+        var fresh = Directory.CreateDirectory(Path.Combine(_dir, "fresh")).FullName;
+        (await Should.ThrowAsync<InvalidDataException>(() => store.PullAsync("impostor", fresh, ct))).Message.ShouldContain($"holds run '{run.RunId}'");
+        Directory.GetDirectories(fresh).ShouldBeEmpty(); // nothing half-pulled is left to look like a run
+    }
+
+    [Fact]
     public async Task Store_TransientFailures_AreRetriedWithBackoff_AndDeniedAccessIsNot()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -17,7 +17,7 @@ public interface ISecretSource
     string? Read(SecretReference reference);
 }
 
-/// <summary>The environment (<c>${env:NAME}</c>) and files (<c>${file:PATH}</c>, relative to the current folder; one trailing line break dropped; at most 64 KiB; a pipe or a device reads as empty).</summary>
+/// <summary>The environment (<c>${env:NAME}</c>) and files (<c>${file:PATH}</c>, relative to the current folder; one trailing line break dropped; at most 64 KiB; an empty file, a pipe or a device is missing).</summary>
 public sealed class SecretSource(Func<string, string?>? environment = null) : ISecretSource
 {
     public const int MaxFileBytes = 64 * 1024;
@@ -39,11 +39,12 @@ public sealed class SecretSource(Func<string, string?>? environment = null) : IS
                 return null;
             }
 
-            // Read at most the size the file had when it was looked at: a pipe or a device (size 0) reads as empty
-            // instead of blocking on a FIFO or filling memory from /dev/zero, and a file that grows meanwhile is cut.
+            // Read at most the size the file had when it was looked at, and never what has no size: an empty file, a
+            // pipe or a device (size 0) is missing — never a FIFO that blocks, /dev/zero filling memory, or a request
+            // sent with an empty credential. A file that grows meanwhile is cut.
             if (info.Length == 0)
             {
-                return string.Empty;
+                return null;
             }
 
             var bytes = new byte[info.Length];
@@ -80,6 +81,9 @@ public static partial class SecretReferences
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvName();
+
+    /// <summary>What a missing reference is: "is not set", "is not a readable, non-empty file of at most 64 KiB".</summary>
+    public static string WhyMissing(SecretReference r) => r.Kind == "env" ? "is not set" : $"is not a readable, non-empty file of at most {SecretSource.MaxFileBytes / 1024} KiB";
 
     /// <summary>Whether <paramref name="text"/> holds a reference.</summary>
     public static bool Has(string? text) => text is not null && text.Contains("${", StringComparison.Ordinal) && Reference().IsMatch(text);
@@ -169,7 +173,7 @@ public static partial class SecretReferences
                 throw new SecretException($"{path}: {problem}");
             }
 
-            var value = source.Read(r) ?? throw new SecretException($"{path}: {r.Text} is {(r.Kind == "env" ? "not set" : "not a readable file of at most 64 KiB")}");
+            var value = source.Read(r) ?? throw new SecretException($"{path}: {r.Text} {WhyMissing(r)}");
             return encode is null ? value : encode(value);
         });
 

@@ -80,16 +80,15 @@ internal static class CliSupport
         ctx.Error.WriteLine($"{source}: {missing.Count} secret(s) the plan refers to cannot be read here:");
         foreach (var r in missing)
         {
-            ctx.Error.WriteLine($"  {r.Path}: {r.Text} is {(r.Kind == "env" ? "not set" : "not a readable file of at most 64 KiB")}");
+            ctx.Error.WriteLine($"  {r.Path}: {r.Text} {SecretReferences.WhyMissing(r)}");
         }
 
         return false;
     }
 
-    /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
     /// <summary>
     /// Runs <paramref name="body"/> with the S3 store (or null), disposed after; a store that fails or does not answer
-    /// is one line and exit 1 (an outside service's failure, not bad input).
+    /// is one line and exit 1 (an outside service's failure, not bad input), Ctrl+C exit 130.
     /// </summary>
     public static async Task<int> WithStoreAsync(CliContext ctx, Reports.Stores.S3RunStore? store, Func<Reports.Stores.S3RunStore?, Task<int>> body)
     {
@@ -99,7 +98,12 @@ internal static class CliSupport
             {
                 return await body(store).ConfigureAwait(false);
             }
-            catch (Exception e) when (store is not null && e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or Polly.Timeout.TimeoutRejectedException)
+            catch (OperationCanceledException) when (ctx.Cancel.IsCancellationRequested)
+            {
+                ctx.Error.WriteLine("interrupted");
+                return ExitCodes.Interrupted;
+            }
+            catch (Exception e) when (store is not null && e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or Polly.Timeout.TimeoutRejectedException or IOException or InvalidDataException)
             {
                 ctx.Error.WriteLine($"error: {store.Location}: {(e is Polly.Timeout.TimeoutRejectedException ? "no answer in time" : e.Message)}");
                 return ExitCodes.RuntimeError;
@@ -121,11 +125,17 @@ internal static class CliSupport
         }
         catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or OperationCanceledException or Polly.Timeout.TimeoutRejectedException)
         {
+            if (ctx.Cancel.IsCancellationRequested)
+            {
+                return false; // Ctrl+C: the run that follows stops at once and says so
+            }
+
             ctx.Error.WriteLine($"warning: could not ask {store.Location} whether run {runId} is there ({(e is OperationCanceledException ? "no answer within 15s" : e.Message)}); it is checked again when the run is stored");
             return false;
         }
     }
 
+    /// <summary>In GitHub Actions, the run's summary.md goes into the job's step summary too.</summary>
     public static void AppendStepSummary(CliContext ctx, string summaryPath)
     {
         if (ctx.Environment("GITHUB_STEP_SUMMARY") is not { Length: > 0 } target || !File.Exists(summaryPath))

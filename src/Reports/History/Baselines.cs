@@ -62,7 +62,14 @@ public static class Baselines
     }
 
     /// <summary>Adds (or removes) a tag on a stored run: run.json and run-summary.json are rewritten (and sent back to the remote store).</summary>
-    public static async Task<RunRecord> TagAsync(string root, string runId, string tag, bool remove, CancellationToken ct, IRemoteRuns? remote = null)
+    public static Task<RunRecord> TagAsync(string root, string runId, string tag, bool remove, CancellationToken ct, IRemoteRuns? remote = null) =>
+        TagAsync(root, runId, tag, remove, remote, localOnlyIsFine: false, ct);
+
+    /// <summary>
+    /// With a remote store, a run must be there to be tagged (a run whose upload failed is refused, so a CI job never
+    /// promotes a baseline the next job cannot find) — unless <paramref name="localOnlyIsFine"/> (taking a tag off).
+    /// </summary>
+    private static async Task<RunRecord> TagAsync(string root, string runId, string tag, bool remove, IRemoteRuns? remote, bool localOnlyIsFine, CancellationToken ct)
     {
         if (!RunNames.IsRunId(runId))
         {
@@ -81,6 +88,11 @@ public static class Baselines
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"no run '{runId}' in {root}{(remote is null ? string.Empty : $" or {remote.Location}")}", path);
+        }
+
+        if (remote is not null && !stored && !localOnlyIsFine)
+        {
+            throw new FileNotFoundException($"run '{runId}' is in {root} but not in {remote.Location} (its upload failed, or it ran without the bucket; see 'stores' in its run.json): nothing tagged", path);
         }
 
         // The journal's lock for the whole change: never while the run is still being written, never two at once.
@@ -112,12 +124,12 @@ public static class Baselines
     /// <summary>Makes a run its plan's baseline: it gets the baseline tag, every other run of the plan loses it.</summary>
     public static async Task<RunRecord> PromoteAsync(string root, string runId, CancellationToken ct, IRemoteRuns? remote = null)
     {
-        var record = await TagAsync(root, runId, PromotedTag, remove: false, ct, remote).ConfigureAwait(false);
+        var record = await TagAsync(root, runId, PromotedTag, remove: false, remote, localOnlyIsFine: false, ct).ConfigureAwait(false);
         foreach (var other in await RunCatalog.LoadAsync(root, remote, ct).ConfigureAwait(false))
         {
             if (other.RunId != runId && other.PlanName == record.PlanName && other.Tags.Contains(PromotedTag))
             {
-                await TagAsync(root, other.RunId, PromotedTag, remove: true, ct, remote).ConfigureAwait(false);
+                await TagAsync(root, other.RunId, PromotedTag, remove: true, remote, localOnlyIsFine: true, ct).ConfigureAwait(false);
             }
         }
 

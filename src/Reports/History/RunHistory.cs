@@ -13,6 +13,11 @@ public static class RunHistory
         var runs = new List<RunSummary>();
         foreach (var dir in Directory.EnumerateDirectories(root))
         {
+            if (Path.GetFileName(dir).StartsWith('.'))
+            {
+                continue; // a run being pulled from a store (.pull-…), or anything hidden: not a run
+            }
+
             if (await RunSummary.TryReadAsync(dir, ct).ConfigureAwait(false) is { } summary)
             {
                 runs.Add(summary);

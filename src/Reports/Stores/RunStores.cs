@@ -145,9 +145,9 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
 
     public string Name => "s3";
 
-    public async Task<StoreStatus> StoreAsync(string runDirectory, RunRecord record, CancellationToken ct)
+    public async Task<StoreStatus> StoreAsync(string runDirectory, RunRecord run, CancellationToken ct)
     {
-        var prefix = $"{RootPrefix}{record.RunId}/";
+        var prefix = $"{RootPrefix}{run.RunId}/";
         var location = $"s3://{_options.Bucket}/{prefix}";
         int files = 0;
         var interrupted = ct;
@@ -159,12 +159,14 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
             // A stored run never changes: a run id the bucket already holds (another workspace's run, a re-run CI job) is refused.
             if (await _retry.ExecuteAsync(async token => await ExistsAsync(prefix + "run.json", token).ConfigureAwait(false), ct).ConfigureAwait(false))
             {
-                return new StoreStatus(Name, false, location, 0, null, $"{location} already holds a finished run {record.RunId}; nothing was overwritten (a run is written once: use another --run-id)");
+                return new StoreStatus(Name, false, location, 0, null, $"{location} already holds a finished run {run.RunId}; nothing was overwritten (a run is written once: use another --run-id)");
             }
 
             // The journal's writer lock is held by the run itself and is no part of it.
+            // run.json goes last: the bucket holds a run (HasRunAsync, ListAsync) only once all of it is there.
             var writerLock = Path.Combine(Journal.RunJournalWriter.FolderOf(runDirectory), Journal.RunJournalWriter.LockFile);
-            foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Where(f => f != writerLock).Order(StringComparer.Ordinal))
+            var record = Path.Combine(runDirectory, "run.json");
+            foreach (var file in Directory.EnumerateFiles(runDirectory, "*", SearchOption.AllDirectories).Where(f => f != writerLock).OrderBy(f => f == record).ThenBy(f => f, StringComparer.Ordinal))
             {
                 var key = prefix + Path.GetRelativePath(runDirectory, file).Replace('\\', '/');
                 await _retry.ExecuteAsync(
@@ -221,8 +223,11 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
     public async Task<IReadOnlyList<History.RunSummary>> ListAsync(CancellationToken ct)
     {
         var root = RootPrefix;
-        var keys = (await KeysUnderAsync(root, ct).ConfigureAwait(false))
-            .Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1);
+        var all = await KeysUnderAsync(root, ct).ConfigureAwait(false);
+        var whole = all.Where(k => k.EndsWith("/run.json", StringComparison.Ordinal)).Select(k => k[..^"run.json".Length]).ToHashSet(StringComparer.Ordinal);
+        // A run is listed once its run.json is there (stored last): a store cut short is not a run.
+        var keys = all.Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1
+            && whole.Contains(k[..^History.RunSummary.FileName.Length]));
         var summaries = new List<History.RunSummary>();
         foreach (var key in keys.Order(StringComparer.Ordinal))
         {
@@ -259,6 +264,21 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
         var dir = Path.Combine(root, runId);
         if (File.Exists(Path.Combine(dir, "run.json")))
         {
+            // The same id in both places must be the same run: a tag sent back must never land on another run.
+            var local = await RunRecordJson.ReadAsync(Path.Combine(dir, "run.json"), ct).ConfigureAwait(false);
+            var stored = await _retry.ExecuteAsync(
+                async token =>
+                {
+                    using var obj = await _s3.GetObjectAsync(_options.Bucket, $"{RootPrefix}{runId}/run.json", token).ConfigureAwait(false);
+                    using var reader = new StreamReader(obj.ResponseStream);
+                    return RunRecordJson.Deserialize(await reader.ReadToEndAsync(token).ConfigureAwait(false));
+                },
+                ct).ConfigureAwait(false);
+            if (stored.RunId != local.RunId || stored.PlanName != local.PlanName || stored.Environment.StartedUtc != local.Environment.StartedUtc)
+            {
+                throw new InvalidDataException($"run {runId} in {root} is not the run {runId} in {Location} (plan '{local.PlanName}' started {local.Environment.StartedUtc:u} here, '{stored.PlanName}' started {stored.Environment.StartedUtc:u} there): nothing changed in either");
+            }
+
             return true;
         }
 
@@ -276,15 +296,30 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
                     continue; // a key that would land outside the run's folder is not the run's
                 }
 
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                await _retry.ExecuteAsync(
-                    async token =>
-                    {
-                        using var obj = await _s3.GetObjectAsync(_options.Bucket, key, token).ConfigureAwait(false);
-                        await using var file = File.Create(target);
-                        await obj.ResponseStream.CopyToAsync(file, token).ConfigureAwait(false);
-                    },
-                    ct).ConfigureAwait(false);
+                try
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    await _retry.ExecuteAsync(
+                        async token =>
+                        {
+                            using var obj = await _s3.GetObjectAsync(_options.Bucket, key, token).ConfigureAwait(false);
+                            await using var file = File.Create(target);
+                            await obj.ResponseStream.CopyToAsync(file, token).ConfigureAwait(false);
+                        },
+                        ct).ConfigureAwait(false);
+                }
+                catch (IOException) when (relative is not ("run.json" or History.RunSummary.FileName))
+                {
+                    // A stray object that cannot be a file here (a name too long, a file and a folder of one name) is
+                    // not the run's; the run's own record is.
+                }
+            }
+
+            // What came down must be the run it was asked for.
+            var pulled = await RunRecordJson.ReadAsync(Path.Combine(partial, "run.json"), ct).ConfigureAwait(false);
+            if (pulled.RunId != runId)
+            {
+                throw new InvalidDataException($"{Location}{runId}/run.json holds run '{pulled.RunId}', not {runId}: not used");
             }
 
             if (!Directory.Exists(dir))
@@ -342,17 +377,14 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
         return keys;
     }
 
+    /// <summary>
+    /// Whether the object is there, by listing its exact key: a HEAD of a missing key answers 403 to a role that may
+    /// list only under a prefix (the least-privilege policy in infra/), where a listing answers.
+    /// </summary>
     private async Task<bool> ExistsAsync(string key, CancellationToken ct)
     {
-        try
-        {
-            await _s3.GetObjectMetadataAsync(_options.Bucket, key, ct).ConfigureAwait(false);
-            return true;
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-        {
-            return false;
-        }
+        var page = await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = key, MaxKeys = 10 }, ct).ConfigureAwait(false);
+        return (page.S3Objects ?? []).Any(o => o.Key == key);
     }
 
     private static readonly TimeSpan MaxLinkExpiry = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);

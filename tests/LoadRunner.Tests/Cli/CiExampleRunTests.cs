@@ -111,6 +111,34 @@ public sealed partial class CiExampleRunTests : IDisposable
         app.Requests.ShouldBe(sent);
     }
 
+    [Fact]
+    public async Task ABucketThatCannotBeRead_MakesARunWithRegressionThresholdsInvalid_NeverAPass()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var target = await Constellation.Tests.TestTarget.StartAsync();
+        var plan = Path.Combine(_dir, "plan.yaml");
+        await File.WriteAllTextAsync(plan, $"""
+            name: gated
+            targets:
+              web: {"{"} baseUrl: "{target.BaseUrl}" {"}"}
+            scenarios:
+              - name: s
+                target: web
+                request: {"{"} path: /ok {"}"}
+                load: {"{"} model: open, rate: 10, duration: 1s {"}"}
+            thresholds: ["p(95) regression < 10%"]
+            baseline: tag:baseline
+            """, ct);
+
+        // Nothing listens on port 1: every S3 call is refused, retried, and fails.
+        var env = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "x", ["AWS_EC2_METADATA_DISABLED"] = "true" };
+        var (code, stdout, stderr) = await Support.CliRunner.RunWithEnvAsync(env, "run", plan, "-o", Path.Combine(_dir, "runs"), "-q", "--s3-bucket", "b", "--s3-endpoint", "http://127.0.0.1:1/", "--s3-timeout", "2s");
+
+        code.ShouldBe(3, stdout + stderr);
+        (stdout + stderr).ShouldContain("the baseline (tag:baseline) could not be read, so its regression thresholds were not judged");
+        Directory.GetFiles(Path.Combine(_dir, "runs"), "run.json", SearchOption.AllDirectories).ShouldHaveSingleItem(); // the run is still written
+    }
+
     private readonly string _prefix = $"ci-{Guid.NewGuid():N}";
 
     /// <summary>A fresh checkout: the ./constellation launcher (the built CLI) and plans/eks-nightly.yaml aimed at the loopback app.</summary>
@@ -144,7 +172,7 @@ public sealed partial class CiExampleRunTests : IDisposable
     /// <summary>The runner's <c>${{ … }}</c> expressions this job uses; any other one fails the test.</summary>
     private static string Expressions(string text, int runNumber, int attempt, string workspace)
     {
-        var done = text.Replace("${{ github.run_number }}", runNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        var done = text.Replace("${{ github.run_id }}", runNumber.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("${{ github.run_attempt }}", attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("${{ github.workspace }}", workspace, StringComparison.Ordinal);
         Expression().IsMatch(done).ShouldBeFalse($"an expression this test does not know: {done}");

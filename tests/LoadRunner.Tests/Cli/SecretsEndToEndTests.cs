@@ -96,7 +96,7 @@ public sealed class SecretsEndToEndTests : IAsyncLifetime
         code.ShouldBe(ExitCodes.InvalidInput);
         output.ShouldContain("secrets: ${env:CONSTELLATION_TEST_USER}");
         err.ShouldContain("scenarios[0].request.headers.X-Other: ${env:CONSTELLATION_TEST_NOT_SET} is not set");
-        err.ShouldContain($"targets.api.baseUrl: ${{file:{_passwordFile}.gone}} is not a readable file");
+        err.ShouldContain($"targets.api.baseUrl: ${{file:{_passwordFile}.gone}} is not a readable, non-empty file");
 
         (code, _, err) = await CliRunner.RunWithEnvAsync(Env, "run", plan, "-o", _dir, "--run-id", "missing");
 
