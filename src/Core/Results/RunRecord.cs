@@ -258,7 +258,16 @@ public sealed record GeneratorHealth
     public required bool Bottleneck { get; init; }
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>What the generator spent per scenario: its CPU per 1,000 requests (absent in a distributed run: see each agent).</summary>
+    public IReadOnlyList<GeneratorCost> Cost { get; init; } = [];
 }
+
+/// <summary>
+/// A scenario's share of the generator's CPU: each second's process CPU split by the requests each scenario started
+/// in it. <see cref="CpuMsPer1kRequests"/> rising while the target's latency does not says the generator is the limit.
+/// </summary>
+public sealed record GeneratorCost(string Scenario, long Requests, double CpuSeconds, double CpuMsPer1kRequests);
 
 /// <summary>The generator's own CPU and pacing lag in one second.</summary>
 public sealed record GeneratorSecond(int Second, double CpuPercent, double? MachineCpuPercent, double PacerLagMaxMs, long InFlight);

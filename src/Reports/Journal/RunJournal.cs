@@ -186,6 +186,7 @@ public static class RunJournal
         private readonly Dictionary<string, (string Url, double Rate, List<ProbeSample> Samples)> _probes = new(StringComparer.Ordinal);
         private readonly List<JournalObserved> _beforeLoad = [];
         private JournalStart? _start;
+        private readonly Dictionary<string, (double CpuSeconds, long Requests)> _cost = new(StringComparer.Ordinal);
         private JournalLoad? _load;
         private JournalEnd? _end;
         private JournalObservation? _observation;
@@ -219,6 +220,7 @@ public static class RunJournal
                     if (second.Generator is { } g)
                     {
                         _generator.Add(g);
+                        Attribute(g, second.Scenarios);
                     }
 
                     break;
@@ -303,6 +305,7 @@ public static class RunJournal
             var health = GeneratorHealthAssessor.Assess(_generator);
             health = health with
             {
+                Cost = _end?.Distribution is not null ? [] : [.. _cost.Select(c => new GeneratorCost(c.Key, c.Value.Requests, Math.Round(c.Value.CpuSeconds, 3), c.Value.Requests == 0 ? 0 : Math.Round(c.Value.CpuSeconds * 1_000_000 / c.Value.Requests, 3)))],
                 Seconds = Downsample(_generator),
                 Bottleneck = health.Bottleneck || (_end?.GeneratorBottleneck ?? false),
                 Warnings = [.. _end?.Distribution is not null ? _end.GeneratorWarnings : health.Warnings, .. journalWarnings],
@@ -365,6 +368,18 @@ public static class RunJournal
         }
 
         /// <summary>At most <see cref="MaxPoints"/> generator seconds: per bucket the worst of each.</summary>
+        /// <summary>Splits one second's process CPU over the scenarios by the requests each started in it.</summary>
+        private void Attribute(GeneratorSecond g, IReadOnlyList<JournalSample> samples)
+        {
+            double cpuSeconds = g.CpuPercent / 100 * (_start?.Cores ?? 1);
+            long started = samples.Sum(x => x.Started);
+            foreach (var x in samples)
+            {
+                var (cpu, requests) = _cost.GetValueOrDefault(x.Scenario);
+                _cost[x.Scenario] = (cpu + (started == 0 ? 0 : cpuSeconds * x.Started / started), requests + x.Started);
+            }
+        }
+
         private static IReadOnlyList<GeneratorSecond> Downsample(List<GeneratorSecond> seconds)
         {
             int per = Math.Max(1, (int)Math.Ceiling(seconds.Count / (double)MaxPoints));

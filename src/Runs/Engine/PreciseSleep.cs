@@ -17,15 +17,16 @@ internal static partial class PreciseSleep
     public static bool Supported { get; } = OperatingSystem.IsLinux() && Stopwatch.Frequency == 1_000_000_000 && Probe();
 
     /// <summary>
-    /// Waits until the timestamp: a cancellable handle wait while far away, a precise sleep on the monotonic
-    /// clock for the last stretch, and a spin for the final ~80 µs. Returns false if the stop came first.
+    /// Waits until the timestamp without spinning: a cancellable handle wait while far away, then one sleep on the
+    /// monotonic clock to the timestamp itself. The kernel wakes the thread a little late (its timer slack, ~50 µs
+    /// by default) — the open model keeps each arrival's intended time for its latency, so lateness costs no
+    /// accuracy, while a spin to be punctual would burn a core. Returns false if the stop came first.
     /// </summary>
     public static bool WaitUntil(TimeProvider time, long timestamp, CancellationToken token)
     {
         var handle = token.WaitHandle;
         double ticksPerMs = time.TimestampFrequency / 1000.0;
         bool precise = Supported && ReferenceEquals(time, TimeProvider.System);
-        long spinTicks = (long)(0.08 * ticksPerMs);
         while (true)
         {
             if (token.IsCancellationRequested)
@@ -44,21 +45,17 @@ internal static partial class PreciseSleep
             {
                 handle.WaitOne((int)Math.Min(ms - 10, 50)); // stay responsive to a stop
             }
-            else if (precise && remaining > spinTicks)
+            else if (precise)
             {
-                Until(timestamp - spinTicks);
+                Until(timestamp);
             }
-            else if (!precise && ms >= 2.0)
+            else if (ms >= 2.0)
             {
                 handle.WaitOne((int)(ms - 1.0));
             }
-            else if (ms > 0.05)
-            {
-                Thread.Yield();
-            }
             else
             {
-                Thread.SpinWait(20);
+                Thread.Yield(); // another clock than the system's (tests) or no clock_nanosleep: yield until due
             }
         }
     }

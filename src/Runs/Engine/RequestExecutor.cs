@@ -113,9 +113,10 @@ public sealed class RequestExecutor
     private void Record(Outcome outcome, long intendedTs, long sendTs, long bytes)
     {
         long now = _time.GetTimestamp();
+        // Latency counts from the intended start; an arrival sent ahead of its time (released with a batch) from its send.
         _recorder.RecordCompleted(
             outcome,
-            (long)((now - intendedTs) / _ticksPerMicro),
+            (long)((now - Math.Min(intendedTs, sendTs)) / _ticksPerMicro),
             (long)((now - sendTs) / _ticksPerMicro),
             bytes);
     }

@@ -55,6 +55,16 @@ public sealed class LocalRunEndToEndTests : IDisposable
         spin.BreakingPoint.ShouldNotBeNull().OfferedAtFailure.ShouldBeLessThan(200);
         spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(0);
         record.Scenarios.Single(s => s.Name == "webapp-steady").Totals.Outcomes.Status2xx.ShouldBe(80);
+
+        // What the generator spent, per scenario: its CPU split by the requests each started, per 1,000 requests.
+        var cost = record.Generator.Cost.ToDictionary(c => c.Scenario);
+        cost.Keys.Order().ShouldBe(["spin-ramp", "webapp-steady"]);
+        cost["webapp-steady"].Requests.ShouldBe(80);
+        cost["spin-ramp"].Requests.ShouldBe(record.Scenarios.Single(s => s.Name == "spin-ramp").Seconds.Sum(x => x.Started));
+        cost.Values.ShouldAllBe(c => c.CpuSeconds > 0 && c.CpuMsPer1kRequests > 0);
+        var expected = cost["spin-ramp"].CpuSeconds * 1_000_000 / cost["spin-ramp"].Requests; // CpuSeconds is rounded to ms
+        cost["spin-ramp"].CpuMsPer1kRequests.ShouldBe(expected, (0.001 * 1_000_000 / cost["spin-ramp"].Requests) + 0.001);
+        File.ReadAllText(Path.Combine(_dir, "e2e", "summary.md")).ShouldContain("CPU per 1k requests: spin-ramp ");
         File.ReadAllText(Path.Combine(_dir, "e2e", "logs", "spin.log")).ShouldContain("SPINSERVICE_READY role=spin");
 
         // The observer ran beside the load: CPU of both targets and the generator, webapp probed from the baseline on.
