@@ -30,14 +30,20 @@ public sealed class S3RunStoreTests : IDisposable
         return run;
     }
 
-    [Fact]
-    public async Task Store_AgainstS3rver_UploadsEveryFileWithContentTypesAndAWorkingPresignedLink()
+    /// <summary>The s3rver test.sh starts (else the test is skipped) and a prefix of the test's own.</summary>
+    private static (string Endpoint, S3StoreOptions Options) S3rver()
     {
         var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
         Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        return (endpoint!, new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) });
+    }
+
+    [Fact]
+    public async Task Store_AgainstS3rver_UploadsEveryFileWithContentTypesAndAWorkingPresignedLink()
+    {
+        var (endpoint, options) = S3rver();
         var ct = TestContext.Current.CancellationToken;
         var run = await WriteRunAsync();
-        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
         using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
 
         var status = await store.StoreAsync(_dir, run, ct);
@@ -73,11 +79,9 @@ public sealed class S3RunStoreTests : IDisposable
     [Fact]
     public async Task AStoredRun_IsNeverOverwritten_AndAFreshFolderFindsTagsAndPromotesThroughTheBucket()
     {
-        var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
-        Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        var (endpoint, options) = S3rver();
         var ct = TestContext.Current.CancellationToken;
         var run = await WriteRunAsync();
-        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
         using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
         Directory.CreateDirectory(Journal.RunJournalWriter.FolderOf(_dir));
         using (Journal.RunJournalWriter.Hold(_dir))
@@ -131,11 +135,9 @@ public sealed class S3RunStoreTests : IDisposable
     [Fact]
     public async Task WhatTheBucketHolds_IsCheckedBeforeItIsUsed_AndATagNeverLandsOnAnotherRun()
     {
-        var endpoint = Environment.GetEnvironmentVariable("CONSTELLATION_TEST_S3_ENDPOINT");
-        Assert.SkipWhen(string.IsNullOrEmpty(endpoint), "CONSTELLATION_TEST_S3_ENDPOINT is not set (scripts/test.sh starts s3rver)");
+        var (endpoint, options) = S3rver();
         var ct = TestContext.Current.CancellationToken;
         var run = await WriteRunAsync();
-        var options = new S3StoreOptions { Bucket = "constellation-test", Prefix = $"t-{Guid.NewGuid():N}", ServiceUrl = new Uri(endpoint!) };
         using var store = new S3RunStore(options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, S3rverCredentials);
         (await store.StoreAsync(_dir, run, ct)).Ok.ShouldBeTrue();
         using var s3 = new AmazonS3Client(S3rverCredentials, new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
