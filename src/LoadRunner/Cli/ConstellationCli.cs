@@ -26,6 +26,12 @@ public static class ConstellationCli
             return ExitCodes.InvalidInput;
         }
 
+        if (Runs.Engine.OpenModelRunner.ParseReleaseAhead(context.Environment(Runs.Engine.OpenModelRunner.ReleaseAheadVariable)).Error is { } badSetting)
+        {
+            context.Error.WriteLine($"error: {badSetting}");
+            return ExitCodes.InvalidInput;
+        }
+
         var config = new InvocationConfiguration
         {
             Output = context.Out,

@@ -128,13 +128,22 @@ public sealed class OpenModelRunner : ScenarioRunner
         }
     }
 
+    /// <summary>The environment variable that sets <see cref="ReleaseAhead"/> for a process (a duration, 0 to 10ms).</summary>
+    public const string ReleaseAheadVariable = "CONSTELLATION_PACER_BATCH";
+
     /// <summary>
     /// How far ahead of its time an arrival may be released with others that are due: one wake-up sends every
     /// arrival due up to this horizon, so at high rates the pacer wakes once per batch, not once per arrival. An
     /// arrival sent early is measured from when it was sent (never shorter than its service time); one sent late,
-    /// from when it was due.
+    /// from when it was due. Default 200 µs; <see cref="ReleaseAheadVariable"/> changes it.
     /// </summary>
-    public static readonly TimeSpan ReleaseAhead = TimeSpan.FromMicroseconds(200);
+    public static TimeSpan ReleaseAhead { get; } = ParseReleaseAhead(Environment.GetEnvironmentVariable(ReleaseAheadVariable)).Value ?? TimeSpan.FromMicroseconds(200);
+
+    /// <summary>The value of <see cref="ReleaseAheadVariable"/>: null when unset, else the duration or why it is not one.</summary>
+    public static (TimeSpan? Value, string? Error) ParseReleaseAhead(string? text) =>
+        string.IsNullOrEmpty(text) ? (null, null)
+        : Core.Text.Durations.TryParse(text, out var value) && value >= TimeSpan.Zero && value <= TimeSpan.FromMilliseconds(10) ? (value, null)
+        : (null, $"{ReleaseAheadVariable} must be a duration from 0 to 10ms (e.g. 200us, 1ms), got '{text}'");
 
     private void Pace(long startTimestamp)
     {

@@ -24,6 +24,22 @@ public sealed class FlagTests
         output.ShouldBeEmpty();
     }
 
+    [Theory]
+    [InlineData("fast")]
+    [InlineData("20ms")]
+    [InlineData("-1ms")]
+    [InlineData("200")]
+    public async Task PacerBatch_ABadValue_IsOneLineExit2BeforeAnything(string value)
+    {
+        var (code, output, err) = await CliRunner.RunWithEnvAsync(new Dictionary<string, string> { ["CONSTELLATION_PACER_BATCH"] = value }, "load", "http://127.0.0.1:9/", "--rate", "10", "-d", "1s");
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.Trim().ShouldBe($"error: CONSTELLATION_PACER_BATCH must be a duration from 0 to 10ms (e.g. 200us, 1ms), got '{value}'");
+        output.ShouldBeEmpty();
+        Runs.Engine.OpenModelRunner.ParseReleaseAhead("1ms").Value.ShouldBe(TimeSpan.FromMilliseconds(1));
+        Runs.Engine.OpenModelRunner.ParseReleaseAhead(null).ShouldBe((null, null));
+    }
+
     [Fact]
     public async Task Run_EveryBadFlag_IsReportedAtOnce()
     {

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The open model's cost, beside the closed model's and wrk's, against one nginx worker pinned to core 1 with the
+# generator pinned to core 0 (issue 19's three goals):
+#   1. CPU per request: wrk -t1 -c50 (closed, the denominator), `load --connections 50` (our closed model) and
+#      `load --rate R` (open) at 5k, 10k and 20k/s, and at 10k/s with CONSTELLATION_PACER_BATCH=1ms;
+#   2. the highest open rate one core sustains (requests started within 1% of the plan; the pacer's per-second
+#      worst lag shown beside it) against our closed-model maximum on the same core;
+#   3. as root, where cgroups can be made: one agent and two agents each held to QUOTA of a core by a CFS quota
+#      (a pod's CPU limit) — the highest open rate one such agent sustains, then two at 1.9 × that rate.
+# CPU = user + system seconds of the generator process (its children's rusage), start-up included.
+# Writes bench/results/open-model-<stamp>.md.
+#   DURATION=20 LADDER="20000 30000 40000" QUOTA=0.4 bash bench/open-model.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DURATION=${DURATION:-20}
+export LADDER=${LADDER:-"20000 30000 40000 50000 60000 70000 80000"}
+export AGENT_LADDER=${AGENT_LADDER:-"4000 8000 12000 16000 20000 24000 28000 32000"}
+export QUOTA=${QUOTA:-0.4}
+work=$(mktemp -d /tmp/constellation-open-bench.XXXXXX)
+chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
+./constellation --version >/dev/null   # builds if needed
+. bench/lib/nginx.sh
+start_nginx "$work"
+head -c 2048 /dev/zero | tr '\0' 'x' >"$work/nginx/www/index.html"
+for p in $(pgrep -f "nginx.*$work" || true); do taskset -pc 1 "$p" >/dev/null; done
+cgroups=""
+cleanup() {
+  stop_nginx
+  for g in $cgroups; do rmdir "$g" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+export QUOTA_SCRIPT=""
+if [ -w /sys/fs/cgroup/cpu ]; then
+  for i in 0 1; do
+    g=/sys/fs/cgroup/cpu/constellation-open-$$-agent$i
+    mkdir "$g" && cgroups="$cgroups $g"
+    echo "$(awk -v q="$QUOTA" 'BEGIN { printf "%d", q * 100000 }')" >"$g/cpu.cfs_quota_us"   # of a 100 ms period
+  done
+  printf '#!/bin/sh\necho $$ > /sys/fs/cgroup/cpu/constellation-open-%s-agent$1/cgroup.procs\nshift\nexec "$@"\n' $$ >"$work/in-cgroup.sh"
+  chmod +x "$work/in-cgroup.sh"
+  QUOTA_SCRIPT="$work/in-cgroup.sh"
+else
+  echo "open-model bench: /sys/fs/cgroup/cpu is not writable (run as root for the CPU-quota rows)" >&2
+fi
+stamp=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p bench/results
+python3 - "$work" "http://127.0.0.1:$nginx_port/" "$(/usr/sbin/nginx -v 2>&1)" >"bench/results/open-model-$stamp.md" <<'PY'
+import json, os, platform, re, resource, subprocess, sys
+work, url, nginx_version = sys.argv[1], sys.argv[2], sys.argv[3]
+duration = int(os.environ["DURATION"])
+ladder = [int(r) for r in os.environ["LADDER"].split()]
+agent_ladder = [int(r) for r in os.environ["AGENT_LADDER"].split()]
+quota, quota_script = float(os.environ["QUOTA"]), os.environ["QUOTA_SCRIPT"]
+cli = ["./constellation"]
+log = open(f"{work}/bench.log", "w")
+
+def measured(cmd, env=None):
+    """Runs cmd; returns (stdout, CPU seconds of it and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, **(env or {})})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return p.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+def load(args, env=None):
+    out, cpu = measured(["taskset", "-c", "0", *cli, "load", url, *args, "-d", f"{duration}s", "--json", "-q"], env)
+    d = json.loads(out.strip().splitlines()[-1])
+    return d["requests"], d["rps"], cpu, d["p50_ms"], d["p99_ms"]
+
+def plan(name, rate, seconds):
+    path = f"{work}/{name}.yaml"
+    open(path, "w").write(f'name: {name}\ntargets: {{ nginx: {{ baseUrl: "{url}" }} }}\nscenarios:\n'
+                          f'  - name: open\n    target: nginx\n    load: {{ model: open, rate: {rate}, duration: {seconds}s, maxInFlight: 20000 }}\n')
+    return path
+
+def sustained(run_id, rate, seconds):
+    """achieved rate, the pacer's worst and median per-second lag (ms; an agent's: its worst, start-up included), and
+    whether the rate is within 1% of the plan."""
+    d = json.load(open(f"{work}/runs/{run_id}/run.json"))
+    started = sum(sum(x["started"] for x in s["seconds"][:seconds]) for s in d["scenarios"])
+    achieved = started / seconds
+    if d.get("distribution"):
+        lags = [a["maxPacerLagMs"] for a in d["distribution"]["agents"]] or [float("nan")]
+    else:
+        lags = sorted(x["pacerLagMaxMs"] for x in d["generator"]["seconds"][1:seconds])
+    return achieved, max(lags), lags[len(lags) // 2], abs(achieved - rate) / rate <= 0.01
+
+print(f"# The open model's cost — {platform.node()}, {os.cpu_count()} cores\n")
+print(f"Target: nginx {nginx_version.split('/')[-1]} (1 worker, keep-alive, a 2,048-byte page) pinned to core 1; generators pinned to")
+print(f"core 0. {duration} s per run; CPU = the generator's user + system seconds (start-up included), per 100k requests.\n")
+print("## 1. CPU per request\n")
+print("| run | req/s | CPU-s per 100k requests | × wrk | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|")
+out, cpu = measured(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{duration}s", url])
+wrk_requests = int(re.search(r"(\d+) requests in", out).group(1))
+wrk = cpu / wrk_requests * 1e5
+print(f"| wrk -t1 -c50 (closed) | {wrk_requests / duration:,.0f} | {wrk:.2f} | 1.00 | | |")
+requests, rps, cpu, p50, p99 = load(["--connections", "50"])
+closed_max = rps
+print(f"| `load --connections 50` (closed) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
+for rate, env, label in [(5000, None, ""), (10000, None, ""), (20000, None, ""), (10000, {"CONSTELLATION_PACER_BATCH": "1ms"}, ", CONSTELLATION_PACER_BATCH=1ms")]:
+    requests, rps, cpu, p50, p99 = load(["--rate", str(rate)], env)
+    print(f"| `load --rate {rate}` (open{label}) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
+
+print("\n## 2. The highest open rate one core sustains\n")
+print("`constellation run` on core 0, 10 s each; sustained = requests started within 1% of the plan (the ladder stops at the first rate")
+print("that is not). The engine records the pacer's worst lag per second, not per arrival: both columns are of those per-second worsts")
+print("over the whole seconds after the first, so they overstate a p99 of the arrivals' lag.\n")
+print("| planned req/s | achieved req/s | worst second's lag ms | median second's lag ms | sustained |\n|---:|---:|---:|---:|---|")
+best = 0
+for rate in ladder:
+    run_id = f"core-{rate}"
+    measured(["taskset", "-c", "0", *cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q"])
+    achieved, worst, median, ok = sustained(run_id, rate, 10)
+    print(f"| {rate:,} | {achieved:,.0f} | {worst:.2f} | {median:.2f} | {'yes' if ok else 'no'} |")
+    if not ok:
+        break
+    best = rate
+print(f"\nHighest sustained open rate: **{best:,}/s**; our closed-model maximum on the same core (section 1): {closed_max:,.0f}/s → **{best / closed_max:.2f}×**.")
+
+if quota_script:
+    print(f"\n## 3. Agents held to {quota:g} of a core each (CFS quota)\n")
+    print("`run --agents N --agent-prefix in-cgroup.sh` (each agent in its own cgroup), 10 s each; sustained = the merged rate within 1%")
+    print("of the plan. A quota throttles a cgroup for the rest of each 100 ms period once it is spent, so an agent's pacer lag is tens of")
+    print("ms by construction; latency still counts from each arrival's intended time.\n")
+    print("| agents | planned req/s | achieved req/s | worst agent's lag ms | sustained |\n|---:|---:|---:|---:|---|")
+    one = 0
+    for rate in agent_ladder:
+        run_id = f"quota1-{rate}"
+        measured([*cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q", "--agents", "1", "--agent-prefix", f"{quota_script} {{index}}"])
+        achieved, worst, _, ok = sustained(run_id, rate, 10)
+        print(f"| 1 | {rate:,} | {achieved:,.0f} | {worst:.2f} | {'yes' if ok else 'no'} |")
+        if not ok:
+            break
+        one = rate
+    if one:
+        rate = int(one * 1.9)
+        run_id = f"quota2-{rate}"
+        measured([*cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q", "--agents", "2", "--agent-prefix", f"{quota_script} {{index}}"])
+        achieved, worst, _, ok = sustained(run_id, rate, 10)
+        print(f"| 2 | {rate:,} | {achieved:,.0f} | {worst:.2f} | {'yes' if ok else 'no'} |")
+        print(f"\nOne agent sustains {one:,}/s; two at a plan of 1.9 × that reach {achieved:,.0f}/s ({'within' if ok else 'NOT within'} 1%): **{achieved / one:.2f}×**.")
+PY
+cat "bench/results/open-model-$stamp.md"
