@@ -153,30 +153,18 @@ public sealed class OpenModelRunner : ScenarioRunner
         int max = Spec.Load.MaxInFlight;
         var token = StopToken;
         var share = Share;
-        long due = 0;
-        bool pending = false;
-        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested)
+        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && schedule.TryNext(out var seconds))
         {
-            if (!pending)
+            if (!share.OwnsArrival(schedule.Issued - 1))
             {
-                if (!schedule.TryNext(out var seconds))
-                {
-                    break;
-                }
-
-                if (!share.OwnsArrival(schedule.Issued - 1))
-                {
-                    continue; // another agent's arrival
-                }
-
-                due = startTimestamp + (long)(seconds * freq);
-                pending = true;
+                continue; // another agent's arrival
             }
 
+            long due = startTimestamp + (long)(seconds * freq);
             long now = Time.GetTimestamp();
             if (due - now > ahead)
             {
-                // Sleep (no spin) until the next arrival is due; everything due by then goes out in one batch.
+                // Sleep (no spin) until the arrival is due; every arrival due within the horizon by then goes out with it.
                 if (!WaitUntil(due, token))
                 {
                     break;
@@ -186,7 +174,6 @@ public sealed class OpenModelRunner : ScenarioRunner
             }
 
             ReportLag(now - due);
-            pending = false;
             if (InFlight >= max)
             {
                 Recorder.RecordDropped();
