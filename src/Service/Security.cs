@@ -19,12 +19,29 @@ public sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> s
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-Api-Key";
 
-    /// <summary>Headers a proxy adds: a request that carries one came through something, and is never the local operator.</summary>
-    public static readonly string[] ForwardingHeaders = ["X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Real-IP", "X-Original-For"];
+    /// <summary>Headers a proxy or a CDN adds: a request that carries one came through something, and is never the local operator.</summary>
+    public static readonly string[] ForwardingHeaders =
+    [
+        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Server", "Forwarded", "X-Real-IP", "X-Original-For", "Via",
+        "CF-Connecting-IP", "True-Client-IP", "X-Client-IP", "X-Cluster-Client-IP", "Fastly-Client-IP",
+    ];
 
-    /// <summary>A caller on this machine, not through a proxy: the local operator.</summary>
+    /// <summary>
+    /// A caller on this machine, not through a proxy, that asked for this machine by a loopback name: the local
+    /// operator. The Host check stops DNS rebinding — a web page whose own name was made to resolve to 127.0.0.1
+    /// reaches the service from the browser on this machine, but under its own name, never as the operator.
+    /// </summary>
     public static bool IsLoopback(HttpContext context) =>
-        context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) && !ForwardingHeaders.Any(h => context.Request.Headers.ContainsKey(h));
+        context.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) && IsLoopbackHost(context.Request.Host.Host)
+        && !ForwardingHeaders.Any(h => context.Request.Headers.ContainsKey(h));
+
+    /// <summary>localhost (or a name under .localhost), or a loopback address.</summary>
+    public static bool IsLoopbackHost(string host)
+    {
+        var name = host.TrimEnd('.');
+        return name.Equals("localhost", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+            || (IPAddress.TryParse(name.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+    }
 
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 

@@ -129,6 +129,13 @@ public sealed class S3RunStoreTests : IDisposable
         listed.Single(r => r.RunId == run.RunId).Tags.ShouldNotContain("baseline");
         var ci4 = Directory.CreateDirectory(Path.Combine(_dir, "ci-4")).FullName;
         (await History.Baselines.ResolveAsync(ci4, "tag:baseline", run.PlanName, null, ct, store)).Record.ShouldNotBeNull().RunId.ShouldBe(second.RunId);
+
+        // ci-1 lives on (a Jenkins workspace) and still says the first run is the baseline; a tag sent from there
+        // starts from the bucket's tags, so it never brings that baseline back.
+        await History.Baselines.TagAsync(ci1, run.RunId, "release-1", false, ct, store);
+        var after = await store.ListAsync(ct);
+        after.Single(r => r.RunId == run.RunId).Tags.ShouldBe(["release-1"]);
+        after.Count(r => r.Tags.Contains("baseline")).ShouldBe(1);
         Should.Throw<FileNotFoundException>(() => History.Baselines.TagAsync(ci4, "not-stored-anywhere", "x", false, ct, store)).Message.ShouldContain(store.Location);
     }
 
@@ -240,7 +247,7 @@ public sealed class S3RunStoreTests : IDisposable
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
         status.Ok.ShouldBeFalse();
         status.Error.ShouldNotBeNull().ShouldContain("no answer within 500ms in 4 attempts");
-        log.ToString().ShouldContain("S3 upload attempt 2 failed");
+        log.ToString().ShouldContain("S3 request attempt 2 failed");
         held.Count.ShouldBeGreaterThanOrEqualTo(4); // every attempt was a new try
 
         using var tight = new S3RunStore(

@@ -182,6 +182,32 @@ public sealed partial class SafetyTests : IDisposable
         record.StartedBy.ShouldBe("ops via dashboard");
     }
 
+    [Theory]
+    [InlineData("rebind.attacker.example:8080", HttpStatusCode.Unauthorized)]
+    [InlineData("127.0.0.1.nip.io:8080", HttpStatusCode.Unauthorized)]
+    [InlineData("evil.example.com", HttpStatusCode.Unauthorized)]
+    [InlineData("127.0.0.1:8080", HttpStatusCode.OK)]
+    [InlineData("LOCALHOST:8080", HttpStatusCode.OK)]
+    [InlineData("[::1]:8080", HttpStatusCode.OK)]
+    public async Task DnsRebinding_ALoopbackCallerAskingForAnotherName_IsNeverTheLocalOperator(string hostHeader, HttpStatusCode expected)
+    {
+        await using var host = Host();
+        using var client = host.CreateClient();
+
+        // What a browser sends after a page's own name was made to resolve to 127.0.0.1: its name as Host, its origin as Origin.
+        (await SendAsync(client, HttpMethod.Get, "/api/plans", r => r.Headers.Host = hostHeader)).Status.ShouldBe(expected);
+        var name = hostHeader.Split(':')[0];
+        var (started, _) = await SendAsync(client, HttpMethod.Post, "/api/runs", r =>
+        {
+            r.Headers.Host = hostHeader;
+            r.Headers.TryAddWithoutValidation("Origin", $"http://{hostHeader}");
+            r.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "same-origin");
+            r.Headers.TryAddWithoutValidation("X-Constellation-Request", "1");
+            r.Content = System.Net.Http.Json.JsonContent.Create(new { plan = "no-such-plan" });
+        });
+        started.ShouldBe(expected == HttpStatusCode.OK ? HttpStatusCode.NotFound : HttpStatusCode.Unauthorized, name);
+    }
+
     [Fact]
     public async Task ForwardingHeaders_FromAnUnknownProxy_NeverMakeACallerLocal()
     {

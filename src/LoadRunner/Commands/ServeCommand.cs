@@ -7,7 +7,7 @@ namespace Constellation.LoadRunner.Commands;
 /// `constellation serve`: hosts the service (src/Service) in this process. The service runs the same pipeline as
 /// `run`. Ctrl+C / SIGTERM stop it; running runs are stopped cleanly and keep what they measured.
 /// </summary>
-internal static class ServeCommand
+internal static partial class ServeCommand
 {
     public static Command Create(CliContext ctx)
     {
@@ -80,6 +80,18 @@ internal static class ServeCommand
         return cmd;
     }
 
+    [System.Text.RegularExpressions.GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'")]
+    private static partial System.Text.RegularExpressions.Regex ConfigConversion();
+
+    private static string Expected(string type) => type switch
+    {
+        "System.TimeSpan" => "a duration such as 02:00:00",
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Double" => "a number",
+        "System.Boolean" => "true or false",
+        _ => "a value of the right kind",
+    };
+
     /// <summary>The problems a failed start is made of (the host may wrap them), or none when it is something else.</summary>
     private static List<string> StartProblems(Exception e, string urls)
     {
@@ -95,8 +107,14 @@ internal static class ServeCommand
                 case IOException io:
                     problems.Add($"cannot listen on {urls}: {io.Message}");
                     break;
+                case InvalidOperationException c when ConfigConversion().Match(c.Message) is { Success: true } m:
+                    problems.Add($"{m.Groups["key"].Value}: '{m.Groups["value"].Value}' is not {Expected(m.Groups["type"].Value)}");
+                    break;
                 default:
-                    return [];
+                    // Anything else that stops the start (a configuration file that is not JSON, a certificate, a
+                    // connection string) is still one line: its own message, never a trace.
+                    problems.Add($"cannot start: {x.Message.ReplaceLineEndings(" ")}");
+                    break;
             }
         }
 

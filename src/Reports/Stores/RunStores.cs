@@ -223,11 +223,13 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
     public async Task<IReadOnlyList<History.RunSummary>> ListAsync(CancellationToken ct)
     {
         var root = RootPrefix;
-        var all = await KeysUnderAsync(root, ct).ConfigureAwait(false);
+        var objects = await KeysUnderAsync(root, ct).ConfigureAwait(false);
+        var all = objects.Select(o => o.Key).ToList();
+        var small = objects.Where(o => o.Size <= MaxSummaryBytes).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
         var whole = all.Where(k => k.EndsWith("/run.json", StringComparison.Ordinal)).Select(k => k[..^"run.json".Length]).ToHashSet(StringComparer.Ordinal);
         // A run is listed once its run.json is there (stored last): a store cut short is not a run.
         var keys = all.Where(k => k.EndsWith("/" + History.RunSummary.FileName, StringComparison.Ordinal) && k.Count(c => c == '/') == root.Count(c => c == '/') + 1
-            && whole.Contains(k[..^History.RunSummary.FileName.Length]));
+            && whole.Contains(k[..^History.RunSummary.FileName.Length]) && small.Contains(k));
         var summaries = new List<History.RunSummary>();
         foreach (var key in keys.Order(StringComparer.Ordinal))
         {
@@ -279,6 +281,21 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
                 throw new InvalidDataException($"run {runId} in {root} is not the run {runId} in {Location} (plan '{local.PlanName}' started {local.Environment.StartedUtc:u} here, '{stored.PlanName}' started {stored.Environment.StartedUtc:u} there): nothing changed in either");
             }
 
+            // The store's tags are the shared ones: a folder that lives on (a Jenkins workspace) may hold stale ones,
+            // which a tag sent back from here would otherwise restore (a second baseline).
+            if (!stored.Tags.SequenceEqual(local.Tags, StringComparer.Ordinal))
+            {
+                using var held = Journal.RunJournal.Exists(dir) ? Journal.RunJournalWriter.Hold(dir) : null;
+                if (held is not null)
+                {
+                    Journal.RunJournalWriter.AppendTo(dir, new Journal.JournalTags { Tags = stored.Tags });
+                }
+
+                var refreshed = local with { Tags = stored.Tags };
+                await RunRecordJson.WriteAsync(refreshed, Path.Combine(dir, "run.json"), ct).ConfigureAwait(false);
+                await new Writers.RunSummaryWriter().WriteAsync(refreshed, dir, ct).ConfigureAwait(false);
+            }
+
             return true;
         }
 
@@ -287,7 +304,18 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
         var partial = Path.Combine(root, $".pull-{runId}-{Guid.NewGuid():N}");
         try
         {
-            foreach (var key in await KeysUnderAsync(prefix, ct).ConfigureAwait(false))
+            var objects = await KeysUnderAsync(prefix, ct).ConfigureAwait(false);
+            if (objects.FirstOrDefault(o => o.Key == prefix + "run.json") is { Size: > MaxRecordBytes } huge)
+            {
+                throw new InvalidDataException($"{Location}{runId}/run.json is {huge.Size / (1024 * 1024)} MiB, more than the {MaxRecordBytes / (1024 * 1024)} MiB a run record may be: not used");
+            }
+
+            if (objects.Sum(o => o.Size) > MaxRunBytes)
+            {
+                throw new InvalidDataException($"{Location}{runId}/ holds {objects.Sum(o => o.Size) / (1024 * 1024)} MiB, more than the {MaxRunBytes / (1024 * 1024)} MiB a run may be copied with: not used");
+            }
+
+            foreach (var key in objects.Select(o => o.Key))
             {
                 var relative = key[prefix.Length..];
                 var target = Path.GetFullPath(Path.Combine(partial, relative));
@@ -316,7 +344,16 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
             }
 
             // What came down must be the run it was asked for.
-            var pulled = await RunRecordJson.ReadAsync(Path.Combine(partial, "run.json"), ct).ConfigureAwait(false);
+            RunRecord pulled;
+            try
+            {
+                pulled = await RunRecordJson.ReadAsync(Path.Combine(partial, "run.json"), ct).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{Location}{runId}/run.json is not a run record this version reads ({e.Message.ReplaceLineEndings(" ")}): not used", e);
+            }
+
             if (pulled.RunId != runId)
             {
                 throw new InvalidDataException($"{Location}{runId}/run.json holds run '{pulled.RunId}', not {runId}: not used");
@@ -361,15 +398,20 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
         await UpdateIndexAsync(ct).ConfigureAwait(false);
     }
 
-    private async Task<List<string>> KeysUnderAsync(string prefix, CancellationToken ct)
+    /// <summary>The most a run-summary.json, a run.json and a whole run may weigh to be listed or copied (a 24-hour soak's run.json is ~16 MiB).</summary>
+    private const long MaxSummaryBytes = 1024 * 1024;
+    private const long MaxRecordBytes = 128L * 1024 * 1024;
+    private const long MaxRunBytes = 4L * 1024 * 1024 * 1024;
+
+    private async Task<List<(string Key, long Size)>> KeysUnderAsync(string prefix, CancellationToken ct)
     {
-        var keys = new List<string>();
+        var keys = new List<(string Key, long Size)>();
         var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = prefix };
         ListObjectsV2Response page;
         do
         {
             page = await _retry.ExecuteAsync(async token => await _s3.ListObjectsV2Async(request, token).ConfigureAwait(false), ct).ConfigureAwait(false);
-            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            keys.AddRange((page.S3Objects ?? []).Select(o => (o.Key, o.Size ?? 0)));
             request.ContinuationToken = page.NextContinuationToken;
         }
         while (page.IsTruncated == true);
