@@ -120,7 +120,7 @@ public static class RunsApi
             s?.StartedUtc ?? record?.Environment.StartedUtc,
             state?.Origin ?? s?.StartedBy,
             state?.CancelledBy ?? s?.CancelledBy,
-            s?.Tags ?? record?.Tags ?? [],
+            s?.Tags ?? record?.Tags ?? (state?.Overrides.Tag is { } tag ? [tag] : []),
             [.. (s?.Scenarios ?? []).Select(x => new ScenarioNumbers(x.Name, x.Requests, x.Rps, x.ErrorRate, x.P95Ms, x.P99Ms, x.BrokeAt))],
             new Dictionary<string, string>
             {

@@ -145,6 +145,7 @@ public sealed class ServiceTests : IDisposable
         var (status, body) = await SendAsync(f, "POST", "/api/runs", Remote, OperatorKey, new { plan = "quick", tag = "smoke", durationSeconds = 2 });
         status.ShouldBe(HttpStatusCode.Accepted, body);
         var id = JsonSerializer.Deserialize<JsonElement>(body).GetProperty("id").GetString()!;
+        JsonSerializer.Deserialize<JsonElement>(body).GetProperty("tags").EnumerateArray().Select(t => t.GetString()).ShouldBe(["smoke"]); // the 202 says what was asked
 
         var (busy, problem) = await SendAsync(f, "POST", "/api/runs", Remote, OperatorKey, new { plan = "quick" });
         busy.ShouldBe(HttpStatusCode.Conflict);
