@@ -31,18 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 modes="process agents1 agents2"
-if [ -w /sys/fs/cgroup/cpu ]; then
-  for i in 0 1; do
-    g=/sys/fs/cgroup/cpu/constellation-bench-$$-agent$i
-    mkdir "$g" && cgroups="$cgroups $g"
-    echo "$(awk -v q="$QUOTA" 'BEGIN { printf "%d", q * 100000 }')" >"$g/cpu.cfs_quota_us"   # of a 100 ms period
-  done
-  printf '#!/bin/sh\necho $$ > /sys/fs/cgroup/cpu/constellation-bench-%s-agent$1/cgroup.procs\nshift\nexec "$@"\n' $$ >"$work/in-cgroup.sh"
-  chmod +x "$work/in-cgroup.sh"
-  modes="$modes quota1 quota2"
-else
-  echo "agents bench: /sys/fs/cgroup/cpu is not writable (run as root for the CPU-quota rows)" >&2
-fi
+. bench/lib/quota.sh
+make_quota_cgroups "$work" "$QUOTA" agents
+[ -z "$quota_script" ] || modes="$modes quota1 quota2"
 cat >"$work/plan.yaml" <<YAML
 name: agents-bench
 targets: { nginx: { baseUrl: "http://127.0.0.1:$port" } }
@@ -75,8 +66,8 @@ for r in $(seq "$ROUNDS"); do
       process) cmd=(taskset -c 0 ./constellation run "$work/plan.yaml") ;;
       agents1) cmd=(./constellation run "$work/plan.yaml" --agents 1 --pin-agents) ;;
       agents2) cmd=(./constellation run "$work/plan.yaml" --agents 2 --pin-agents) ;;
-      quota1) cmd=(./constellation run "$work/plan.yaml" --agents 1 --agent-prefix "$work/in-cgroup.sh {index}") ;;
-      quota2) cmd=(./constellation run "$work/plan.yaml" --agents 2 --agent-prefix "$work/in-cgroup.sh {index}") ;;
+      quota1) cmd=(./constellation run "$work/plan.yaml" --agents 1 --agent-prefix "$quota_script {index}") ;;
+      quota2) cmd=(./constellation run "$work/plan.yaml" --agents 2 --agent-prefix "$quota_script {index}") ;;
     esac
     before=$(nginx_cpu)
     # Exit 3 is expected: at maximum throughput every agent is saturated, which makes a real run invalid.

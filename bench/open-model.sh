@@ -31,19 +31,9 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-export QUOTA_SCRIPT=""
-if [ -w /sys/fs/cgroup/cpu ]; then
-  for i in 0 1; do
-    g=/sys/fs/cgroup/cpu/constellation-open-$$-agent$i
-    mkdir "$g" && cgroups="$cgroups $g"
-    echo "$(awk -v q="$QUOTA" 'BEGIN { printf "%d", q * 100000 }')" >"$g/cpu.cfs_quota_us"   # of a 100 ms period
-  done
-  printf '#!/bin/sh\necho $$ > /sys/fs/cgroup/cpu/constellation-open-%s-agent$1/cgroup.procs\nshift\nexec "$@"\n' $$ >"$work/in-cgroup.sh"
-  chmod +x "$work/in-cgroup.sh"
-  QUOTA_SCRIPT="$work/in-cgroup.sh"
-else
-  echo "open-model bench: /sys/fs/cgroup/cpu is not writable (run as root for the CPU-quota rows)" >&2
-fi
+. bench/lib/quota.sh
+make_quota_cgroups "$work" "$QUOTA" open
+export QUOTA_SCRIPT="$quota_script"
 stamp=$(date -u +%Y%m%d-%H%M%S)
 mkdir -p bench/results
 python3 - "$work" "http://127.0.0.1:$nginx_port/" "$(/usr/sbin/nginx -v 2>&1)" >"bench/results/open-model-$stamp.md" <<'PY'
