@@ -11,7 +11,7 @@ namespace Constellation.Reports.Tests;
 /// </summary>
 public sealed class HtmlReportBrowserTests : IAsyncLifetime
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string ChromiumPath = Constellation.Tests.HeadlessChromium.ExecutablePath;
     private readonly string _dir = Directory.CreateTempSubdirectory("constellation-browser-").FullName;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
@@ -20,12 +20,7 @@ public sealed class HtmlReportBrowserTests : IAsyncLifetime
     {
         Assert.SkipUnless(File.Exists(ChromiumPath), $"{ChromiumPath} is not installed (scripts/test.sh installs it)");
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _browser = await Constellation.Tests.HeadlessChromium.LaunchAsync(_playwright);
     }
 
     public async ValueTask DisposeAsync()

@@ -223,18 +223,8 @@ public sealed class S3RunStoreTests : IDisposable
         var run = TestRuns.Sample();
         await CompositeReportWriter.Default.WriteAsync(run, _dir, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
 
-        // Accepts every connection and never says a word.
-        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        silent.Start();
-        var held = new List<System.Net.Sockets.TcpClient>();
-        var accepting = Task.Run(async () =>
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                held.Add(await silent.AcceptTcpClientAsync(ct));
-            }
-        }, ct);
-        var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/");
+        using var silent = new Constellation.Tests.SilentServer();
+        var url = silent.Url;
         var log = new StringWriter();
         using var store = new S3RunStore(
             new S3StoreOptions { Bucket = "b", ServiceUrl = url, AttemptTimeout = TimeSpan.FromMilliseconds(500), FirstRetryDelay = TimeSpan.FromMilliseconds(10), Deadline = TimeSpan.FromSeconds(10) },
@@ -248,7 +238,7 @@ public sealed class S3RunStoreTests : IDisposable
         status.Ok.ShouldBeFalse();
         status.Error.ShouldNotBeNull().ShouldContain("no answer within 500ms in 4 attempts");
         log.ToString().ShouldContain("S3 request attempt 2 failed");
-        held.Count.ShouldBeGreaterThanOrEqualTo(4); // every attempt was a new try
+        silent.Connections.ShouldBeGreaterThanOrEqualTo(4); // every attempt was a new try
 
         using var tight = new S3RunStore(
             new S3StoreOptions { Bucket = "b", ServiceUrl = url, AttemptTimeout = TimeSpan.FromSeconds(30), Deadline = TimeSpan.FromSeconds(1) },
@@ -257,11 +247,6 @@ public sealed class S3RunStoreTests : IDisposable
         var late = await tight.StoreAsync(_dir, run, ct);
         late.Ok.ShouldBeFalse();
         late.Error.ShouldNotBeNull().ShouldContain("gave up after 1s (its deadline)");
-        silent.Stop();
-        foreach (var c in held)
-        {
-            c.Dispose();
-        }
     }
 
     /// <summary>A tiny S3 stand-in on loopback that answers PUTs with the status the test chooses.</summary>

@@ -13,7 +13,7 @@ namespace Constellation.Service.Tests;
 /// </summary>
 public sealed class CrossSiteBrowserTests : IDisposable
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string ChromiumPath = Constellation.Tests.HeadlessChromium.ExecutablePath;
     private readonly string _dir = Directory.CreateTempSubdirectory("constellation-crosssite-").FullName;
     private System.Diagnostics.Process? _service;
 
@@ -79,12 +79,7 @@ public sealed class CrossSiteBrowserTests : IDisposable
         }, ct);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await Constellation.Tests.HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync();
 
         // The operator has the dashboard open in the same browser (its antiforgery cookie is there too).

@@ -8,7 +8,7 @@ namespace Constellation.Service.Tests;
 /// <summary>The Hangfire dashboard and a finished run's report, served by the running service, in a real headless Chromium.</summary>
 public sealed class DashboardBrowserTests : IDisposable
 {
-    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string ChromiumPath = Constellation.Tests.HeadlessChromium.ExecutablePath;
     private readonly string _dir = Directory.CreateTempSubdirectory("constellation-dashboard-").FullName;
     private System.Diagnostics.Process? _service;
 
@@ -35,12 +35,7 @@ public sealed class DashboardBrowserTests : IDisposable
         await ServiceProcess.WaitAsync(async () => (await http.GetFromJsonAsync<JsonElement>($"/api/runs/{id}", ct)).GetProperty("status").GetString() == "completed", ct);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await Constellation.Tests.HeadlessChromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
         var shots = Path.Combine(Constellation.Tests.Repo.Root, "artifacts", "test-results", "screenshots");
         Directory.CreateDirectory(shots);

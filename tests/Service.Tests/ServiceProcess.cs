@@ -34,11 +34,20 @@ internal static class ServiceProcess
         service?.Dispose();
     }
 
+    /// <summary>The CLI built beside these tests (same configuration).</summary>
+    public static string CliDll
+    {
+        get
+        {
+            var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            return Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.LoadRunner", baseDir.Name, "constellation.dll");
+        }
+    }
+
     public static Process Start(int port, string plans, string runs, string? db = null)
     {
         // `constellation serve`, the way a user starts the service (the CLI hosts it in its own process).
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.LoadRunner", baseDir.Name, "constellation.dll");
+        var dll = CliDll;
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("serve");

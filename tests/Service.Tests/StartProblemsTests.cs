@@ -19,8 +19,7 @@ public sealed class StartProblemsTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         var plans = Directory.CreateDirectory(Path.Combine(_dir, "plans")).FullName;
         await ServiceProcess.WritePlanAsync(plans, "quick", "1s", ct);
-        var baseDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var dll = Path.Combine(baseDir.Parent!.Parent!.FullName, "Constellation.LoadRunner", baseDir.Name, "constellation.dll");
+        var dll = ServiceProcess.CliDll;
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _dir };
         foreach (var a in new[] { dll, "serve", $"--urls=http://127.0.0.1:{ServiceProcess.FreePort()}", $"--plans={plans}", $"--output={Path.Combine(_dir, "runs")}" })
         {

@@ -86,16 +86,7 @@ public sealed partial class JournalTests : IAsyncLifetime
     public async Task Run_WithAnS3ThatNeverAnswers_FinishesAndRecordsWhyTheStoreFailed()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
-        silent.Start();
-        var held = new List<System.Net.Sockets.TcpClient>();
-        _ = Task.Run(async () =>
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                held.Add(await silent.AcceptTcpClientAsync(ct));
-            }
-        }, ct);
+        using var silent = new Constellation.Tests.SilentServer();
         var plan = Path.Combine(_dir, "s3.yaml");
         await File.WriteAllTextAsync(plan, $$"""
             name: s3
@@ -115,7 +106,7 @@ public sealed partial class JournalTests : IAsyncLifetime
         string output, err;
         try
         {
-            (code, output, err) = await CliRunner.RunAsync("run", plan, "-o", _dir, "--run-id", "s3", "-q", "--s3-bucket", "runs", "--s3-endpoint", $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}", "--s3-timeout", "500ms");
+            (code, output, err) = await CliRunner.RunAsync("run", plan, "-o", _dir, "--run-id", "s3", "-q", "--s3-bucket", "runs", "--s3-endpoint", silent.Url.ToString(), "--s3-timeout", "500ms");
         }
         finally
         {
@@ -133,10 +124,6 @@ public sealed partial class JournalTests : IAsyncLifetime
         s3.Ok.ShouldBeFalse();
         s3.Error.ShouldNotBeNull().ShouldContain("no answer within 500ms in 4 attempts");
         err.ShouldContain("warning: could not store the run in s3://runs/");
-        foreach (var c in held)
-        {
-            c.Dispose();
-        }
     }
 
     [Fact]

@@ -271,16 +271,7 @@ public sealed class DistributedRunTests : IAsyncLifetime
     public async Task AnS3ExchangeThatNeverAnswers_TheRunFailsAndSaysWhy_NeverLooksKilled()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, never answers
-        silent.Start();
-        var held = new List<System.Net.Sockets.TcpClient>();
-        _ = Task.Run(async () =>
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                held.Add(await silent.AcceptTcpClientAsync(ct));
-            }
-        }, ct);
+        using var silent = new Constellation.Tests.SilentServer();
         var plan = await PlanAsync("""
               - name: steady
                 target: web
@@ -294,7 +285,7 @@ public sealed class DistributedRunTests : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         try
         {
-            var (code, record, log) = await RunAsync(plan, "silent-exchange", "--agents", "1", "--exchange", "s3://exchange/x", "--s3-endpoint", $"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}", "--s3-timeout", "300ms");
+            var (code, record, log) = await RunAsync(plan, "silent-exchange", "--agents", "1", "--exchange", "s3://exchange/x", "--s3-endpoint", silent.Url.ToString(), "--s3-timeout", "300ms");
 
             code.ShouldBe(ExitCodes.RuntimeError, log);
             record.Status.ShouldBe(RunStatus.Failed);
@@ -307,11 +298,6 @@ public sealed class DistributedRunTests : IAsyncLifetime
             foreach (var (k, v) in saved)
             {
                 Environment.SetEnvironmentVariable(k, v);
-            }
-
-            foreach (var c in held)
-            {
-                c.Dispose();
             }
         }
     }
