@@ -157,7 +157,7 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
         try
         {
             // A stored run never changes: a run id the bucket already holds (another workspace's run, a re-run CI job) is refused.
-            if (await _retry.ExecuteAsync(async token => await ExistsAsync(prefix + "run.json", token).ConfigureAwait(false), ct).ConfigureAwait(false))
+            if (await HasRunAsync(run.RunId, ct).ConfigureAwait(false))
             {
                 return new StoreStatus(Name, false, location, 0, null, $"{location} already holds a finished run {run.RunId}; nothing was overwritten (a run is written once: use another --run-id)");
             }
