@@ -51,6 +51,28 @@ public abstract class ScenarioRunner
 
     protected void AddInFlight(long delta) => Interlocked.Add(ref _inFlight, delta);
 
+    /// <summary>
+    /// Waits until no request is in flight. After a hard stop the requests are cut off at once and each still records
+    /// itself (as cancelled) on its way out: that is waited for too, at most two seconds, so none goes uncounted.
+    /// </summary>
+    protected async Task DrainAsync(CancellationToken abort)
+    {
+        long? abortedAt = null;
+        while (InFlight > 0)
+        {
+            if (abort.IsCancellationRequested)
+            {
+                abortedAt ??= Time.GetTimestamp();
+                if (Time.GetElapsedTime(abortedAt.Value) > TimeSpan.FromSeconds(2))
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     protected void ReportLag(long lagTicks)
     {
         long current = Volatile.Read(ref _pacerLagMaxTicks);
@@ -114,10 +136,7 @@ public sealed class OpenModelRunner : ScenarioRunner
         await paced.Task.ConfigureAwait(false);
 
         // Drain: in-flight requests finish or hit their timeout (the watchdog enforces it).
-        while (InFlight > 0 && !abort.IsCancellationRequested)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
-        }
+        await DrainAsync(abort).ConfigureAwait(false);
 
         lock (_idleLock)
         {
@@ -291,10 +310,7 @@ public sealed class ClosedModelRunner : ScenarioRunner
         {
             // Users whose stop was signalled earlier (scale-down) are still tracked by their tasks' completion via in-flight.
             await Task.WhenAll(users.Select(u => u.Task)).ConfigureAwait(false);
-            while (InFlight > 0 && !abort.IsCancellationRequested)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), Time, CancellationToken.None).ConfigureAwait(false);
-            }
+            await DrainAsync(abort).ConfigureAwait(false);
 
             foreach (var u in users)
             {
