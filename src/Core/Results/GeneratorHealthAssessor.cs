@@ -36,6 +36,7 @@ public static class GeneratorHealthAssessor
             Seconds = seconds,
             MaxCpuPercent = seconds.Count == 0 ? 0 : seconds.Max(s => s.CpuPercent),
             MaxPacerLagMs = seconds.Count == 0 ? 0 : Math.Round(seconds.Max(s => s.PacerLagMaxMs), 3),
+            PacerLagP99Ms = steady.Max(s => s.PacerLagP99Ms),
             Bottleneck = saturated >= limit || late >= limit,
             Warnings = warnings,
         };

@@ -254,10 +254,18 @@ public sealed record GeneratorHealth
     public required double MaxCpuPercent { get; init; }
     public required double MaxPacerLagMs { get; init; }
 
+    /// <summary>The worst second's 99th percentile of arrival lag after the first second (ms); absent without open-model arrivals.</summary>
+    public double? PacerLagP99Ms { get; init; }
+
     /// <summary>True when the generator, not the target, was likely the limit.</summary>
     public required bool Bottleneck { get; init; }
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>"max pacer lag 12.3 ms", with the worst second's p99 of arrival lag when the open model paced arrivals.</summary>
+    public string DescribePacerLag() => PacerLagP99Ms is { } p99
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms (p99 of arrivals {p99:0.###} ms in the worst second)")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms");
 
     /// <summary>What the generator spent per scenario: its CPU per 1,000 requests (absent in a distributed run: see each agent).</summary>
     public IReadOnlyList<GeneratorCost> Cost { get; init; } = [];
@@ -270,4 +278,8 @@ public sealed record GeneratorHealth
 public sealed record GeneratorCost(string Scenario, long Requests, double CpuSeconds, double CpuMsPer1kRequests);
 
 /// <summary>The generator's own CPU and pacing lag in one second.</summary>
-public sealed record GeneratorSecond(int Second, double CpuPercent, double? MachineCpuPercent, double PacerLagMaxMs, long InFlight);
+public sealed record GeneratorSecond(int Second, double CpuPercent, double? MachineCpuPercent, double PacerLagMaxMs, long InFlight)
+{
+    /// <summary>The 99th percentile of how late the open model's arrivals were sent in this second (ms); absent without arrivals.</summary>
+    public double? PacerLagP99Ms { get; init; }
+}

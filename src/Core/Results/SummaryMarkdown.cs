@@ -63,7 +63,7 @@ public static class SummaryMarkdown
         }
 
         var g = run.Generator;
-        sb.Append(inv, $"\n## Generator\n\nmax CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms{(g.Bottleneck ? " — **the generator was a bottleneck: treat the result with care**" : string.Empty)}.\n");
+        sb.Append(inv, $"\n## Generator\n\nmax CPU {g.MaxCpuPercent:0}% of all cores, {g.DescribePacerLag()}{(g.Bottleneck ? " — **the generator was a bottleneck: treat the result with care**" : string.Empty)}.\n");
         if (g.Cost.Count > 0)
         {
             sb.Append(inv, $"CPU per 1k requests: {string.Join(", ", g.Cost.Select(c => string.Create(inv, $"{c.Scenario} {c.CpuMsPer1kRequests:0.#} ms")))}.\n");

@@ -47,7 +47,7 @@ internal static class LoadCommand
             });
         var body = new Option<string?>("--body") { Description = "Request body." };
         var maxInFlight = CliOptions.Integer("--max-in-flight", "Open model: arrivals beyond this many in-flight requests are dropped.", 1, 1_000_000, 1000);
-        var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, dropped, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms." };
+        var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, dropped, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms, and pacer_lag_p99_ms (open model: the worst second's p99 of how late arrivals were sent)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
         var metricsPort = CliSupport.MetricsPortOption();
         var cmd = new Command("load", "Ad-hoc load on one URL, like wrk or hey; prints a summary.") { url, rate, connections, duration, timeout, method, headers, body, maxInFlight, json, quiet, metricsPort };
@@ -103,7 +103,7 @@ internal static class LoadCommand
             WriteSummary(ctx.Out, s, result.Generator);
             if (pr.GetValue(json))
             {
-                ctx.Out.WriteLine(LoadJson(s));
+                ctx.Out.WriteLine(LoadJson(s, result.Generator));
             }
 
             return result.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
@@ -170,15 +170,15 @@ internal static class LoadCommand
             o.WriteLine(string.Create(inv, $"  service   p50 {st.P50Ms:0.###}, p99 {st.P99Ms:0.###}, max {st.MaxMs:0.###} ms (from actual send; latency above counts from the intended start)"));
         }
 
-        o.WriteLine(string.Create(inv, $"  received  {t.BytesReceived / 1024.0 / 1024.0:0.##} MiB; generator max CPU {g.MaxCpuPercent:0}%, max pacer lag {g.MaxPacerLagMs:0.#} ms{(g.Bottleneck ? " — GENERATOR WAS A BOTTLENECK" : string.Empty)}"));
+        o.WriteLine(string.Create(inv, $"  received  {t.BytesReceived / 1024.0 / 1024.0:0.##} MiB; generator max CPU {g.MaxCpuPercent:0}%, {g.DescribePacerLag()}{(g.Bottleneck ? " — GENERATOR WAS A BOTTLENECK" : string.Empty)}"));
     }
 
     /// <summary>The machine-readable line (also the contract of shared/bench/peers.sh).</summary>
-    public static string LoadJson(ScenarioResult s)
+    public static string LoadJson(ScenarioResult s, GeneratorHealth g)
     {
         var t = s.Totals;
         var l = t.Latency;
-        return JsonSerializer.Serialize(new Dictionary<string, object>
+        var fields = new Dictionary<string, object>
         {
             ["rps"] = t.Rps,
             ["requests"] = t.Requests,
@@ -191,6 +191,12 @@ internal static class LoadCommand
             ["p999_ms"] = l.P999Ms,
             ["max_ms"] = l.MaxMs,
             ["mean_ms"] = l.MeanMs,
-        });
+        };
+        if (g.PacerLagP99Ms is { } lag)
+        {
+            fields["pacer_lag_p99_ms"] = lag;
+        }
+
+        return JsonSerializer.Serialize(fields);
     }
 }

@@ -78,7 +78,7 @@ public static partial class HtmlReport
         }
 
         var g = run.Generator;
-        sb.Append(inv, $"<section><h2>Generator</h2><p>Max CPU {g.MaxCpuPercent:0}% of all cores, max pacer lag {g.MaxPacerLagMs:0.#} ms.{(g.Bottleneck ? " <strong class=\"error\">The generator was a bottleneck: treat the result with care.</strong>" : string.Empty)}</p>\n");
+        sb.Append(inv, $"<section><h2>Generator</h2><p>Max CPU {g.MaxCpuPercent:0}% of all cores, {E(g.DescribePacerLag())}.{(g.Bottleneck ? " <strong class=\"error\">The generator was a bottleneck: treat the result with care.</strong>" : string.Empty)}</p>\n");
         if (g.Cost.Count > 0)
         {
             sb.Append(inv, $"<p>CPU per 1k requests: {string.Join(", ", g.Cost.Select(c => string.Create(inv, $"{E(c.Scenario)} {c.CpuMsPer1kRequests:0.#} ms")))}.</p>\n");

@@ -383,7 +383,7 @@ public static class RunJournal
         private static IReadOnlyList<GeneratorSecond> Downsample(List<GeneratorSecond> seconds)
         {
             int per = Math.Max(1, (int)Math.Ceiling(seconds.Count / (double)MaxPoints));
-            return per == 1 ? seconds : [.. seconds.Chunk(per).Select(c => new GeneratorSecond(c[0].Second, c.Max(g => g.CpuPercent), c.Max(g => g.MachineCpuPercent), c.Max(g => g.PacerLagMaxMs), c.Max(g => g.InFlight)))];
+            return per == 1 ? seconds : [.. seconds.Chunk(per).Select(c => new GeneratorSecond(c[0].Second, c.Max(g => g.CpuPercent), c.Max(g => g.MachineCpuPercent), c.Max(g => g.PacerLagMaxMs), c.Max(g => g.InFlight)) { PacerLagP99Ms = c.Max(g => g.PacerLagP99Ms) })];
         }
     }
 

@@ -264,6 +264,8 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
     {
         double freq = time.TimestampFrequency;
         long lastTick = t0;
+        var lagInterval = Histograms.Create();
+        var lagSecond = Histograms.Create();
         for (int tick = 1; ; tick++)
         {
             long due = t0 + (long)(tick * freq);
@@ -275,9 +277,17 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             double lagMax = 0;
             long inFlight = 0;
             var samples = new List<ScenarioSecond>(states.Count);
+            bool paced = false;
+            lagSecond.Reset();
             foreach (var st in states)
             {
                 lagMax = Math.Max(lagMax, st.Runner.TakePacerLagMaxMs());
+                if (st.Runner.TakePacerLagInto(lagInterval))
+                {
+                    paced = true;
+                    lagSecond.Add(lagInterval);
+                }
+
                 inFlight += st.Runner.InFlight;
                 if (tick <= st.StartSecond || st.Finished)
                 {
@@ -293,7 +303,11 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             }
 
             // Every second, even one with no scenario running (yet): an agent's coordinator counts on the beat.
-            var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight);
+            var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight)
+            {
+                // Every arrival's lag, not only the second's worst: the p99 says whether the pacer keeps time.
+                PacerLagP99Ms = paced && lagSecond.TotalCount > 0 ? Math.Round(lagSecond.GetValueAtPercentile(99) / 1000.0, 3) : null,
+            };
             var progress = new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu);
             listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress));
             if (finalTick || states.All(s => s.Finished))

@@ -46,4 +46,22 @@ public sealed class GeneratorHealthAssessorTests
         health.MaxPacerLagMs.ShouldBe(120);
         health.Warnings.ShouldContain(w => w.Contains("pacer", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Assess_PacerLagP99_IsTheWorstSecondAfterTheFirst()
+    {
+        var seconds = new List<GeneratorSecond>
+        {
+            new(0, 50, null, 30, 10) { PacerLagP99Ms = 12 }, // start-up
+            new(1, 10, null, 2, 10) { PacerLagP99Ms = 0.4 },
+            new(2, 10, null, 3, 10) { PacerLagP99Ms = 0.9 },
+            new(3, 10, null, 0, 0),
+        };
+
+        var health = GeneratorHealthAssessor.Assess(seconds);
+
+        health.PacerLagP99Ms.ShouldBe(0.9);
+        health.DescribePacerLag().ShouldBe("max pacer lag 30 ms (p99 of arrivals 0.9 ms in the worst second)");
+        GeneratorHealthAssessor.Assess([new GeneratorSecond(0, 10, null, 1, 1), new GeneratorSecond(1, 10, null, 1, 1)]).PacerLagP99Ms.ShouldBeNull();
+    }
 }
