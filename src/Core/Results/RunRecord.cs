@@ -130,6 +130,9 @@ public sealed record ScenarioResult
     public required ScenarioTotals Totals { get; init; }
     public BreakingPoint? BreakingPoint { get; init; }
 
+    /// <summary>The Universal Scalability Law fitted to a ramp's seconds; absent for a scenario whose load does not ramp.</summary>
+    public CapacityModel? Capacity { get; init; }
+
     /// <summary>Latency limits the plan sets for this scenario (stop conditions on a percentile or the mean), drawn on its latency chart.</summary>
     public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
 }

@@ -57,6 +57,16 @@ public static class SummaryMarkdown
             }
         }
 
+        var modelled = run.Scenarios.Where(s => s.Capacity is not null).ToList();
+        if (modelled.Count > 0)
+        {
+            sb.Append("\n## Capacity model (Universal Scalability Law)\n\n");
+            foreach (var s in modelled)
+            {
+                sb.Append(inv, $"- **{Escape(s.Name)}**: {Escape(s.Capacity!.Describe())}.\n");
+            }
+        }
+
         if (run.Scaling is { } m)
         {
             Scaling(sb, m);

@@ -83,6 +83,38 @@ public static class RunCharts
     }
 
     /// <summary>
+    /// The capacity model: each second's (concurrency, ok/s) as a point and the fitted Universal Scalability Law as a
+    /// line through them, its predicted peak marked; with no model (a poor fit) only the points.
+    /// </summary>
+    public static string CapacityChart(ScenarioResult s, CapacityModel m)
+    {
+        var plot = NewPlot($"{s.Name}: capacity (Universal Scalability Law)", "concurrency (Little's law: completions/s × mean latency)", "ok/s");
+        var (xs, ys) = Downsample([.. m.Measured.Select(p => p.Concurrency)], [.. m.Measured.Select(p => p.OkPerSecond)], MaxPointsPerLine, keepMax: true);
+        var dots = plot.Add.ScatterPoints(xs, ys, Palette.GetColor(1));
+        dots.LegendText = "measured seconds";
+        dots.MarkerSize = 5;
+        double xMax = Math.Max(1, m.MeasuredMaxConcurrency) * 1.1;
+        double yMax = Math.Max(1, m.MeasuredPeakOkPerSecond);
+        if (m.Fit is { } f)
+        {
+            if (f.PeakConcurrency is { } n && !f.PeakBeyondRamp)
+            {
+                xMax = Math.Max(xMax, n.Value * 1.1);
+            }
+
+            double xMin = Math.Clamp(m.Measured.Select(p => p.Concurrency).DefaultIfEmpty(1).Min(), 0.01, 1);
+            double[] curveX = [.. Enumerable.Range(0, 200).Select(i => xMin + ((xMax - xMin) * i / 199.0))];
+            Line(plot, curveX, [.. curveX.Select(f.At)], string.Create(CultureInfo.InvariantCulture, $"fitted: σ {f.Sigma.Value:0.####}, κ {f.Kappa.Value:0.######}"), 2);
+            var peak = plot.Add.HorizontalLine(f.PeakOkPerSecond.Value, 1.5f, Palette.GetColor(2), LinePattern.Dashed);
+            peak.LegendText = string.Create(CultureInfo.InvariantCulture, $"predicted peak {f.PeakOkPerSecond.Value:0.#} ok/s");
+            yMax = Math.Max(yMax, f.PeakOkPerSecond.High ?? f.PeakOkPerSecond.Value);
+        }
+
+        plot.Axes.SetLimits(0, xMax, 0, yMax * 1.15);
+        return Render(plot);
+    }
+
+    /// <summary>
     /// One chart per observation group (pods, nodes, CPU, control-app latency…) with its series over run time
     /// and the run's events marked: the slot the observer fills.
     /// </summary>

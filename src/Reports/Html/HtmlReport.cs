@@ -68,6 +68,12 @@ public static partial class HtmlReport
             Figure(sb, RunCharts.LoadChart(s), $"Load of {s.Name}: offered and achieved requests per second, errors and dropped");
             Figure(sb, RunCharts.LatencyChart(s), $"Latency of {s.Name} per second: p50, p95, p99 and max");
             Figure(sb, RunCharts.PercentileChart(s), $"Latency of {s.Name} by percentile");
+            if (s.Capacity is { } capacity)
+            {
+                Figure(sb, RunCharts.CapacityChart(s, capacity), $"Capacity of {s.Name}: ok/s against concurrency, with the fitted Universal Scalability Law");
+                sb.Append(inv, $"<p class=\"capacity\">Capacity model: {E(capacity.Describe())}.</p>\n");
+            }
+
             var o = s.Totals.Outcomes;
             sb.Append(inv, $"<p class=\"outcomes\">2xx {o.Status2xx} · 3xx {o.Status3xx} · 4xx {o.Status4xx} · 5xx {o.Status5xx} · timeout {o.Timeout} · connection error {o.ConnectionError} · check failed {o.CheckFailed} · dropped {o.Dropped}{(o.Cancelled > 0 ? $" · cancelled {o.Cancelled} (cut off by a hard stop)" : string.Empty)}</p>\n</section>\n");
         }

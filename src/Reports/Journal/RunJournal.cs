@@ -293,7 +293,8 @@ public static class RunJournal
             foreach (var b in _scenarios.Values)
             {
                 var end = _end?.Scenarios.FirstOrDefault(e => e.Name == b.Spec.Name);
-                scenarios.Add(b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name)));
+                var scenario = b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name));
+                scenarios.Add(scenario with { Capacity = Usl.Model(scenario) });
                 if (b.Warning is { } warning)
                 {
                     journalWarnings.Add(warning);
