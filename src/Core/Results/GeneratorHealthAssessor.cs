@@ -36,9 +36,34 @@ public static class GeneratorHealthAssessor
             Seconds = seconds,
             MaxCpuPercent = seconds.Count == 0 ? 0 : seconds.Max(s => s.CpuPercent),
             MaxPacerLagMs = seconds.Count == 0 ? 0 : Math.Round(seconds.Max(s => s.PacerLagMaxMs), 3),
-            PacerLagP99Ms = steady.Max(s => s.PacerLagP99Ms),
+            PacerLagP99Ms = PacerLagP99(steady),
             Bottleneck = saturated >= limit || late >= limit,
             Warnings = warnings,
+        };
+    }
+
+    /// <summary>Every arrival's lag merged from the seconds' histograms; without them, the worst second's p99.</summary>
+    private static double? PacerLagP99(IReadOnlyList<GeneratorSecond> seconds)
+    {
+        var encoded = seconds.Select(s => s.PacerLagHistogram).OfType<string>().ToList();
+        if (encoded.Count == 0)
+        {
+            return seconds.Max(s => s.PacerLagP99Ms);
+        }
+
+        var merged = Histograms.Merge(encoded.Select(Histograms.Decode));
+        return merged.TotalCount == 0 ? null : Math.Round(merged.GetValueAtPercentile(99) / 1000.0, 3);
+    }
+
+    /// <summary>One generator second from several (agents, or a bucket of a long run): the worst of each, pauses and lags summed.</summary>
+    public static GeneratorSecond Combine(int second, IReadOnlyCollection<GeneratorSecond> parts, bool sumInFlight)
+    {
+        var lags = parts.Select(g => g.PacerLagHistogram).OfType<string>().ToList();
+        return new GeneratorSecond(second, parts.Max(g => g.CpuPercent), parts.Max(g => g.MachineCpuPercent), parts.Max(g => g.PacerLagMaxMs), sumInFlight ? parts.Sum(g => g.InFlight) : parts.Max(g => g.InFlight))
+        {
+            PacerLagP99Ms = parts.Max(g => g.PacerLagP99Ms),
+            GcPauseMs = parts.Any(g => g.GcPauseMs is not null) ? parts.Max(g => g.GcPauseMs) : null,
+            PacerLagHistogram = lags.Count == 0 ? null : Histograms.Encode(Histograms.Merge(lags.Select(Histograms.Decode))),
         };
     }
 }

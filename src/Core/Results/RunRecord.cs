@@ -257,7 +257,10 @@ public sealed record GeneratorHealth
     public required double MaxCpuPercent { get; init; }
     public required double MaxPacerLagMs { get; init; }
 
-    /// <summary>The worst second's 99th percentile of arrival lag after the first second (ms); absent without open-model arrivals.</summary>
+    /// <summary>
+    /// The 99th percentile of how late the open model's arrivals were sent, over every arrival after the first second
+    /// (ms; the worst second's p99 where the seconds carry no histograms); absent without open-model arrivals.
+    /// </summary>
     public double? PacerLagP99Ms { get; init; }
 
     /// <summary>True when the generator, not the target, was likely the limit.</summary>
@@ -267,7 +270,7 @@ public sealed record GeneratorHealth
 
     /// <summary>"max pacer lag 12.3 ms", with the worst second's p99 of arrival lag when the open model paced arrivals.</summary>
     public string DescribePacerLag() => PacerLagP99Ms is { } p99
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms (p99 of arrivals {p99:0.###} ms in the worst second)")
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms (p99 of arrivals {p99:0.###} ms)")
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms");
 
     /// <summary>What the generator spent per scenario: its CPU per 1,000 requests (absent in a distributed run: see each agent).</summary>
@@ -285,4 +288,13 @@ public sealed record GeneratorSecond(int Second, double CpuPercent, double? Mach
 {
     /// <summary>The 99th percentile of how late the open model's arrivals were sent in this second (ms); absent without arrivals.</summary>
     public double? PacerLagP99Ms { get; init; }
+
+    /// <summary>How long the generator's garbage collector paused all its threads in this second (ms): it delays the pacer too.</summary>
+    public double? GcPauseMs { get; init; }
+
+    /// <summary>
+    /// The second's arrival lags as a base64 HdrHistogram (µs), so the run's p99 is exact and agents merge exactly. Kept in
+    /// the journal and the agents' exchange; run.json keeps only <see cref="PacerLagP99Ms"/>.
+    /// </summary>
+    public string? PacerLagHistogram { get; init; }
 }

@@ -384,7 +384,8 @@ public static class RunJournal
         private static IReadOnlyList<GeneratorSecond> Downsample(List<GeneratorSecond> seconds)
         {
             int per = Math.Max(1, (int)Math.Ceiling(seconds.Count / (double)MaxPoints));
-            return per == 1 ? seconds : [.. seconds.Chunk(per).Select(c => new GeneratorSecond(c[0].Second, c.Max(g => g.CpuPercent), c.Max(g => g.MachineCpuPercent), c.Max(g => g.PacerLagMaxMs), c.Max(g => g.InFlight)) { PacerLagP99Ms = c.Max(g => g.PacerLagP99Ms) })];
+            // run.json keeps each second's p99, not its histogram (the journal has those).
+            return per == 1 ? [.. seconds.Select(g => g with { PacerLagHistogram = null })] : [.. seconds.Chunk(per).Select(c => GeneratorHealthAssessor.Combine(c[0].Second, c, sumInFlight: false) with { PacerLagHistogram = null })];
         }
     }
 

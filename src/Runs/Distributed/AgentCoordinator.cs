@@ -333,7 +333,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
 
             // The generator's health in a second: the busiest agent's (a run is limited by its most limited agent).
             var generators = parts.Select(p => p.Second.Generator).OfType<GeneratorSecond>().ToList();
-            var generator = generators.Count == 0 ? null : new GeneratorSecond(next, generators.Max(g => g.CpuPercent), generators.Max(g => g.MachineCpuPercent), generators.Max(g => g.PacerLagMaxMs), generators.Sum(g => g.InFlight)) { PacerLagP99Ms = generators.Max(g => g.PacerLagP99Ms) };
+            var generator = generators.Count == 0 ? null : GeneratorHealthAssessor.Combine(next, generators, sumInFlight: true);
             Dictionary<string, string> labels;
             lock (_lock)
             {

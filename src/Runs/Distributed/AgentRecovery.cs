@@ -60,7 +60,7 @@ public static class AgentRecovery
                     .Select(g => (g.Key.Scenario, RunMerger.MergeSecond(g.Key.Second, [.. g.Select(x => x.Sample)])))
                     .ToList();
                 var generators = parts.Select(p => p.Generator).OfType<GeneratorSecond>().ToList();
-                journal.Second(runSecond, merged, generators.Count == 0 ? null : new GeneratorSecond(runSecond, generators.Max(g => g.CpuPercent), generators.Max(g => g.MachineCpuPercent), generators.Max(g => g.PacerLagMaxMs), generators.Sum(g => g.InFlight)) { PacerLagP99Ms = generators.Max(g => g.PacerLagP99Ms) });
+                journal.Second(runSecond, merged, generators.Count == 0 ? null : GeneratorHealthAssessor.Combine(runSecond, generators, sumInFlight: true));
                 last = runSecond;
             }
 

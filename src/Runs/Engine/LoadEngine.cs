@@ -151,6 +151,11 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
 
         double freq = time.TimestampFrequency;
         var cpu = new SystemCpu();
+        // Start measuring on a clean heap: the set-up's garbage (plan, connections, JIT) would otherwise be collected in
+        // the first seconds of load by a 5–10 ms pause that holds up the pacer too (measured at 20k/s: the run's p99
+        // arrival lag 0.83–0.97 → 0.73–0.82 ms, no multi-ms pause after second 0).
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+
         // Agents of a distributed run share one UTC start; a lone engine starts right away.
         var lead = options.StartAtUtc is { } at ? at - time.GetUtcNow() : StartLead;
         if (lead < TimeSpan.Zero)
@@ -264,6 +269,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
     {
         double freq = time.TimestampFrequency;
         long lastTick = t0;
+        var gcPaused = GC.GetTotalPauseDuration();
         var lagInterval = Histograms.Create();
         var lagSecond = Histograms.Create();
         for (int tick = 1; ; tick++)
@@ -307,7 +313,10 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             {
                 // Every arrival's lag, not only the second's worst: the p99 says whether the pacer keeps time.
                 PacerLagP99Ms = paced && lagSecond.TotalCount > 0 ? Math.Round(lagSecond.GetValueAtPercentile(99) / 1000.0, 3) : null,
+                GcPauseMs = Math.Round((GC.GetTotalPauseDuration() - gcPaused).TotalMilliseconds, 3),
+                PacerLagHistogram = paced && lagSecond.TotalCount > 0 ? Histograms.Encode(lagSecond) : null,
             };
+            gcPaused = GC.GetTotalPauseDuration();
             var progress = new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu);
             listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress));
             if (finalTick || states.All(s => s.Finished))
