@@ -1,7 +1,7 @@
 // The floor for the open model's cost (bench/open-model.sh): the least a generator can do per request on this machine.
 // One thread, a timerfd and epoll, a pool of keep-alive connections, no parsing beyond counting the bytes of a
 // fixed-size answer. Every arrival due within HORIZON_US of now goes out in one wake-up, as Constellation's pacer does.
-//   open-floor PORT RATE SECONDS HORIZON_US  →  "sent N done N dropped N cpu S"
+//   open-floor PORT RATE SECONDS HORIZON_US  →  "sent N done N dropped N cpu S lag_p99_us N"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +17,9 @@
 
 #define CONNECTIONS 256
 #define TIMER 0xFFFFu
+#define LAG_BUCKETS 100000 /* µs: how late each arrival was sent, up to 100 ms */
+
+static long lags[LAG_BUCKETS + 1];
 
 static long long now_ns(void) {
   struct timespec t;
@@ -80,6 +83,8 @@ int main(int argc, char **argv) {
   for (;;) {
     long long t = now_ns();
     for (; next <= t + horizon && next < end; next += interval) {
+      long late = t > next ? (long)((t - next) / 1000) : 0;
+      lags[late > LAG_BUCKETS ? LAG_BUCKETS : late]++;
       if (idle_count == 0) {
         dropped++;
         continue;
@@ -112,6 +117,9 @@ int main(int argc, char **argv) {
       }
     }
   }
-  printf("sent %ld done %ld dropped %ld cpu %.3f\n", sent, done, dropped, cpu_seconds() - cpu0);
+  long arrivals = sent + dropped, seen = 0, p99 = 0;
+  for (; p99 <= LAG_BUCKETS && (seen += lags[p99]) < arrivals * 0.99; p99++) {
+  }
+  printf("sent %ld done %ld dropped %ld cpu %.3f lag_p99_us %ld\n", sent, done, dropped, cpu_seconds() - cpu0, p99);
   return 0;
 }
