@@ -300,7 +300,23 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             }
         }
 
-        var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy, scope => Reports.Journal.RunJournal.Seconds(dir, scope), baselineSeconds);
+        Core.Trends.HistoryOf? history = null;
+        if (plan.AllThresholds.Any(t => t.Threshold.Change))
+        {
+            // The plan's stored runs, the bucket's too: a fresh CI workspace judges tonight against every night before.
+            try
+            {
+                var stored = await Reports.History.RunCatalog.LoadAsync(options.OutputRoot, options.Stores.OfType<Reports.History.IRemoteRuns>().FirstOrDefault(), CancellationToken.None).ConfigureAwait(false);
+                history = Reports.History.RunTrends.HistoryFor(stored, Reports.History.RunSummary.From(record));
+            }
+            catch (Exception e)
+            {
+                var why = $"the plan's stored runs could not be read, so its change thresholds were not judged: {e.Message}";
+                unreadable = unreadable is null ? why : $"{unreadable}; {why}";
+            }
+        }
+
+        var gate = Core.Gate.GateEvaluator.Evaluate(record, plan, baseline, abortedBy, scope => Reports.Journal.RunJournal.Seconds(dir, scope), baselineSeconds, history);
         if (gate is null)
         {
             return null;

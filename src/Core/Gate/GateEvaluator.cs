@@ -22,7 +22,8 @@ public static class GateEvaluator
     /// <param name="abortedBy">The abortOnFail threshold that stopped the run, if one did.</param>
     /// <param name="seconds">The run's seconds with their histograms (its journal); default: the record's own points.</param>
     /// <param name="baselineSeconds">The same for the baseline.</param>
-    public static GateResult? Evaluate(RunRecord run, Plan plan, RunRecord? baseline, string? abortedBy = null, SecondsOf? seconds = null, SecondsOf? baselineSeconds = null)
+    /// <param name="history">The plan's stored runs' values of a metric, for change thresholds (this run last).</param>
+    public static GateResult? Evaluate(RunRecord run, Plan plan, RunRecord? baseline, string? abortedBy = null, SecondsOf? seconds = null, SecondsOf? baselineSeconds = null, Trends.HistoryOf? history = null)
     {
         var thresholds = plan.AllThresholds.ToList();
         if (thresholds.Count == 0 && plan.Validity is null && run.Distribution is not { Degraded: true })
@@ -31,7 +32,9 @@ public static class GateEvaluator
         }
 
         seconds ??= scope => SecondData.Of(run, scope);
-        var results = thresholds.Select(x => EvaluateOne(run, plan, x.Scope, x.Threshold, baseline, seconds, baselineSeconds ?? (baseline is null ? null : scope => SecondData.Of(baseline, scope)))).ToList();
+        var results = thresholds.Select(x => x.Threshold.Change
+            ? EvaluateChange(x.Scope, x.Threshold, history)
+            : EvaluateOne(run, plan, x.Scope, x.Threshold, baseline, seconds, baselineSeconds ?? (baseline is null ? null : scope => SecondData.Of(baseline, scope)))).ToList();
         var invalid = InvalidReasons(run, plan.Validity ?? new ValiditySpec());
         var verdict = invalid.Count > 0 ? GateResult.Invalid
             : results.Any(r => !r.Passed && !r.Skipped) || run.Status == RunStatus.Failed ? GateResult.Failed
@@ -157,6 +160,22 @@ public static class GateEvaluator
         }
 
         return tracker.Current().Value;
+    }
+
+    /// <summary>A change threshold: change points over the plan's runs; fails when the latest runs start a shift worse than the limit.</summary>
+    private static ThresholdResult EvaluateChange(string scope, Threshold t, Trends.HistoryOf? history)
+    {
+        var metric = Trends.TrendMetrics.KeyOf(t);
+        var values = history?.Invoke(scope, metric);
+        if (values is null || values.Count < Trends.TrendMetrics.MinRuns)
+        {
+            return Result(scope, t, passed: false, "n/a", null, $"{values?.Count ?? 0} runs of this plan have {metric}{(scope == "run" ? string.Empty : $" for {scope}")}: a change needs at least {Trends.TrendMetrics.MinRuns}; not judged") with { Skipped = true };
+        }
+
+        var (_, latest, worse, detail) = Trends.TrendMetrics.Judge(values, metric, t.MetricUnit);
+        return latest is null
+            ? Result(scope, t, t.Holds(0), "no shift", 0, detail)
+            : Result(scope, t, t.Holds(worse), $"{(worse >= 0 ? "+" : string.Empty)}{Threshold.Format(worse, ThresholdUnit.Fraction)}", worse, detail);
     }
 
     private static ThresholdResult EvaluateOne(RunRecord run, Plan plan, string scope, Threshold t, RunRecord? baseline, SecondsOf seconds, SecondsOf? baselineSeconds)

@@ -98,6 +98,12 @@ public sealed record Threshold
     /// <summary>Compares the metric's change against the baseline run rather than its value.</summary>
     public bool Regression { get; init; }
 
+    /// <summary>
+    /// Judges the shift the latest runs make in the plan's history of this metric (change point detection over the
+    /// stored runs): fails when one of the last <see cref="Trends.TrendMetrics.RecentRuns"/> runs starts a shift worse than the limit.
+    /// </summary>
+    public bool Change { get; init; }
+
     /// <summary>Stop the run as soon as the threshold is lost (after <see cref="AbortGrace"/>).</summary>
     public bool AbortOnFail { get; init; }
 
@@ -107,7 +113,7 @@ public sealed record Threshold
     public required string MetricText { get; init; }
 
     /// <summary>The unit the metric itself is measured in (a regression's limit is a fraction, its metric is not).</summary>
-    public ThresholdUnit MetricUnit => Regression ? ThresholdParser.UnitOf(Kind, ScalingName) : Unit;
+    public ThresholdUnit MetricUnit => Regression || Change ? ThresholdParser.UnitOf(Kind, ScalingName) : Unit;
 
     public bool Holds(double value) => Compare(value, Operator, Limit);
 

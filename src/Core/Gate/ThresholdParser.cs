@@ -60,9 +60,21 @@ public static class ThresholdParser
         }
 
         c.SkipSpace();
-        bool regression = false;
+        bool regression = false, change = false;
         int regressionAt = c.Column;
-        if (c.TryKeyword("regression"))
+        if (c.TryKeyword("change"))
+        {
+            // Over the plan's stored runs: their summaries hold p95, p99, the rate and the scaling metrics.
+            change = true;
+            if (!(kind is ThresholdMetricKind.Rate or ThresholdMetricKind.Scaling || (kind == ThresholdMetricKind.Percentile && percentile is 95 or 99)))
+            {
+                error = new ThresholdError(regressionAt, $"a change is tracked over the plan's stored runs, which keep p(95), p(99), rate and the scaling metrics: use it on one of those, not {metric}");
+                return false;
+            }
+
+            c.SkipSpace();
+        }
+        else if (c.TryKeyword("regression"))
         {
             regression = true;
             if (kind is ThresholdMetricKind.ErrorRate or ThresholdMetricKind.Dropped or ThresholdMetricKind.Requests)
@@ -85,14 +97,14 @@ public static class ThresholdParser
         c.SkipSpace();
         int valueAt = c.Column;
         var valueText = c.Word();
-        var limitUnit = regression ? ThresholdUnit.Fraction : unit;
+        var limitUnit = regression || change ? ThresholdUnit.Fraction : unit;
         if (!TryValue(valueText, limitUnit, out var limit, out var valueError))
         {
             error = new ThresholdError(valueAt, valueError!);
             return false;
         }
 
-        if (limit < 0 && !regression)
+        if (limit < 0 && !regression && !change)
         {
             // Latencies, rates, counts and times are never negative: such a limit is a typo that always passes or fails.
             error = new ThresholdError(valueAt, $"a limit on {metric} cannot be negative, got '{valueText}'");
@@ -107,6 +119,12 @@ public static class ThresholdParser
             if (kind == ThresholdMetricKind.Scaling)
             {
                 error = new ThresholdError(windowAt, $"a scaling metric is one number for the run: it takes no window, got '{c.Rest()}'");
+                return false;
+            }
+
+            if (change)
+            {
+                error = new ThresholdError(windowAt, $"a change compares whole runs: it takes no window, got '{c.Rest()}'");
                 return false;
             }
 
@@ -136,6 +154,7 @@ public static class ThresholdParser
             Unit = limitUnit,
             Window = window,
             Regression = regression,
+            Change = change,
         };
         return true;
     }

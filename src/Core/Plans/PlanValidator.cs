@@ -634,9 +634,14 @@ public static class PlanValidator
                     Problem("a regression threshold needs a baseline: set baseline: latest-passed, tag:NAME or a run id");
                 }
 
-                if (t.AbortOnFail && (t.Regression || t.Kind == ThresholdMetricKind.Scaling))
+                if (t.Change && t.Kind != ThresholdMetricKind.Scaling && scope == "run")
                 {
-                    Problem("abortOnFail works on load metrics while the run goes; scaling and regression thresholds are judged at the end");
+                    Problem($"the stored runs keep {t.MetricText} per scenario: put a change of it in a scenario's thresholds");
+                }
+
+                if (t.AbortOnFail && (t.Regression || t.Change || t.Kind == ThresholdMetricKind.Scaling))
+                {
+                    Problem("abortOnFail works on load metrics while the run goes; scaling, regression and change thresholds are judged at the end");
                 }
             }
         }

@@ -10,7 +10,7 @@ namespace Constellation.Core.Results;
 /// </summary>
 public sealed record CapacityModel
 {
-    /// <summary>Seconds the model was fitted to.</summary>
+    /// <summary>Points the model was fitted to: one per second, or per group of seconds on a ramp longer than <see cref="Usl.MaxPoints"/>.</summary>
     public required int Points { get; init; }
 
     /// <summary>
@@ -46,7 +46,7 @@ public sealed record CapacityModel
         var at = f.PeakConcurrency is { } n
             ? $" at concurrency {n.Format("0.#")}{(f.PeakBeyondRamp ? " (beyond the ramp: an extrapolation)" : string.Empty)}"
             : " approached as concurrency grows (no coherency cost: throughput levels off, it does not fall)";
-        return string.Create(inv, $"predicted peak {f.PeakOkPerSecond.Format("0.#")} ok/s{at}; measured peak {MeasuredPeakOkPerSecond:0.#} ok/s (best {Usl.PeakWindow} s); σ {f.Sigma.Format("0.####")}, κ {f.Kappa.Format("0.######")}; R² {RSquared:0.###} over {Points} s");
+        return string.Create(inv, $"predicted peak {f.PeakOkPerSecond.Format("0.#")} ok/s{at}; measured peak {MeasuredPeakOkPerSecond:0.#} ok/s (best {Usl.PeakWindow} s); σ {f.Sigma.Format("0.####")}, κ {f.Kappa.Format("0.######")}; R² {RSquared:0.###} ({Points} points)");
     }
 }
 
@@ -85,6 +85,9 @@ public static class Usl
     /// <summary>Seconds over which the measured peak is averaged.</summary>
     public const int PeakWindow = 3;
 
+    /// <summary>Most points a model is fitted to: a longer ramp's seconds are averaged in groups.</summary>
+    public const int MaxPoints = 300;
+
     /// <summary>Fewest seconds a model is fitted to.</summary>
     public const int MinPoints = 8;
 
@@ -112,6 +115,14 @@ public static class Usl
             .Where(s => s.Offered > 0 && s.Outcomes.Ok > 0 && s.Latency.MeanMs > 0) // not the drain after the load stopped
             .Select(s => new CapacityPoint(s.Outcomes.Completed / per * s.Latency.MeanMs / 1000, s.Outcomes.Ok / per)) // Little's law: N = completions/s × mean time
             .ToList();
+
+        // A long ramp: consecutive seconds averaged into at most MaxPoints points (the fit's cost grows with them).
+        int group = (int)Math.Ceiling(points.Count / (double)MaxPoints);
+        if (group > 1)
+        {
+            points = [.. points.Chunk(group).Select(c => new CapacityPoint(c.Average(p => p.Concurrency), c.Average(p => p.OkPerSecond)))];
+        }
+
         return Fit(points);
     }
 

@@ -4,16 +4,17 @@ using Constellation.Reports.History;
 
 namespace Constellation.LoadRunner.Commands;
 
-/// <summary><c>constellation runs list|index|tag|promote</c>: the runs folder as history.</summary>
+/// <summary><c>constellation runs list|trends|index|tag|promote</c>: the runs folder as history.</summary>
 internal static class RunsCommand
 {
     public static Command Create(CliContext ctx)
     {
         var folder = new Option<DirectoryInfo>("--output", "-o") { Description = "The runs folder.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("artifacts", "runs")) };
         var s3 = new S3Options(ctx, "Also the runs stored in this S3 bucket: listed, tagged and promoted there too");
-        return new Command("runs", "Past runs: list them, write the runs index, tag them, promote one to baseline.")
+        return new Command("runs", "Past runs: list them, their trends and change points, write the runs index, tag them, promote one to baseline.")
         {
             List(ctx, folder, s3),
+            Trends(ctx, folder, s3),
             Index(ctx, folder),
             Tag(ctx, folder, s3),
             Promote(ctx, folder, s3),
@@ -41,6 +42,27 @@ internal static class RunsCommand
             return ExitCodes.Ok;
         }).ConfigureAwait(false));
         return list;
+    }
+
+    private static Command Trends(CliContext ctx, Option<DirectoryInfo> folder, S3Options s3)
+    {
+        var plan = new Option<string?>("--plan") { Description = "Only this plan's runs." };
+        var trends = new Command("trends", "Change points across runs: per plan, where p95, p99, the error rate, the rate, the breaking point or a scaling time shifted (Hunter's E-Divisive means with a t-test, p < 0.001), newest first; the latest runs' shifts are marked.") { folder, plan };
+        s3.AddTo(trends);
+        trends.SetAction(async (pr, ct) => await CliSupport.WithStoreAsync(ctx, s3.Store(pr, ctx), async store =>
+        {
+            var runs = await RunCatalog.LoadAsync(pr.GetValue(folder)!.FullName, store, ct).ConfigureAwait(false);
+            var p = pr.GetValue(plan);
+            if (p is not null && runs.All(r => r.PlanName != p))
+            {
+                ctx.Error.WriteLine($"no runs of plan '{p}' in {pr.GetValue(folder)!.FullName}{(store is null ? string.Empty : $" or {store.Location}")}");
+                return ExitCodes.Ok;
+            }
+
+            ctx.Out.Write(RunTrends.RenderText(RunTrends.Analyze(runs, p)));
+            return ExitCodes.Ok;
+        }).ConfigureAwait(false));
+        return trends;
     }
 
     private static Command Index(CliContext ctx, Option<DirectoryInfo> folder)

@@ -263,6 +263,13 @@ public static class RunCharts
 
     internal static void AddLine(Plot plot, double[] xs, double[] ys, string label, int colour, bool dashed = false) => Line(plot, xs, ys, label, colour, dashed);
 
+    /// <summary>A dashed vertical line at <paramref name="x"/> in a series' colour, named in the legend.</summary>
+    internal static void AddMarker(Plot plot, double x, string label, int colour)
+    {
+        var line = plot.Add.VerticalLine(x, 1.5f, Palette.GetColor(colour), LinePattern.Dashed);
+        line.LegendText = label;
+    }
+
     /// <summary>Most points one line gets: about one per pixel column; longer series are bucketed.</summary>
     public const int MaxPointsPerLine = 720;
 

@@ -29,8 +29,39 @@ public sealed record RunSummary
 
     public string? CancelledBy { get; init; }
 
+    /// <summary>The run's scaling metrics by their threshold names (scale.spin.first_pod_ready, nodes.first_ready, …): for trends.</summary>
+    public IReadOnlyDictionary<string, double> Scaling { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The scaling metrics a run tracks across runs, by their threshold names.</summary>
+    public static IReadOnlyDictionary<string, double> ScalingOf(ScalingMetrics? m)
+    {
+        var names = new List<string>();
+        if (m is not null)
+        {
+            names.AddRange(m.Workloads.SelectMany(w => new[] { "first_hpa_increase", "first_pod_ready", "time_to_peak", "peak_replicas", "longest_pending", "scale_in" }.Select(x => $"scale.{w.Deployment}.{x}")));
+            if (m.Nodes is not null)
+            {
+                names.AddRange(["nodes.first_ready", "nodes.peak", "nodes.minutes"]);
+            }
+
+            names.AddRange(m.Control.Select(c => $"control.{c.Target}.p95"));
+        }
+
+        var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (Core.Gate.GateEvaluator.ScalingValue(m, name) is { } v && double.IsFinite(v))
+            {
+                values[name] = Math.Round(v, 3);
+            }
+        }
+
+        return values;
+    }
+
     public static RunSummary From(RunRecord run) => new()
     {
+        Scaling = ScalingOf(run.Scaling),
         StartedBy = run.StartedBy,
         CancelledBy = run.CancelledBy,
         RunId = run.RunId,

@@ -21,7 +21,7 @@ public static class RunsIndexPage
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Constellation runs</title>\n<style>\n");
-        sb.Append("body{font-family:\"DejaVu Sans\",system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem;color:#1b1b1b}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.scroll{overflow-x:auto}figure svg{width:100%;height:auto;display:block}.v{font-weight:bold}.v-passed{color:#1e6b1e}.v-cancelled{color:#8a6d00}.v-failed,.v-error,.v-aborted{color:#fff;background:#c9302c;padding:0 .3rem;border-radius:.2rem}.v-invalid{background:#f0ad4e;padding:0 .3rem;border-radius:.2rem}.tag{background:#eef;border-radius:.2rem;padding:0 .25rem;margin-right:.2rem;white-space:nowrap}\n");
+        sb.Append("body{font-family:\"DejaVu Sans\",system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem;color:#1b1b1b}table{border-collapse:collapse;width:100%;font-size:.85rem}th,td{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.scroll{overflow-x:auto}figure svg{width:100%;height:auto;display:block}.v{font-weight:bold}.v-passed{color:#1e6b1e}.v-cancelled{color:#8a6d00}.v-failed,.v-error,.v-aborted{color:#fff;background:#c9302c;padding:0 .3rem;border-radius:.2rem}.v-invalid{background:#f0ad4e;padding:0 .3rem;border-radius:.2rem}.tag{background:#eef;border-radius:.2rem;padding:0 .25rem;margin-right:.2rem;white-space:nowrap}.worse{color:#c9302c;font-weight:bold}.better{color:#1e6b1e;font-weight:bold}.changes{font-size:.85rem}\n");
         sb.Append("</style>\n</head>\n<body>\n<h1>Constellation runs</h1>\n");
         if (runs.Count == 0)
         {
@@ -29,16 +29,34 @@ public static class RunsIndexPage
         }
 
         int figure = 0;
+        var trends = RunTrends.Analyze(runs);
         foreach (var plan in runs.GroupBy(r => r.PlanName).Where(g => g.Count() >= 2))
         {
             // Latency and the breaking point are different units: a chart each, runs on the x axis by date and id.
             var oldestFirst = plan.Reverse().ToList();
+            var planTrends = trends.Where(t => t.Plan == plan.Key).ToList();
             sb.Append(inv, $"<section><h2>Trend: {E(plan.Key)}</h2>\n");
-            sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, "p95 latency (ms)", s => s.P95Ms, figure++)).Append("</figure>\n");
+            sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, "p95 latency (ms)", s => s.P95Ms, figure++, planTrends, Core.Trends.TrendMetrics.P95)).Append("</figure>\n");
             if (oldestFirst.Any(r => r.Scenarios.Any(s => s.BrokeAt is not null)))
             {
                 var unit = oldestFirst.SelectMany(r => r.Scenarios).FirstOrDefault(s => s.Unit is not null)?.Unit ?? string.Empty;
-                sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, $"breaking point ({unit})", s => s.BrokeAt ?? double.NaN, figure++)).Append("</figure>\n");
+                sb.Append("<figure>").Append(TrendChart(plan.Key, oldestFirst, $"breaking point ({unit})", s => s.BrokeAt ?? double.NaN, figure++, planTrends, Core.Trends.TrendMetrics.BreakingPoint)).Append("</figure>\n");
+            }
+
+            var changed = planTrends.Where(t => t.ChangePoints.Count > 0).ToList();
+            if (changed.Count > 0)
+            {
+                sb.Append("<p>Change points (Hunter's E-Divisive means with a t-test, p &lt; 0.001; dashed on the charts):</p>\n<ul class=\"changes\">\n");
+                foreach (var t in changed)
+                {
+                    foreach (var p in t.ChangePoints.Reverse())
+                    {
+                        bool worse = Core.Trends.TrendMetrics.HigherIsWorse(t.Metric) ? p.Change > 0 : p.Change < 0;
+                        sb.Append(inv, $"<li><strong>{E(t.Label)}</strong> <span class=\"{(worse ? "worse" : "better")}\">{(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}%</span>: {E(Core.Trends.TrendMetrics.Describe(p, t.Values, t.Unit))}</li>\n");
+                    }
+                }
+
+                sb.Append("</ul>\n");
             }
 
             sb.Append("</section>\n");
@@ -75,7 +93,7 @@ public static class RunsIndexPage
     }
 
     /// <summary>One value per scenario across the plan's runs, the runs labelled with their start (UTC) and id.</summary>
-    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst, string what, Func<ScenarioSummary, double> value, int figure)
+    private static string TrendChart(string plan, IReadOnlyList<RunSummary> oldestFirst, string what, Func<ScenarioSummary, double> value, int figure, IReadOnlyList<Trend> trends, string metric)
     {
         var plot = new Plot();
         Charts.RunCharts.Style(plot, $"{plan}: {what} by run", "run (oldest → newest)", what);
@@ -87,8 +105,21 @@ public static class RunsIndexPage
             double[] ys = [.. oldestFirst.Select(r => r.Scenarios.FirstOrDefault(s => s.Name == name) is { } s ? value(s) : double.NaN)];
             if (ys.Any(double.IsFinite))
             {
-                Charts.RunCharts.AddLine(plot, xs, ys, name, colour++);
+                Charts.RunCharts.AddLine(plot, xs, ys, name, colour);
                 top = Math.Max(top, ys.Where(double.IsFinite).Max());
+
+                // Its change points: a dashed line at the run that starts the new level.
+                foreach (var p in trends.FirstOrDefault(t => t.Scope == name && t.Metric == metric)?.ChangePoints ?? [])
+                {
+                    var runId = trends.First(t => t.Scope == name && t.Metric == metric).Values[p.Index].RunId;
+                    int at = oldestFirst.ToList().FindIndex(r => r.RunId == runId);
+                    if (at >= 0)
+                    {
+                        Charts.RunCharts.AddMarker(plot, at + 1, string.Create(CultureInfo.InvariantCulture, $"{name}: {(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}%"), colour);
+                    }
+                }
+
+                colour++;
             }
         }
 

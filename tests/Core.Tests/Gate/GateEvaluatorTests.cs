@@ -1,6 +1,7 @@
 using Constellation.Core.Gate;
 using Constellation.Core.Plans;
 using Constellation.Core.Results;
+using Constellation.Core.Trends;
 using Constellation.Tests;
 
 namespace Constellation.Core.Tests.Gate;
@@ -117,6 +118,43 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact]
+    public void Change_TheLatestRunsStartAShift_FailsBeyondTheLimit()
+    {
+        var (run, plan) = Gated("""
+                  - "p(95) change < 10%"
+                  - "rate change < 10%"
+            """);
+        var random = new Random(5);
+        List<TrendValue> History(int count, Func<int, double> value) =>
+            [.. Enumerable.Range(0, count).Select(i => new TrendValue($"night-{i}", DateTimeOffset.UnixEpoch.AddDays(i), value(i) * (1 + ((random.NextDouble() - 0.5) * 0.04))))];
+
+        // 30 nights at 100 ms, the last two (tonight last) at 125 ms; the rate steady.
+        var shifted = GateEvaluator.Evaluate(run, plan, null, history: (_, metric) => metric == "p95" ? History(32, i => i < 30 ? 100 : 125) : History(32, _ => 10))!;
+
+        var r = shifted.Thresholds.ToDictionary(t => t.Threshold);
+        r["p(95) change < 10%"].Passed.ShouldBeFalse();
+        r["p(95) change < 10%"].Value!.Value.ShouldBe(0.25, tolerance: 0.03);
+        r["p(95) change < 10%"].Detail!.ShouldContain("from run night-30");
+        r["rate change < 10%"].Passed.ShouldBeTrue();
+        r["rate change < 10%"].Observed.ShouldBe("no shift");
+        shifted.Verdict.ShouldBe(GateResult.Failed);
+
+        // A rate that fell is worse; one that rose is not.
+        var fell = GateEvaluator.Evaluate(run, plan, null, history: (_, metric) => metric == "rate" ? History(32, i => i < 30 ? 10 : 7) : History(32, _ => 100))!;
+        fell.Thresholds.Single(t => t.Threshold == "rate change < 10%").Passed.ShouldBeFalse();
+        var rose = GateEvaluator.Evaluate(run, plan, null, history: (_, metric) => metric == "rate" ? History(32, i => i < 30 ? 10 : 13) : History(32, _ => 100))!;
+        rose.Verdict.ShouldBe(GateResult.Passed);
+
+        // An old shift is the current level; too short a history is not judged.
+        var old = GateEvaluator.Evaluate(run, plan, null, history: (_, _) => History(40, i => i < 10 ? 100 : 125))!;
+        old.Verdict.ShouldBe(GateResult.Passed);
+        old.Thresholds.First().Detail!.ShouldContain("is the current level");
+        var young = GateEvaluator.Evaluate(run, plan, null, history: (_, _) => History(4, _ => 100))!;
+        young.Thresholds.ShouldAllBe(t => t.Skipped);
+        GateEvaluator.Evaluate(run, plan, null)!.Thresholds.ShouldAllBe(t => t.Skipped);
+    }
+
+    [Fact]
     public void Regression_AgainstABaseline_AndSkippedWithoutOne()
     {
         var (run, plan) = Gated("""      - "p(95) regression < 10%" """, "baseline: latest-passed", latency: _ => 120);
@@ -210,7 +248,7 @@ public sealed class GateEvaluatorTests
                   - "p(95) < 1s during stage \"steady\""
                   - { threshold: "p(95) regression < 10%", abortOnFail: true }
                   - "scale.spin.peak_replicas >= 2"
-            thresholds: ["control.webapp.p95 < 10ms", "nodes.peak >= 3"]
+            thresholds: ["control.webapp.p95 < 10ms", "nodes.peak >= 3", "p(95) change < 10%"]
             """);
 
         var messages = result.Errors.Select(e => e.ToString()).ToList();
@@ -221,5 +259,6 @@ public sealed class GateEvaluatorTests
         messages.ShouldContain(m => m.Contains("scaling thresholds belong to the run"));
         messages.ShouldContain(m => m.Contains("'webapp' is not a probed control app"));
         messages.ShouldContain(m => m.Contains("node metrics need the Kubernetes sampler"));
+        messages.ShouldContain("thresholds: 'p(95) change < 10%': the stored runs keep p(95) per scenario: put a change of it in a scenario's thresholds (line 12)");
     }
 }

@@ -41,6 +41,10 @@ public sealed class ThresholdParserTests
         Parse("avg < 1s after 1m").Window.Length.ShouldBe(TimeSpan.FromMinutes(1));
         Parse("p(95) regression < 10%").Regression.ShouldBeTrue();
         Parse("p(95) regression < 10%").MetricUnit.ShouldBe(ThresholdUnit.Milliseconds);
+        var change = Parse("p(95) change < 10%");
+        (change.Change, change.Regression, change.Limit, change.Unit, change.MetricUnit).ShouldBe((true, false, 0.1, ThresholdUnit.Fraction, ThresholdUnit.Milliseconds));
+        Parse("scale.spin.first_pod_ready change < 20%").Change.ShouldBeTrue();
+        Parse("rate change < 5%").MetricUnit.ShouldBe(ThresholdUnit.PerSecond);
     }
 
     [Theory]
@@ -59,6 +63,10 @@ public sealed class ThresholdParserTests
     [InlineData("scale.spin.replicas >= 6", 1, "expected scale.DEPLOYMENT.METRIC with METRIC one of first_hpa_increase")]
     [InlineData("scale.spin.peak_replicas >= 6 over any 30s", 31, "a scaling metric is one number for the run")]
     [InlineData("error_rate regression < 10%", 12, "a regression is measured in % of the baseline's value")]
+    [InlineData("avg change < 10%", 5, "a change is tracked over the plan's stored runs, which keep p(95), p(99), rate and the scaling metrics")]
+    [InlineData("error_rate change < 10%", 12, "use it on one of those, not error_rate")]
+    [InlineData("p(90) change < 10%", 7, "a change is tracked over the plan's stored runs")]
+    [InlineData("p(95) change < 10% over any 30s", 20, "a change compares whole runs: it takes no window")]
     [InlineData("", 1, "expected a metric")]
     public void Parse_Invalid_SaysWhereAndWhat(string text, int column, string message)
     {

@@ -155,6 +155,57 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChangeThreshold_TonightShiftsAgainstTheStoredNights_FailsTheGate_AndRunsTrendsSaysWhere()
+    {
+        // Twelve stored nights of the plan at a p95 far below what a loopback request takes: tonight is a shift.
+        for (int i = 0; i < 12; i++)
+        {
+            var night = new Constellation.Reports.History.RunSummary
+            {
+                RunId = $"night-{i:00}",
+                PlanName = "nightly change",
+                Status = RunStatus.Completed,
+                StartedUtc = new DateTimeOffset(2026, 10, 1 + i, 2, 0, 0, TimeSpan.Zero),
+                DurationSeconds = 2,
+                Verdict = RunVerdict.Passed,
+                Scenarios = [new("steady", 100, 50, 0, 0.010 + (i % 3 * 0.0002), 0.02, null, null, null)],
+            };
+            Directory.CreateDirectory(Path.Combine(_dir, night.RunId));
+            await File.WriteAllTextAsync(Path.Combine(_dir, night.RunId, Constellation.Reports.History.RunSummary.FileName), JsonSerializer.Serialize(night, RunRecordJson.Options), TestContext.Current.CancellationToken);
+        }
+
+        var plan = WritePlan($$"""
+            name: nightly change
+            targets:
+              web: { baseUrl: "{{_target.BaseUrl}}" }
+            scenarios:
+              - name: steady
+                target: web
+                request: { path: /ok }
+                load: { model: open, rate: 50, duration: 2s }
+                thresholds: ["p(95) change < 10%", "rate change < 10%"]
+            """);
+
+        var (code, output, err) = await Cli("run", plan, "--output", _dir, "--run-id", "tonight");
+
+        code.ShouldBe(ExitCodes.ThresholdsFailed, err);
+        output.ShouldContain("p(95) change < 10%");
+        output.ShouldMatch(@"from run tonight \(\d{4}-\d\d-\d\d \d\d:\d\d\), p 0");
+        var record = RunRecordJson.Deserialize(await File.ReadAllTextAsync(Path.Combine(_dir, "tonight", "run.json"), TestContext.Current.CancellationToken));
+        record.Gate!.Thresholds.Single(t => t.Threshold == "p(95) change < 10%").Passed.ShouldBeFalse();
+        record.Gate.Thresholds.Single(t => t.Threshold == "rate change < 10%").Passed.ShouldBeTrue(); // 50/s every night
+
+        var (trendsCode, trends, _) = await Cli("runs", "trends", "-o", _dir, "--plan", "nightly change");
+        trendsCode.ShouldBe(ExitCodes.Ok);
+        trends.ShouldContain("nightly change: 13 runs");
+        trends.ShouldMatch(@"steady p95 +\+\d+");
+        trends.ShouldContain("from run tonight");
+        trends.ShouldContain("← the latest runs");
+        var (_, none, noneErr) = await Cli("runs", "trends", "-o", _dir, "--plan", "no such plan");
+        (none + noneErr).ShouldContain("no runs of plan 'no such plan'");
+    }
+
+    [Fact]
     public async Task Report_FromRunJsonAlone_RendersTheSameOutputsAgain()
     {
         var ct = TestContext.Current.CancellationToken;
