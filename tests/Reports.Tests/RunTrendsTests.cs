@@ -51,7 +51,8 @@ public sealed class RunTrendsTests
     [Fact]
     public void HistoryFor_ATonightThatShifts_IsLastInItsHistory()
     {
-        var stored = Enumerable.Range(0, 20).Select(i => Night(i, p95: 100 + (i % 3), rps: 10)).ToList();
+        // Last night started a new level and tonight is the second run of it (one odd night alone is no shift).
+        var stored = Enumerable.Range(0, 20).Select(i => Night(i, p95: i == 19 ? 141 : 100 + (i % 3), rps: 10)).ToList();
         var tonight = Night(20, p95: 140, rps: 10);
 
         var history = RunTrends.HistoryFor([.. stored, Night(25, p95: 500, rps: 10)], tonight)("api", TrendMetrics.P95)!; // a later run is not history
@@ -59,8 +60,10 @@ public sealed class RunTrendsTests
         history.Count.ShouldBe(21);
         history[^1].RunId.ShouldBe("night-20");
         var (_, latest, worse, _) = TrendMetrics.Judge(history, TrendMetrics.P95, Core.Gate.ThresholdUnit.Milliseconds);
-        latest.ShouldNotBeNull().Index.ShouldBe(20);
-        worse.ShouldBe(0.39, tolerance: 0.02);
+        latest.ShouldNotBeNull().Index.ShouldBe(19);
+        worse!.Value.ShouldBe(0.4, tolerance: 0.02);
+        var lone = RunTrends.HistoryFor([.. stored.Take(19)], tonight)("api", TrendMetrics.P95)!;
+        TrendMetrics.Judge(lone, TrendMetrics.P95, Core.Gate.ThresholdUnit.Milliseconds).Latest.ShouldBeNull();
         RunTrends.HistoryFor(stored, tonight)("missing", TrendMetrics.P95).ShouldBeNull();
     }
 

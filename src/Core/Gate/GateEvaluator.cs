@@ -173,9 +173,14 @@ public static class GateEvaluator
         }
 
         var (_, latest, worse, detail) = Trends.TrendMetrics.Judge(values, metric, t.MetricUnit);
-        return latest is null
-            ? Result(scope, t, t.Holds(0), "no shift", 0, detail)
-            : Result(scope, t, t.Holds(worse), $"{(worse >= 0 ? "+" : string.Empty)}{Threshold.Format(worse, ThresholdUnit.Fraction)}", worse, detail);
+        if (latest is null)
+        {
+            return Result(scope, t, t.Holds(0), "no shift", 0, detail);
+        }
+
+        return worse is { } w
+            ? Result(scope, t, t.Holds(w), $"{(w >= 0 ? "+" : string.Empty)}{Threshold.Format(w, ThresholdUnit.Fraction)}", w, detail)
+            : Result(scope, t, passed: false, "from 0", null, $"{detail}: the level before was 0, so a change in % cannot be judged") with { Skipped = true };
     }
 
     private static ThresholdResult EvaluateOne(RunRecord run, Plan plan, string scope, Threshold t, RunRecord? baseline, SecondsOf seconds, SecondsOf? baselineSeconds)

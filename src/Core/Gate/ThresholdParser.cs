@@ -94,6 +94,12 @@ public static class ThresholdParser
             return false;
         }
 
+        if (change && op is not ("<" or "<="))
+        {
+            error = new ThresholdError(opAt, $"a change is a limit on how much worse the latest runs may get: use < or <=, e.g. {metric} change < 10%");
+            return false;
+        }
+
         c.SkipSpace();
         int valueAt = c.Column;
         var valueText = c.Word();
@@ -104,7 +110,7 @@ public static class ThresholdParser
             return false;
         }
 
-        if (limit < 0 && !regression && !change)
+        if (limit < 0 && !regression)
         {
             // Latencies, rates, counts and times are never negative: such a limit is a typo that always passes or fails.
             error = new ThresholdError(valueAt, $"a limit on {metric} cannot be negative, got '{valueText}'");

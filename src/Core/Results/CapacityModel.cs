@@ -172,8 +172,10 @@ public static class Usl
             return model with { PoorFit = string.Create(inv, $"throughput was still rising when the ramp ended: the law's peak ({peakX:0.#} ok/s) would be more than twice any second's, an extrapolation — the ramp did not reach a limit") };
         }
 
-        // Bootstrap: refit resampled seconds from the fit's own parameters.
+        // Moving-block bootstrap (a ramp's seconds are not independent: neighbours share a queue), each resample
+        // fitted afresh from a coarse grid, not from the full fit's optimum.
         var random = new Random(20);
+        int block = Math.Max(2, (int)Math.Round(Math.Cbrt(n.Length)));
         var sigmas = new List<double>(Resamples);
         var kappas = new List<double>(Resamples);
         var peaksX = new List<double>(Resamples);
@@ -182,14 +184,17 @@ public static class Usl
         var rx = new double[n.Length];
         for (int r = 0; r < Resamples; r++)
         {
-            for (int i = 0; i < n.Length; i++)
+            for (int i = 0; i < n.Length;)
             {
-                int j = random.Next(n.Length);
-                rn[i] = n[j];
-                rx[i] = x[j];
+                int start = random.Next(n.Length - block + 1);
+                for (int j = start; j < start + block && i < n.Length; j++, i++)
+                {
+                    rn[i] = n[j];
+                    rx[i] = x[j];
+                }
             }
 
-            var f = Search(rn, rx, best);
+            var f = Search(rn, rx, Grid(rn, rx, CoarseStep));
             var (px, pn) = Peak(f);
             sigmas.Add(f.Sigma);
             kappas.Add(f.Kappa);
@@ -245,8 +250,9 @@ public static class Usl
     {
         var sorted = samples.Where(v => !double.IsNaN(v)).OrderBy(v => v).ToList();
         double Quantile(double q) => sorted.Count == 0 ? value : sorted[(int)Math.Clamp(Math.Round(q * (sorted.Count - 1)), 0, sorted.Count - 1)];
-        double high = Math.Max(value, Quantile(0.975));
-        return new Estimate(Math.Round(value, digits), Math.Round(Math.Min(value, Quantile(0.025)), digits), double.IsInfinity(high) ? null : Math.Round(high, digits));
+        // Percentiles of the resamples as they fall: a skewed interval stays skewed (the estimate may sit near an end).
+        double high = Quantile(0.975);
+        return new Estimate(Math.Round(value, digits), Math.Round(Quantile(0.025), digits), double.IsInfinity(high) ? null : Math.Round(high, digits));
     }
 
     private static (double X, double N) Peak(Candidate c)
@@ -289,13 +295,16 @@ public static class Usl
 
     private static readonly double UMin = Math.Log10(SigmaFloor), VMin = Math.Log10(KappaFloor);
 
-    private static Candidate Grid(double[] n, double[] x)
+    private const double FineStep = 0.15;
+    private const double CoarseStep = 0.6;
+
+    private static Candidate Grid(double[] n, double[] x, double step = FineStep)
     {
         Candidate best = default;
         bool any = false;
-        for (double u = UMin; u <= 0.0001; u += 0.15)
+        for (double u = UMin; u <= 0.0001; u += step)
         {
-            for (double v = VMin; v <= 0.0001; v += 0.15)
+            for (double v = VMin; v <= 0.0001; v += step)
             {
                 var c = Evaluate(n, x, u, v);
                 if (!any || c.Sse < best.Sse)

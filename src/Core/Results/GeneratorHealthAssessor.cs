@@ -55,7 +55,7 @@ public static class GeneratorHealthAssessor
         return merged.TotalCount == 0 ? null : Math.Round(merged.GetValueAtPercentile(99) / 1000.0, 3);
     }
 
-    /// <summary>One generator second from several (agents, or a bucket of a long run): the worst of each, pauses and lags summed.</summary>
+    /// <summary>One generator second from several (agents, or a bucket of a long run): the worst of each (GC pause too), in-flight summed for agents, the lag histograms merged.</summary>
     public static GeneratorSecond Combine(int second, IReadOnlyCollection<GeneratorSecond> parts, bool sumInFlight)
     {
         var lags = parts.Select(g => g.PacerLagHistogram).OfType<string>().ToList();

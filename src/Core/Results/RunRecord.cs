@@ -268,7 +268,7 @@ public sealed record GeneratorHealth
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
-    /// <summary>"max pacer lag 12.3 ms", with the worst second's p99 of arrival lag when the open model paced arrivals.</summary>
+    /// <summary>"max pacer lag 12.3 ms", with the p99 of every arrival's lag when the open model paced arrivals.</summary>
     public string DescribePacerLag() => PacerLagP99Ms is { } p99
         ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms (p99 of arrivals {p99:0.###} ms)")
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"max pacer lag {MaxPacerLagMs:0.#} ms");

@@ -29,6 +29,9 @@ public static class ChangePoints
 
     public const double DefaultMaxPValue = 0.001;
 
+    /// <summary>Fewest runs on each side of a change point.</summary>
+    public const int MinSegment = 2;
+
     /// <summary>The significant change points of <paramref name="series"/>, in order.</summary>
     public static IReadOnlyList<ChangePoint> Detect(IReadOnlyList<double> series, double maxPValue = DefaultMaxPValue, double minMagnitude = 0, int window = DefaultWindow)
     {
@@ -77,9 +80,9 @@ public static class ChangePoints
             (int Index, double Q)? best = null;
             for (int i = 0; i + 1 < bounds.Count; i++)
             {
-                if (bounds[i + 1] - bounds[i] < 2)
+                if (bounds[i + 1] - bounds[i] < 2 * MinSegment)
                 {
-                    continue;
+                    continue; // no split leaves a level of MinSegment runs on both sides
                 }
 
                 var candidate = Candidate(x, bounds[i], bounds[i + 1]);
@@ -111,8 +114,10 @@ public static class ChangePoints
     /// </summary>
     private static (int Index, double Q) Candidate(double[] x, int lo, int hi)
     {
-        (int Index, double Q) best = (lo + 1, double.NegativeInfinity);
-        for (int tau = lo + 1; tau < hi; tau++)
+        // Only splits that leave at least MinSegment runs on each side: the best split of all would often cut off one
+        // odd run, which the test then (rightly) rejects, and the search would stop without looking at the real shift.
+        (int Index, double Q) best = (lo + MinSegment, double.NegativeInfinity);
+        for (int tau = lo + MinSegment; tau <= hi - MinSegment; tau++)
         {
             int n = tau - lo;
             double within = 0; // Σ|X−X'| over pairs of the left part
@@ -137,6 +142,11 @@ public static class ChangePoints
                 for (int j = tau; j < kappa - 1; j++)
                 {
                     right += Math.Abs(x[j] - y);
+                }
+
+                if (m < MinSegment)
+                {
+                    continue;
                 }
 
                 double q = (2.0 / (m + n) * between)
@@ -213,7 +223,10 @@ public static class ChangePoints
         double s1 = Math.Sqrt(left.Sum(v => (v - m1) * (v - m1)) / n1), s2 = Math.Sqrt(right.Sum(v => (v - m2) * (v - m2)) / n2);
         int df = n1 + n2 - 2;
         double p = 1;
-        if (df > 0)
+
+        // A level is at least two runs: one odd run on either side is an outlier, not a shift (and beside a constant
+        // history its zero variance would make any difference "certain").
+        if (n1 >= MinSegment && n2 >= MinSegment)
         {
             double pooled = (((n1 - 1) * s1 * s1) + ((n2 - 1) * s2 * s2)) / df;
             double se = Math.Sqrt(pooled * ((1.0 / n1) + (1.0 / n2)));

@@ -43,12 +43,18 @@ public static class TrendMetrics
     /// The change points of a history and the one the latest runs start, if any: its shift in the worse direction
     /// (+0.2 = 20% worse), and a line saying what happened.
     /// </summary>
-    public static (IReadOnlyList<ChangePoint> Points, ChangePoint? Latest, double WorseChange, string Detail) Judge(IReadOnlyList<TrendValue> history, string metric, ThresholdUnit unit)
+    /// <returns>
+    /// The change points; the shift the latest runs make (null: none), as the level after the last recent change
+    /// point against the level before the first one (two recent points, up then partly down, still count as the net
+    /// shift), in the worse direction (+0.2 = 20% worse; null when the level before was 0, where a relative change
+    /// means nothing); and a line saying what happened.
+    /// </returns>
+    public static (IReadOnlyList<ChangePoint> Points, ChangePoint? Latest, double? WorseChange, string Detail) Judge(IReadOnlyList<TrendValue> history, string metric, ThresholdUnit unit)
     {
         var inv = CultureInfo.InvariantCulture;
         var points = ChangePoints.Detect([.. history.Select(v => v.Value)]);
-        var latest = points.LastOrDefault(p => p.Index >= history.Count - RecentRuns);
-        if (latest is null)
+        var recent = points.Where(p => p.Index >= history.Count - RecentRuns).ToList();
+        if (recent.Count == 0)
         {
             var last = points.LastOrDefault();
             return (points, null, 0, last is null
@@ -56,8 +62,15 @@ public static class TrendMetrics
                 : string.Create(inv, $"{history.Count} runs, none in the last {RecentRuns} (the latest, {Describe(last, history, unit)}, is the current level)"));
         }
 
-        double worse = HigherIsWorse(metric) ? latest.Change : -latest.Change;
-        return (points, latest, worse, Describe(latest, history, unit) + string.Create(inv, $", over {history.Count} runs"));
+        var (first, latest) = (recent[0], recent[^1]);
+        var net = first == latest ? latest : latest with { MeanBefore = first.MeanBefore, StdBefore = first.StdBefore, PValue = Math.Max(first.PValue, latest.PValue) };
+        var detail = Describe(net, history, unit) + (first == latest ? string.Empty : string.Create(inv, $" (through {recent.Count} change points since run {history[first.Index].RunId})")) + string.Create(inv, $", over {history.Count} runs");
+        if (net.MeanBefore == 0 || !double.IsFinite(net.Change))
+        {
+            return (points, latest, null, detail);
+        }
+
+        return (points, latest, HigherIsWorse(metric) ? net.Change : -net.Change, detail);
     }
 
     /// <summary>"412ms → 507ms from run X (2026-11-20), p 0.0003".</summary>

@@ -47,7 +47,7 @@ internal static class LoadCommand
             });
         var body = new Option<string?>("--body") { Description = "Request body." };
         var maxInFlight = CliOptions.Integer("--max-in-flight", "Open model: arrivals beyond this many in-flight requests are dropped.", 1, 1_000_000, 1000);
-        var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, dropped, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms, and pacer_lag_p99_ms (open model: the worst second's p99 of how late arrivals were sent)." };
+        var json = new Option<bool>("--json") { Description = "End with one JSON line: rps, requests, errors, dropped, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms, mean_ms, and pacer_lag_p99_ms (open model: the p99 of how late every arrival after the first second was sent)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress output." };
         var metricsPort = CliSupport.MetricsPortOption();
         var cmd = new Command("load", "Ad-hoc load on one URL, like wrk or hey; prints a summary.") { url, rate, connections, duration, timeout, method, headers, body, maxInFlight, json, quiet, metricsPort };

@@ -83,9 +83,9 @@ internal sealed class ListWatch<T>
             {
                 await _retry.ExecuteAsync(async ct => await WatchOnceAsync(ct).ConfigureAwait(false), stop).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
-                return;
+                return; // stopping: whatever the cut-off request threw (a cancelled stream's IOException too) is not a fault
             }
         }
     }

@@ -38,13 +38,14 @@ public sealed record RunSummary
         var names = new List<string>();
         if (m is not null)
         {
-            names.AddRange(m.Workloads.SelectMany(w => new[] { "first_hpa_increase", "first_pod_ready", "time_to_peak", "peak_replicas", "longest_pending", "scale_in" }.Select(x => $"scale.{w.Deployment}.{x}")));
+            // Every metric a threshold can name (ThresholdParser's list), so a change threshold on any of them has a history.
+            names.AddRange(m.Workloads.SelectMany(w => new[] { "first_hpa_increase", "first_pod_ready", "time_to_peak", "peak_replicas", "longest_pending", "scale_in_start", "scale_in" }.Select(x => $"scale.{w.Deployment}.{x}")));
             if (m.Nodes is not null)
             {
-                names.AddRange(["nodes.first_ready", "nodes.peak", "nodes.minutes"]);
+                names.AddRange(["nodes.first_ready", "nodes.peak", "nodes.minutes", "nodes.scale_in"]);
             }
 
-            names.AddRange(m.Control.Select(c => $"control.{c.Target}.p95"));
+            names.AddRange(m.Control.SelectMany(c => new[] { "p95_delta", "p95", "baseline_p95", "errors" }.Select(x => $"control.{c.Target}.{x}")));
         }
 
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);

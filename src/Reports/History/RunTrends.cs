@@ -64,9 +64,9 @@ public static class RunTrends
             {
                 foreach (var p in t.ChangePoints.Reverse())
                 {
-                    double worse = TrendMetrics.HigherIsWorse(t.Metric) ? p.Change : -p.Change;
+                    bool worse = TrendMetrics.HigherIsWorse(t.Metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
                     var recent = p.Index >= t.Values.Count - TrendMetrics.RecentRuns ? "  ← the latest runs" : string.Empty;
-                    sb.Append(inv, $"  {t.Label,-40} {(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}% ({(worse > 0 ? "worse" : "better")}): {TrendMetrics.Describe(p, t.Values, t.Unit)}{recent}\n");
+                    sb.Append(inv, $"  {t.Label,-40} {Percent(p)} ({(worse ? "worse" : "better")}): {TrendMetrics.Describe(p, t.Values, t.Unit)}{recent}\n");
                 }
             }
 
@@ -79,6 +79,11 @@ public static class RunTrends
 
         return sb.ToString();
     }
+
+    /// <summary>"+28.6%", or "from 0" where a relative change means nothing.</summary>
+    public static string Percent(ChangePoint p) => p.MeanBefore == 0
+        ? "from 0"
+        : string.Create(CultureInfo.InvariantCulture, $"{(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}%");
 
     /// <summary>Runs whose numbers can be compared: completed, and not invalid (a saturated generator, gaps).</summary>
     private static IEnumerable<RunSummary> Measured(IEnumerable<RunSummary> runs) =>

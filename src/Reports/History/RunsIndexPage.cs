@@ -51,8 +51,8 @@ public static class RunsIndexPage
                 {
                     foreach (var p in t.ChangePoints.Reverse())
                     {
-                        bool worse = Core.Trends.TrendMetrics.HigherIsWorse(t.Metric) ? p.Change > 0 : p.Change < 0;
-                        sb.Append(inv, $"<li><strong>{E(t.Label)}</strong> <span class=\"{(worse ? "worse" : "better")}\">{(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}%</span>: {E(Core.Trends.TrendMetrics.Describe(p, t.Values, t.Unit))}</li>\n");
+                        bool worse = Core.Trends.TrendMetrics.HigherIsWorse(t.Metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
+                        sb.Append(inv, $"<li><strong>{E(t.Label)}</strong> <span class=\"{(worse ? "worse" : "better")}\">{RunTrends.Percent(p)}</span>: {E(Core.Trends.TrendMetrics.Describe(p, t.Values, t.Unit))}</li>\n");
                     }
                 }
 
@@ -115,7 +115,7 @@ public static class RunsIndexPage
                     int at = oldestFirst.ToList().FindIndex(r => r.RunId == runId);
                     if (at >= 0)
                     {
-                        Charts.RunCharts.AddMarker(plot, at + 1, string.Create(CultureInfo.InvariantCulture, $"{name}: {(p.Change >= 0 ? "+" : string.Empty)}{p.Change * 100:0.#}%"), colour);
+                        Charts.RunCharts.AddMarker(plot, at + 1, $"{name}: {RunTrends.Percent(p)}", colour);
                     }
                 }
 

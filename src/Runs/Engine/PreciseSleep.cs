@@ -81,10 +81,11 @@ internal static partial class PreciseSleep
     }
 
     /// <summary>
-    /// Asks the scheduler for a short time slice for the calling thread (Linux 6.12+'s EEVDF: a SCHED_OTHER thread's
+    /// Asks the scheduler for a short time slice for the calling thread (Linux 6.12+'s EEVDF: a fair-class thread's
     /// sched_runtime). A thread that sleeps between short bursts then gets an early deadline and runs soon after its
-    /// timer fires instead of waiting out the slice (0.75–3 ms, by core count) of whatever else runs on its core. Needs no
-    /// privilege and changes neither the policy nor the nice value; false where the kernel refuses it.
+    /// timer fires instead of waiting out the slice (0.75–3 ms, by core count) of whatever else runs on its core. Reads
+    /// the thread's scheduling first and keeps its policy and nice value (no privilege needed); leaves a real-time or
+    /// idle thread alone. True only when the kernel reports the slice back (older kernels ignore it).
     /// </summary>
     public static bool RequestShortSlice(TimeSpan slice)
     {
@@ -93,27 +94,46 @@ internal static partial class PreciseSleep
             return false;
         }
 
-        long number = RuntimeInformation.ProcessArchitecture switch
+        (long set, long get) = RuntimeInformation.ProcessArchitecture switch
         {
-            Architecture.X64 => 314,
-            Architecture.Arm64 => 274,
-            _ => -1,
+            Architecture.X64 => (314L, 315L),
+            Architecture.Arm64 => (274L, 275L),
+            _ => (-1L, -1L),
         };
-        if (number < 0)
+        if (set < 0)
         {
             return false;
         }
 
-        var attr = new SchedAttr { Size = (uint)Marshal.SizeOf<SchedAttr>(), Runtime = (ulong)(slice.Ticks * 100) };
+        uint size = (uint)Marshal.SizeOf<SchedAttr>();
+        ulong runtime = (ulong)(slice.Ticks * 100);
         try
         {
-            return SchedSetAttr(number, 0, ref attr, 0) == 0;
+            var attr = new SchedAttr { Size = size };
+            if (SchedGetAttr(get, 0, ref attr, size, 0) != 0 || attr.Policy is not (SchedOther or SchedBatch))
+            {
+                return false;
+            }
+
+            attr.Size = size;
+            attr.Flags = 0;
+            attr.Runtime = runtime;
+            if (SchedSetAttr(set, 0, ref attr, 0) != 0)
+            {
+                return false;
+            }
+
+            var check = new SchedAttr { Size = size };
+            return SchedGetAttr(get, 0, ref check, size, 0) == 0 && check.Runtime == runtime;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return false;
         }
     }
+
+    private const uint SchedOther = 0;
+    private const uint SchedBatch = 3;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SchedAttr
@@ -130,6 +150,9 @@ internal static partial class PreciseSleep
 
     [LibraryImport("libc", EntryPoint = "syscall")]
     private static partial long SchedSetAttr(long number, int pid, ref SchedAttr attr, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "syscall")]
+    private static partial long SchedGetAttr(long number, int pid, ref SchedAttr attr, uint size, uint flags);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Timespec

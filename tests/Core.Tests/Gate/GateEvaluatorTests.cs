@@ -155,6 +155,29 @@ public sealed class GateEvaluatorTests
     }
 
     [Fact]
+    public void Change_FromALevelOfZero_IsNotJudged_AndTwoRecentShiftsCountAsTheirNet()
+    {
+        var (run, plan) = Gated("""
+                  - "p(95) change < 10%"
+            """);
+        static List<TrendValue> History(params double[] values) =>
+            [.. values.Select((v, i) => new TrendValue($"night-{i}", DateTimeOffset.UnixEpoch.AddDays(i), v))];
+
+        // Zero every night, then two nights with some: no % of 0 — not judged, and no infinity in the record.
+        var fromZero = GateEvaluator.Evaluate(run, plan, null, history: (_, _) => History([.. Enumerable.Repeat(0.0, 20), 30, 31]))!;
+        var t = fromZero.Thresholds.Single();
+        (t.Skipped, t.Value, t.Observed).ShouldBe((true, (double?)null, "from 0"));
+        RunRecordJson.Serialize(run with { Gate = fromZero }).ShouldContain("the level before was 0");
+
+        // 100 → 150 four nights ago, then 150 → 120 for the last two: net 20% worse, though the last step was better.
+        var values = Enumerable.Repeat(100.0, 20).Concat([150, 151, 149, 120, 121]).Select((v, i) => v + (i % 2 * 0.5)).ToArray();
+        var net = GateEvaluator.Evaluate(run, plan, null, history: (_, _) => History(values))!.Thresholds.Single();
+        net.Passed.ShouldBeFalse();
+        net.Value!.Value.ShouldBe(0.2, tolerance: 0.01);
+        net.Detail!.ShouldContain("through 2 change points since run night-20");
+    }
+
+    [Fact]
     public void Regression_AgainstABaseline_AndSkippedWithoutOne()
     {
         var (run, plan) = Gated("""      - "p(95) regression < 10%" """, "baseline: latest-passed", latency: _ => 120);

@@ -67,6 +67,8 @@ public sealed class ThresholdParserTests
     [InlineData("error_rate change < 10%", 12, "use it on one of those, not error_rate")]
     [InlineData("p(90) change < 10%", 7, "a change is tracked over the plan's stored runs")]
     [InlineData("p(95) change < 10% over any 30s", 20, "a change compares whole runs: it takes no window")]
+    [InlineData("rate change > 5%", 13, "use < or <=, e.g. rate change < 10%")]
+    [InlineData("p(95) change < -5%", 16, "a limit on p(95) cannot be negative")]
     [InlineData("", 1, "expected a metric")]
     public void Parse_Invalid_SaysWhereAndWhat(string text, int column, string message)
     {

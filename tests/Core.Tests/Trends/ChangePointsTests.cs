@@ -66,6 +66,15 @@ public sealed class ChangePointsTests
     }
 
     [Fact]
+    public void OneOddRun_IsAnOutlier_NotAShift()
+    {
+        // A constant history (peak replicas at the HPA's maximum every night) and one night lower, at the end or inside.
+        ChangePoints.Detect([.. Enumerable.Repeat(10.0, 30), 8]).ShouldBeEmpty();
+        ChangePoints.Detect([.. Enumerable.Repeat(10.0, 15), 8, .. Enumerable.Repeat(10.0, 15)]).ShouldBeEmpty();
+        ChangePoints.Detect([.. Enumerable.Repeat(10.0, 30), 8, 8]).ShouldHaveSingleItem().Index.ShouldBe(30); // two runs are a level
+    }
+
+    [Fact]
     public void ShortOrFlatSeries_HaveNone()
     {
         ChangePoints.Detect([]).ShouldBeEmpty();

@@ -157,8 +157,9 @@ public sealed class CliTests : IAsyncLifetime
     [Fact]
     public async Task ChangeThreshold_TonightShiftsAgainstTheStoredNights_FailsTheGate_AndRunsTrendsSaysWhere()
     {
-        // Twelve stored nights of the plan at a p95 far below what a loopback request takes: tonight is a shift.
-        for (int i = 0; i < 12; i++)
+        // Twelve stored nights of the plan at a p95 of 20 ms, then last night at 60 ms, about what tonight's /slow?ms=60
+        // takes: with tonight, a new level of two runs — a shift (one odd night alone would not be).
+        for (int i = 0; i < 13; i++)
         {
             var night = new Constellation.Reports.History.RunSummary
             {
@@ -168,7 +169,7 @@ public sealed class CliTests : IAsyncLifetime
                 StartedUtc = new DateTimeOffset(2026, 10, 1 + i, 2, 0, 0, TimeSpan.Zero),
                 DurationSeconds = 2,
                 Verdict = RunVerdict.Passed,
-                Scenarios = [new("steady", 100, 50, 0, 0.010 + (i % 3 * 0.0002), 0.02, null, null, null)],
+                Scenarios = [new("steady", 40, 20, 0, i == 12 ? 62 : 20 + (i % 3 * 0.2), 70, null, null, null)],
             };
             Directory.CreateDirectory(Path.Combine(_dir, night.RunId));
             await File.WriteAllTextAsync(Path.Combine(_dir, night.RunId, Constellation.Reports.History.RunSummary.FileName), JsonSerializer.Serialize(night, RunRecordJson.Options), TestContext.Current.CancellationToken);
@@ -181,25 +182,25 @@ public sealed class CliTests : IAsyncLifetime
             scenarios:
               - name: steady
                 target: web
-                request: { path: /ok }
-                load: { model: open, rate: 50, duration: 2s }
+                request: { path: "/slow?ms=60" }
+                load: { model: open, rate: 20, duration: 2s }
                 thresholds: ["p(95) change < 10%", "rate change < 10%"]
             """);
 
         var (code, output, err) = await Cli("run", plan, "--output", _dir, "--run-id", "tonight");
 
-        code.ShouldBe(ExitCodes.ThresholdsFailed, err);
+        code.ShouldBe(ExitCodes.ThresholdsFailed, output + err);
         output.ShouldContain("p(95) change < 10%");
-        output.ShouldMatch(@"from run tonight \(\d{4}-\d\d-\d\d \d\d:\d\d\), p 0");
+        output.ShouldContain("from run night-12 (2026-10-13 02:00), p 0");
         var record = RunRecordJson.Deserialize(await File.ReadAllTextAsync(Path.Combine(_dir, "tonight", "run.json"), TestContext.Current.CancellationToken));
         record.Gate!.Thresholds.Single(t => t.Threshold == "p(95) change < 10%").Passed.ShouldBeFalse();
-        record.Gate.Thresholds.Single(t => t.Threshold == "rate change < 10%").Passed.ShouldBeTrue(); // 50/s every night
+        record.Gate.Thresholds.Single(t => t.Threshold == "rate change < 10%").Passed.ShouldBeTrue(); // 20/s every night
 
         var (trendsCode, trends, _) = await Cli("runs", "trends", "-o", _dir, "--plan", "nightly change");
         trendsCode.ShouldBe(ExitCodes.Ok);
-        trends.ShouldContain("nightly change: 13 runs");
+        trends.ShouldContain("nightly change: 14 runs");
         trends.ShouldMatch(@"steady p95 +\+\d+");
-        trends.ShouldContain("from run tonight");
+        trends.ShouldContain("from run night-12");
         trends.ShouldContain("← the latest runs");
         var (_, none, noneErr) = await Cli("runs", "trends", "-o", _dir, "--plan", "no such plan");
         (none + noneErr).ShouldContain("no runs of plan 'no such plan'");
