@@ -92,7 +92,7 @@ ScenarioResult Scenario(string name, int n)
         Url = "http://127.0.0.1:8080/",
         StartOffsetSeconds = 0,
         DurationSeconds = 3600,
-        EndReason = "completed",
+        EndReason = EndReason.Completed,
         Seconds = seconds,
         Totals = ScenarioTotalsCalculator.FromSamples(seconds, 3600),
     };

@@ -108,12 +108,12 @@ for (int t = 0; t < seconds; t++)
 }
 
 var fed = clock.Elapsed;
-listeners.OnEnd(new RunEnd { LoadStartUtc = start, EndedUtc = start.AddSeconds(seconds), Scenarios = [.. scenarios.Select(s => new ScenarioEnd(s.Spec.Name, 0, seconds, "completed"))] });
+listeners.OnEnd(new RunEnd { LoadStartUtc = start, EndedUtc = start.AddSeconds(seconds), Scenarios = [.. scenarios.Select(s => new ScenarioEnd(s.Spec.Name, 0, seconds, EndReason.Completed))] });
 journal.Append(new JournalEnd
 {
     Status = RunStatus.Completed,
     EndedUtc = start.AddSeconds(seconds),
-    Scenarios = [.. scenarios.Select(s => new JournalScenarioEnd(s.Spec.Name, 0, seconds, "completed"))],
+    Scenarios = [.. scenarios.Select(s => new JournalScenarioEnd(s.Spec.Name, 0, seconds, EndReason.Completed))],
 });
 journal.Dispose();
 long journalBytes = Directory.GetFiles(Path.Combine(dir, "journal")).Sum(f => new FileInfo(f).Length);

@@ -101,7 +101,7 @@ public sealed record RunEnd
 }
 
 /// <summary>How one scenario ended: completed, stopped (its stop condition held), cancelled or aborted.</summary>
-public sealed record ScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, string EndReason);
+public sealed record ScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason);
 
 /// <summary>
 /// Every listener of a run as one: it fans each call out in order, and stands between the listeners and the executor

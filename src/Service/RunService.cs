@@ -19,6 +19,25 @@ public sealed record RunOverrides
     public string? Tag { get; init; }
 }
 
+/// <summary>Where a run the service knows stands (the API's <c>status</c>: its lowercase name).</summary>
+public enum RunPhase
+{
+    Queued,
+    Running,
+
+    /// <summary>Its pipeline ended and wrote its record; the record's verdict says how it went.</summary>
+    Completed,
+
+    /// <summary>Cancelled (before it started, or while it ran: then its record is written too).</summary>
+    Cancelled,
+
+    /// <summary>It could not run, or its pipeline failed; <see cref="RunState.Error"/> says why.</summary>
+    Failed,
+
+    /// <summary>Killed while running: its record was rebuilt from its journal.</summary>
+    Aborted,
+}
+
 /// <summary>A run the service knows: queued, running or finished, who started it, who cancelled it.</summary>
 public sealed class RunState
 {
@@ -30,7 +49,10 @@ public sealed class RunState
     /// <summary>Who and how, as recorded in run.json: "alice via api", "schedule via quartz".</summary>
     public string Origin => $"{StartedBy} via {Via}";
     public required RunOverrides Overrides { get; init; }
-    public string Status { get; set; } = "queued";
+    public RunPhase Status { get; set; } = RunPhase.Queued;
+
+    /// <summary>Still to end: queued or running.</summary>
+    public bool Active => Status is RunPhase.Queued or RunPhase.Running;
     public string? CancelledBy { get; set; }
 
     /// <summary>Its Hangfire job.</summary>
@@ -68,7 +90,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
     private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
-    public IEnumerable<RunState> Active => _runs.Values.Where(r => r.Status is "queued" or "running");
+    public IEnumerable<RunState> Active => _runs.Values.Where(r => r.Active);
 
     public RunState? Find(string id) => _runs.GetValueOrDefault(id);
 
@@ -169,7 +191,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
     /// <summary>The dashboard deleted the run's job while it ran: who cancelled it.</summary>
     public void NoteCancelledBy(string id, string who)
     {
-        if (Find(id) is { Status: "queued" or "running" } run)
+        if (Find(id) is { Active: true } run)
         {
             run.CancelledBy ??= who;
         }
@@ -183,9 +205,9 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             return (StatusCodes.Status404NotFound, $"no run '{id}' is known to this service");
         }
 
-        if (run.Status is not ("queued" or "running"))
+        if (!run.Active)
         {
-            return (StatusCodes.Status409Conflict, $"run {id} is already {run.Status}");
+            return (StatusCodes.Status409Conflict, $"run {id} is already {run.Status.ToString().ToLowerInvariant()}");
         }
 
         run.CancelledBy = who;
@@ -210,18 +232,18 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             return new RunJobOutcome(id, NotRun, $"run {id} is not known to this service (it restarted since it was queued); a run is written once: start its plan again for a new run", null);
         }
 
-        if (run.Status != "queued")
+        if (run.Status != RunPhase.Queued)
         {
-            return new RunJobOutcome(id, NotRun, $"run {id} already ran ({run.Status}); a run is written once: use Trigger now on plan {run.Plan}, or POST /api/runs, for a new run", $"/runs/{id}/index.html");
+            return new RunJobOutcome(id, NotRun, $"run {id} already ran ({run.Status.ToString().ToLowerInvariant()}); a run is written once: use Trigger now on plan {run.Plan}, or POST /api/runs, for a new run", $"/runs/{id}/index.html");
         }
 
         if (run.Cancel.IsCancellationRequested)
         {
-            run.Status = "cancelled";
+            run.Status = RunPhase.Cancelled;
             return new RunJobOutcome(id, Core.Results.RunVerdict.Cancelled, $"cancelled by {run.CancelledBy} before it started", null);
         }
 
-        run.Status = "running";
+        run.Status = RunPhase.Running;
         using var fromDashboard = jobCancelled.Register(() =>
         {
             run.CancelledBy ??= "dashboard or shutdown";
@@ -234,7 +256,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             var applied = loaded.IsValid ? Apply(loaded.Plan!, run.Overrides) : loaded;
             if (!applied.IsValid)
             {
-                run.Status = "failed";
+                run.Status = RunPhase.Failed;
                 run.Error = $"plan '{run.Plan}' became invalid after the run was queued: {string.Join("; ", applied.Errors)}";
                 logger.LogError("run {RunId}: {Error}", id, run.Error);
                 return new RunJobOutcome(id, Core.Results.RunVerdict.Error, run.Error, null);
@@ -255,7 +277,13 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
                 },
                 run.Cancel.Token).ConfigureAwait(false);
             run.Record = outcome.Record;
-            run.Status = outcome.Record.Status.ToString().ToLowerInvariant();
+            run.Status = outcome.Record.Status switch
+            {
+                RunStatus.Completed => RunPhase.Completed,
+                RunStatus.Cancelled => RunPhase.Cancelled,
+                RunStatus.Aborted => RunPhase.Aborted,
+                _ => RunPhase.Failed,
+            };
             await Reports.History.RunsIndexWriter.WriteAsync(options.Value.RunsFolder, CancellationToken.None).ConfigureAwait(false);
             var record = outcome.Record;
             var why = record.Verdict switch
@@ -271,7 +299,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever went wrong, the run is failed with its reason, never left "running" (Hangfire does not retry it).
-            run.Status = "failed";
+            run.Status = RunPhase.Failed;
             run.Error = e.Message;
             logger.LogError(e, "run {RunId} failed", id);
             return new RunJobOutcome(id, Core.Results.RunVerdict.Error, $"run {id}: verdict error: {e.Message}", null);

@@ -110,7 +110,7 @@ public static class RunsApi
     private static RunInfo Info(RunState? state, Reports.History.RunSummary? s)
     {
         var id = s?.RunId ?? state!.Id;
-        var status = state?.Status ?? s!.Status.ToString().ToLowerInvariant();
+        var status = (state?.Status.ToString() ?? s!.Status.ToString()).ToLowerInvariant();
         var record = state?.Record;
         return new RunInfo(
             id,
@@ -129,7 +129,7 @@ public static class RunsApi
                 ["runJson"] = $"/api/runs/{id}/run.json",
             })
         {
-            Progress = state is { Status: "running" } ? state.Progress : null,
+            Progress = state is { Status: RunPhase.Running } ? state.Progress : null,
         };
     }
 }

@@ -17,7 +17,7 @@ public sealed class JUnitReportTests
     public void Render_CancelledScenario_IsAnError()
     {
         var run = TestRuns.Sample();
-        run = run with { Status = RunStatus.Cancelled, Scenarios = [run.Scenarios[0] with { EndReason = "cancelled", BreakingPoint = null }] };
+        run = run with { Status = RunStatus.Cancelled, Scenarios = [run.Scenarios[0] with { EndReason = EndReason.Cancelled, BreakingPoint = null }] };
 
         var xml = XDocument.Parse(JUnitReport.Render(run));
 

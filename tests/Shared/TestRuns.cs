@@ -36,7 +36,7 @@ internal static class TestRuns
                     Url = "http://127.0.0.1:5000/api/spin",
                     StartOffsetSeconds = 0,
                     DurationSeconds = 20,
-                    EndReason = "stopped",
+                    EndReason = EndReason.Stopped,
                     Seconds = seconds,
                     Totals = ScenarioTotalsCalculator.FromSamples(seconds, 20),
                     BreakingPoint = new BreakingPoint
@@ -144,7 +144,7 @@ internal static class TestRuns
         return run with
         {
             PlanText = planText,
-            Scenarios = [run.Scenarios[0] with { Name = scenario, Seconds = samples, DurationSeconds = seconds, BreakingPoint = null, EndReason = "completed", Totals = ScenarioTotalsCalculator.FromSamples(samples, seconds) }],
+            Scenarios = [run.Scenarios[0] with { Name = scenario, Seconds = samples, DurationSeconds = seconds, BreakingPoint = null, EndReason = EndReason.Completed, Totals = ScenarioTotalsCalculator.FromSamples(samples, seconds) }],
         };
     }
 

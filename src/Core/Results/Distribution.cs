@@ -21,6 +21,34 @@ public sealed record Distribution
     public bool Degraded => Problems.Count > 0;
 }
 
+/// <summary>Where an agent of a distributed run stands, or how it ended.</summary>
+public enum AgentState
+{
+    /// <summary>Still sending (only while the run goes).</summary>
+    Running,
+
+    /// <summary>Sent its share and its result.</summary>
+    Completed,
+
+    /// <summary>Sent its share, but its own generator was the limit.</summary>
+    Saturated,
+
+    /// <summary>Ended without its result.</summary>
+    Failed,
+
+    /// <summary>Stopped reporting.</summary>
+    Lost,
+
+    /// <summary>Missed the common start.</summary>
+    Late,
+
+    /// <summary>Cut off by a hard stop (a second Ctrl+C) before it reported its last seconds.</summary>
+    Cancelled,
+
+    /// <summary>Its coordinator was killed; it stopped on its own and its seconds were recovered from the exchange.</summary>
+    Orphaned,
+}
+
 /// <summary>One agent of a distributed run: its share, its end, and what it measured on its own.</summary>
 public sealed record AgentSummary
 {
@@ -30,8 +58,8 @@ public sealed record AgentSummary
     /// <summary>Its fraction of the load (weight / sum of weights).</summary>
     public required double Share { get; init; }
 
-    /// <summary>completed, failed (ended without its result), lost (stopped reporting), late (missed the common start) or saturated.</summary>
-    public required string State { get; init; }
+    /// <summary>How it ended (run.json: its lowercase name).</summary>
+    public required AgentState State { get; init; }
 
     public string? Host { get; init; }
     public string? Error { get; init; }

@@ -31,7 +31,7 @@ public static class RunMerger
         {
             StartOffsetSeconds = parts.Min(p => p.StartOffsetSeconds),
             DurationSeconds = duration,
-            EndReason = parts.Select(p => p.EndReason).FirstOrDefault(r => r != "completed") ?? "completed",
+            EndReason = parts.Select(p => p.EndReason).Where(r => r != EndReason.Completed).DefaultIfEmpty(EndReason.Completed).First(),
             Seconds = seconds,
             Totals = ScenarioTotalsCalculator.FromSamples(seconds, duration),
             BreakingPoint = parts.Select(p => p.BreakingPoint).OfType<BreakingPoint>().MinBy(b => b.ElapsedSeconds),

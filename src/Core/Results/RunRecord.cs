@@ -115,8 +115,8 @@ public sealed record ScenarioResult
     public required double StartOffsetSeconds { get; init; }
     public required double DurationSeconds { get; init; }
 
-    /// <summary>completed, stopped (a stop condition held), or cancelled.</summary>
-    public required string EndReason { get; init; }
+    /// <summary>How its load ended: completed, stopped (a stop condition held), cancelled, aborted or failed.</summary>
+    public required EndReason EndReason { get; init; }
 
     /// <summary>The scenario's points: one per second, or for a long run one per <see cref="SecondsPerPoint"/> seconds.</summary>
     public required IReadOnlyList<SecondSample> Seconds { get; init; }
@@ -135,6 +135,33 @@ public sealed record ScenarioResult
 
     /// <summary>Latency limits the plan sets for this scenario (stop conditions on a percentile or the mean), drawn on its latency chart.</summary>
     public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
+}
+
+/// <summary>How a scenario's load ended (run.json: its lowercase name).</summary>
+public enum EndReason
+{
+    /// <summary>Its curve ran to the end.</summary>
+    Completed,
+
+    /// <summary>A stop condition held (a ramp-to-fail found its breaking point).</summary>
+    Stopped,
+
+    /// <summary>The run was cancelled (Ctrl+C, SIGTERM, the API or the dashboard).</summary>
+    Cancelled,
+
+    /// <summary>The run was killed, or an abortOnFail threshold stopped it.</summary>
+    Aborted,
+
+    /// <summary>No part of it reported an end (every agent that had its share failed).</summary>
+    Failed,
+}
+
+/// <summary>Lowercase names of the run's states, as run.json, summary.md and the report write them.</summary>
+public static class StateNames
+{
+    public static string Name(this EndReason reason) => reason.ToString().ToLowerInvariant();
+
+    public static string Name(this AgentState state) => state.ToString().ToLowerInvariant();
 }
 
 /// <summary>A latency limit from the plan, e.g. "p95 &gt; 1s over 5s" as 1000 ms.</summary>

@@ -38,7 +38,7 @@ public static class SummaryMarkdown
         {
             var t = s.Totals;
             var l = t.Latency;
-            sb.Append(inv, $"| {Escape(s.Name)} | {t.Requests} | {t.Rps:0.0} | {t.ErrorRate * 100:0.##}% | {t.Outcomes.Dropped} | {Ms(l.P50Ms)} | {Ms(l.P95Ms)} | {Ms(l.P99Ms)} | {Ms(l.MaxMs)} | {s.EndReason} |\n");
+            sb.Append(inv, $"| {Escape(s.Name)} | {t.Requests} | {t.Rps:0.0} | {t.ErrorRate * 100:0.##}% | {t.Outcomes.Dropped} | {Ms(l.P50Ms)} | {Ms(l.P95Ms)} | {Ms(l.P99Ms)} | {Ms(l.MaxMs)} | {s.EndReason.Name()} |\n");
         }
 
         if (run.Gate is { } judged)
@@ -110,7 +110,7 @@ public static class SummaryMarkdown
         sb.Append("| agent | share | state | host | requests | rps | errors | p95 | p99 | max CPU | max pacer lag |\n|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var a in d.Agents)
         {
-            sb.Append(inv, $"| {a.Index} | {a.Share * 100:0.#}% | {a.State} | {Escape(a.Host ?? "?")} | {a.Requests} | {a.Rps:0.#} | {a.Errors} | {OptionalMs(a.P95Ms)} | {OptionalMs(a.P99Ms)} | {a.MaxCpuPercent:0}% | {a.MaxPacerLagMs:0.#} ms |\n");
+            sb.Append(inv, $"| {a.Index} | {a.Share * 100:0.#}% | {a.State.Name()} | {Escape(a.Host ?? "?")} | {a.Requests} | {a.Rps:0.#} | {a.Errors} | {OptionalMs(a.P95Ms)} | {OptionalMs(a.P99Ms)} | {a.MaxCpuPercent:0}% | {a.MaxPacerLagMs:0.#} ms |\n");
         }
 
         static string OptionalMs(double? ms) => ms is { } v ? Ms(v) : "-";

@@ -58,7 +58,7 @@ public static partial class HtmlReport
         {
             var t = s.Totals;
             var l = t.Latency;
-            sb.Append(inv, $"<tr><td>{E(s.Name)}</td><td>{E(s.Model)}</td><td>{t.Requests}</td><td>{t.Rps:0.0}</td><td>{t.ErrorRate * 100:0.##}%</td><td>{t.Outcomes.Dropped}</td><td>{Ms(l.P50Ms)}</td><td>{Ms(l.P95Ms)}</td><td>{Ms(l.P99Ms)}</td><td>{Ms(l.MaxMs)}</td><td>{E(s.EndReason)}</td></tr>\n");
+            sb.Append(inv, $"<tr><td>{E(s.Name)}</td><td>{E(s.Model)}</td><td>{t.Requests}</td><td>{t.Rps:0.0}</td><td>{t.ErrorRate * 100:0.##}%</td><td>{t.Outcomes.Dropped}</td><td>{Ms(l.P50Ms)}</td><td>{Ms(l.P95Ms)}</td><td>{Ms(l.P99Ms)}</td><td>{Ms(l.MaxMs)}</td><td>{E(s.EndReason.Name())}</td></tr>\n");
         }
 
         sb.Append("</tbody></table></div></section>\n");
@@ -289,8 +289,8 @@ public static partial class HtmlReport
         sb.Append("<div class=\"scroll\"><table><tr><th>agent</th><th>share</th><th>state</th><th>host</th><th>requests</th><th>rps</th><th>errors</th><th>p95</th><th>p99</th><th>max CPU</th><th>max pacer lag</th></tr>\n");
         foreach (var a in d.Agents)
         {
-            var cls = a.State == "completed" ? string.Empty : " class=\"error\"";
-            sb.Append(inv, $"<tr><td>{a.Index}</td><td>{a.Share * 100:0.#}%</td><td{cls}>{E(a.State)}</td><td>{E(a.Host ?? "?")}</td><td>{a.Requests}</td><td>{a.Rps:0.#}</td><td>{a.Errors}</td><td>{Ms(a.P95Ms)}</td><td>{Ms(a.P99Ms)}</td><td>{a.MaxCpuPercent:0}%</td><td>{a.MaxPacerLagMs:0.#} ms</td></tr>\n");
+            var cls = a.State == AgentState.Completed ? string.Empty : " class=\"error\"";
+            sb.Append(inv, $"<tr><td>{a.Index}</td><td>{a.Share * 100:0.#}%</td><td{cls}>{E(a.State.Name())}</td><td>{E(a.Host ?? "?")}</td><td>{a.Requests}</td><td>{a.Rps:0.#}</td><td>{a.Errors}</td><td>{Ms(a.P95Ms)}</td><td>{Ms(a.P99Ms)}</td><td>{a.MaxCpuPercent:0}%</td><td>{a.MaxPacerLagMs:0.#} ms</td></tr>\n");
         }
 
         sb.Append("</table></div></section>\n");

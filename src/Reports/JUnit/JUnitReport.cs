@@ -29,19 +29,19 @@ public static class JUnitReport
                 new XAttribute("classname", $"{run.PlanName}.scenarios"),
                 new XAttribute("name", s.Name),
                 new XAttribute("time", s.DurationSeconds.ToString("0.###", inv)));
-            if (s.EndReason is "cancelled" or "aborted" or "failed")
+            if (s.EndReason is EndReason.Cancelled or EndReason.Aborted or EndReason.Failed)
             {
                 errors++;
                 var why = s.EndReason switch
                 {
-                    "cancelled" => "the run was cancelled before this scenario ended",
-                    "aborted" => "the run was killed before this scenario ended (rebuilt from its journal)",
+                    EndReason.Cancelled => "the run was cancelled before this scenario ended",
+                    EndReason.Aborted => "the run was killed before this scenario ended (rebuilt from its journal)",
                     _ => "the scenario failed",
                 };
-                testCase.Add(new XElement("error", new XAttribute("message", why), new XAttribute("type", s.EndReason)));
+                testCase.Add(new XElement("error", new XAttribute("message", why), new XAttribute("type", s.EndReason.Name())));
             }
 
-            var text = string.Create(inv, $"requests {t.Requests}, {t.Rps:0.0}/s, errors {t.ErrorRate * 100:0.##}%, dropped {t.Outcomes.Dropped}, p50 {l.P50Ms:0.###} ms, p95 {l.P95Ms:0.###} ms, p99 {l.P99Ms:0.###} ms, max {l.MaxMs:0.###} ms, end {s.EndReason}");
+            var text = string.Create(inv, $"requests {t.Requests}, {t.Rps:0.0}/s, errors {t.ErrorRate * 100:0.##}%, dropped {t.Outcomes.Dropped}, p50 {l.P50Ms:0.###} ms, p95 {l.P95Ms:0.###} ms, p99 {l.P99Ms:0.###} ms, max {l.MaxMs:0.###} ms, end {s.EndReason.Name()}");
             if (s.BreakingPoint is { } b)
             {
                 text += string.Create(inv, $"\nbreaking point: {b.Condition} (observed {b.Observed}) at {b.OfferedAtFailure:0.#} {b.Unit}; last healthy {b.LastHealthyOffered:0.#} {b.Unit} ({b.LastHealthyStage})");

@@ -154,7 +154,7 @@ public sealed record JournalEnd : JournalEntry
 }
 
 /// <summary>How one scenario ended.</summary>
-public sealed record JournalScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, string EndReason);
+public sealed record JournalScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason);
 
 /// <summary>The gate's verdict, judged once at the end (a rebuilt record keeps it, baseline and all).</summary>
 public sealed record JournalGate : JournalEntry

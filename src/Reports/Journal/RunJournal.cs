@@ -502,7 +502,7 @@ public static class RunJournal
                 Url = Spec.Url,
                 StartOffsetSeconds = end?.StartOffsetSeconds ?? Spec.StartOffsetSeconds,
                 DurationSeconds = duration,
-                EndReason = end?.EndReason ?? "aborted",
+                EndReason = end?.EndReason ?? EndReason.Aborted,
                 Seconds = _points,
                 SecondsPerPoint = _per,
                 Totals = new ScenarioTotals

@@ -122,7 +122,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             {
                 foreach (var t in tracks.Where(t => !t.Terminal))
                 {
-                    t.End("cancelled", "stopped by a second Ctrl+C before it reported its last seconds");
+                    t.End(AgentState.Cancelled, "stopped by a second Ctrl+C before it reported its last seconds");
                 }
             }
 
@@ -154,7 +154,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
                 if (due - t.LastSecond > _options.LostAfter.TotalSeconds)
                 {
                     var what = t.LastSecond < 0 ? $"has not reported a second {Core.Text.Durations.Format(_options.LostAfter)} after the common start ({state.State.ToString().ToLowerInvariant()})" : $"has reported nothing since second {t.LastSecond} for {Core.Text.Durations.Format(_options.LostAfter)}";
-                    t.End("lost", what);
+                    t.End(AgentState.Lost, what);
                     log.AgentLost(t.Index, what);
                 }
             }
@@ -192,7 +192,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             {
                 foreach (var t in tracks.Where(t => !t.Terminal))
                 {
-                    t.End("lost", $"still running at {deadline:HH:mm:ss} UTC, well past the plan's end");
+                    t.End(AgentState.Lost, $"still running at {deadline:HH:mm:ss} UTC, well past the plan's end");
                 }
 
                 continue; // emit what is left, then stop
@@ -247,25 +247,25 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             t.Outcome = outcome;
             if (outcome.Orphaned)
             {
-                t.End("failed", status?.Error ?? "it stopped on its own (its coordinator was silent)");
+                t.End(AgentState.Failed, status?.Error ?? "it stopped on its own (its coordinator was silent)");
             }
             else if (outcome.Cancelled && !coordinatorCancelled)
             {
                 // Stopped by its own SIGTERM (a pod evicted, a node drained), not by this coordinator: its share after that is missing.
-                t.End("failed", "it was stopped before the end (SIGTERM or Ctrl+C on the agent itself)");
+                t.End(AgentState.Failed, "it was stopped before the end (SIGTERM or Ctrl+C on the agent itself)");
             }
             else
             {
-                t.End(outcome.Generator.Bottleneck ? "saturated" : "completed", outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
+                t.End(outcome.Generator.Bottleneck ? AgentState.Saturated : AgentState.Completed, outcome.Generator.Bottleneck ? string.Join("; ", outcome.Generator.Warnings) : null);
             }
         }
         else
         {
             var why = status?.Error ?? state.Reason ?? $"exited with code {state.ExitCode}";
-            t.End(why.Contains("too late", StringComparison.Ordinal) ? "late" : "failed", why);
+            t.End(why.Contains("too late", StringComparison.Ordinal) ? AgentState.Late : AgentState.Failed, why);
         }
 
-        log.AgentEnded(t.Index, t.State, t.Error is null ? string.Empty : ": " + t.Error);
+        log.AgentEnded(t.Index, t.State.Name(), t.Error is null ? string.Empty : ": " + t.Error);
         return true;
     }
 
@@ -365,11 +365,11 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         {
             var spec = resolved.Spec;
             var m = merged[spec.Name];
-            var completedReasons = tracks.Select(t => t.Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name)?.EndReason).OfType<string>().ToList();
-            string reason = stops.ContainsKey(spec.Name) ? "stopped"
-                : abortedBy is not null ? "aborted"
-                : completedReasons.Count == 0 ? (cancelled ? "cancelled" : "failed")
-                : completedReasons.FirstOrDefault(r => r != "completed") ?? "completed";
+            var completedReasons = tracks.Select(t => t.Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name)?.EndReason).OfType<EndReason>().ToList();
+            var reason = stops.ContainsKey(spec.Name) ? EndReason.Stopped
+                : abortedBy is not null ? EndReason.Aborted
+                : completedReasons.Count == 0 ? (cancelled ? EndReason.Cancelled : EndReason.Failed)
+                : completedReasons.Where(r => r != EndReason.Completed).DefaultIfEmpty(EndReason.Completed).First();
             ends.Add(new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, m.Seconds, reason));
 
             // The planned load of the seconds the scenario ran (up to its breaking point), and the part of it lost
@@ -380,7 +380,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             for (int s = 0; s <= lastSecond; s++)
             {
                 planned += LoadShare.Whole.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
-                foreach (var t in tracks.Where(t => t.State is not ("completed" or "saturated") && t.LastSecond < startSecond + s))
+                foreach (var t in tracks.Where(t => t.State is not (AgentState.Completed or AgentState.Saturated) && t.LastSecond < startSecond + s))
                 {
                     lost += t.Share.PlannedIn(spec.Load.Model, spec.Load.Curve, s);
                 }
@@ -415,10 +415,10 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
                 MaxPacerLagMs = generator?.MaxPacerLagMs ?? t.MaxLag,
                 Bottleneck = generator?.Bottleneck ?? false,
             });
-            if (t.State != "completed")
+            if (t.State != AgentState.Completed)
             {
                 var lostText = missing.Count == 0 ? string.Empty : "; the run did not send " + string.Join(", ", missing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{Percent(kv.Value)} of {kv.Key}'s planned load")));
-                problems.Add(string.Create(CultureInfo.InvariantCulture, $"agent {t.Index} ({Percent(t.Share.Fraction)} of the load) {t.State}{(t.State == "saturated" ? string.Empty : t.LastSecond < 0 ? " before its first second" : $" after second {t.LastSecond}")}: {t.Error}{(t.State == "saturated" ? string.Empty : lostText)}"));
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"agent {t.Index} ({Percent(t.Share.Fraction)} of the load) {t.State.Name()}{(t.State == AgentState.Saturated ? string.Empty : t.LastSecond < 0 ? " before its first second" : $" after second {t.LastSecond}")}: {t.Error}{(t.State == AgentState.Saturated ? string.Empty : lostText)}"));
             }
         }
 
@@ -446,7 +446,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         public string? LastKey { get; set; }
         public SortedDictionary<int, AgentSecond> Pending { get; } = [];
         public int LastSecond { get; set; } = -1;
-        public string State { get; private set; } = "running";
+        public AgentState State { get; private set; } = AgentState.Running;
         public string? Error { get; private set; }
         public string? Host { get; set; }
         public AgentOutcome? Outcome { get; set; }
@@ -459,7 +459,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         public double MaxCpu { get; private set; }
         public double MaxLag { get; private set; }
 
-        public void End(string state, string? error)
+        public void End(AgentState state, string? error)
         {
             State = state;
             Error = error;

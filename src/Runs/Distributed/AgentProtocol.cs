@@ -144,4 +144,4 @@ public sealed record AgentOutcome
 }
 
 /// <summary>One scenario of one agent: how it ended and what this agent sent of it.</summary>
-public sealed record AgentScenarioOutcome(string Name, double DurationSeconds, string EndReason, long Started, long Completed, long Errors);
+public sealed record AgentScenarioOutcome(string Name, double DurationSeconds, EndReason EndReason, long Started, long Completed, long Errors);

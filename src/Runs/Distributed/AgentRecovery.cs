@@ -69,7 +69,7 @@ public static class AgentRecovery
                 Index = i,
                 Weight = assignment.Weights[i],
                 Share = Math.Round(assignment.Weights[i] / (double)assignment.Weights.Sum(), 4),
-                State = outcomes[i] is null ? "failed" : "orphaned",
+                State = outcomes[i] is null ? AgentState.Failed : AgentState.Orphaned,
                 Host = outcomes[i]?.Host ?? statuses[i]?.Host,
                 Error = statuses[i]?.Error ?? (outcomes[i] is null ? "it left no result" : null),
                 LastSecond = lastOf[i],

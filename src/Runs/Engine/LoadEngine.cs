@@ -190,7 +190,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         {
             foreach (var st in states)
             {
-                st.Stop("cancelled");
+                st.Stop(EndReason.Cancelled);
             }
         });
 
@@ -249,7 +249,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         {
             st.StopSecond ??= second;
             st.StopLabel ??= label;
-            st.Stop("stopped", evenIfDone: true); // it broke in its last second: still its breaking point
+            st.Stop(EndReason.Stopped, evenIfDone: true); // it broke in its last second: still its breaking point
         }
     }
 
@@ -265,7 +265,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
 
         foreach (var st in states ?? [])
         {
-            st.Stop("aborted");
+            st.Stop(EndReason.Aborted);
         }
     }
 
@@ -391,7 +391,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         double freq = time.TimestampFrequency;
         long end = st.EndTimestamp ?? time.GetTimestamp();
         double duration = Math.Max(0, (end - st.StartTimestamp) / freq);
-        return new ScenarioEnd(st.Spec.Name, (st.StartTimestamp - t0) / freq, Math.Round(duration, 3), st.StopReason ?? "completed");
+        return new ScenarioEnd(st.Spec.Name, (st.StartTimestamp - t0) / freq, Math.Round(duration, 3), st.StopReason ?? EndReason.Completed);
     }
 
     private sealed class State(ResolvedScenario resolved, ScenarioRunner runner, LoadShare share)
@@ -407,7 +407,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         public bool Finished { get; set; }
 
         /// <summary>Why it stopped before its end (stopped, cancelled, aborted); null while it runs to completion.</summary>
-        public string? StopReason { get; private set; }
+        public EndReason? StopReason { get; private set; }
 
         /// <summary>The second its stop condition held, and what progress shows for it.</summary>
         public int? StopSecond { get; set; }
@@ -423,7 +423,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         public long TotalRequests { get; set; }
         public long TotalErrors { get; set; }
 
-        public void Stop(string reason, bool evenIfDone = false)
+        public void Stop(EndReason reason, bool evenIfDone = false)
         {
             if ((Runner.StopRequested || Finished) && !evenIfDone)
             {

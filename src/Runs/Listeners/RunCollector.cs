@@ -50,7 +50,7 @@ public sealed class RunCollector : IRunListener
         {
             var spec = r.Spec;
             var seconds = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(spec.Name) ?? [];
-            var ended = end.Scenarios.FirstOrDefault(e => e.Name == spec.Name) ?? new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, seconds.Count, "completed");
+            var ended = end.Scenarios.FirstOrDefault(e => e.Name == spec.Name) ?? new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, seconds.Count, EndReason.Completed);
             results.Add(new ScenarioResult
             {
                 Name = spec.Name,

@@ -222,7 +222,7 @@ public sealed class GateEvaluatorTests
         {
             Mode = "local",
             Exchange = "/tmp/x",
-            Agents = [new AgentSummary { Index = 0, Weight = 1, Share = 0.5, State = "completed" }, new AgentSummary { Index = 1, Weight = 1, Share = 0.5, State = "failed" }],
+            Agents = [new AgentSummary { Index = 0, Weight = 1, Share = 0.5, State = AgentState.Completed }, new AgentSummary { Index = 1, Weight = 1, Share = 0.5, State = AgentState.Failed }],
         };
 
         GateEvaluator.Evaluate(TestRuns.Sample() with { Distribution = agents }, plan, null).ShouldBeNull(); // every agent delivered: nothing to judge

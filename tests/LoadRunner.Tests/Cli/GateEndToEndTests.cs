@@ -99,7 +99,7 @@ public sealed class GateEndToEndTests : IDisposable
         code.ShouldBe(ExitCodes.ThresholdsFailed, o + e);
         record.Gate!.AbortedBy.ShouldNotBeNull().ShouldStartWith("webapp-steady: p(95) < 1us (observed ");
         var s = record.Scenarios.Single();
-        s.EndReason.ShouldBe("aborted");
+        s.EndReason.ShouldBe(EndReason.Aborted);
         s.Seconds.Count.ShouldBeLessThan(10); // a 31 s plan stopped after its 2 s grace
         s.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(20);
         e.ShouldContain("threshold lost, run stopped early (abortOnFail)");

@@ -208,7 +208,7 @@ public sealed partial class JournalTests : IAsyncLifetime
         record.Status.ShouldBe(RunStatus.Aborted);
         record.Error.ShouldNotBeNull().ShouldContain("killed");
         var steady = record.Scenarios.Single();
-        steady.EndReason.ShouldBe("aborted");
+        steady.EndReason.ShouldBe(EndReason.Aborted);
         steady.Seconds.Count.ShouldBe(journaled);
         steady.Totals.Outcomes.Status2xx.ShouldBeGreaterThanOrEqualTo(20 * (journaled - 1));
         (await File.ReadAllTextAsync(Path.Combine(dir, "index.html"), ct)).ShouldContain("aborted");
@@ -253,7 +253,7 @@ public sealed partial class JournalTests : IAsyncLifetime
         var record = await RunRecordJson.ReadAsync(Path.Combine(dir, "run.json"), ct);
         record.Status.ShouldBe(RunStatus.Aborted);
         var d = record.Distribution.ShouldNotBeNull();
-        d.Agents.Select(a => a.State).ShouldBe(["orphaned", "orphaned"]);
+        d.Agents.Select(a => a.State).ShouldBe([AgentState.Orphaned, AgentState.Orphaned]);
         d.Agents.Sum(a => a.Requests).ShouldBe(served, "every request the target served is counted by an agent");
         record.Scenarios.Single().Totals.Requests.ShouldBe(served, "the agents' last seconds are merged into the record");
         Directory.Exists(exchange).ShouldBeFalse();

@@ -50,7 +50,7 @@ public sealed class LocalRunEndToEndTests : IDisposable
         code.ShouldBe(ExitCodes.Ok, o + "\n" + e);
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "e2e", "run.json"), TestContext.Current.CancellationToken);
         var spin = record.Scenarios.Single(s => s.Name == "spin-ramp");
-        spin.EndReason.ShouldBe("stopped");
+        spin.EndReason.ShouldBe(EndReason.Stopped);
         spin.LatencyLimits.ShouldBe([new LatencyLimit("p95 > 500ms over 2s", 500)]);
         spin.BreakingPoint.ShouldNotBeNull().OfferedAtFailure.ShouldBeLessThan(200);
         spin.Totals.Outcomes.Status2xx.ShouldBeGreaterThan(0);

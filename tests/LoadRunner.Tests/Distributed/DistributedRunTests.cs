@@ -79,7 +79,7 @@ public sealed class DistributedRunTests : IAsyncLifetime
         var d = two.Distribution.ShouldNotBeNull();
         d.Mode.ShouldBe("local");
         d.Degraded.ShouldBeFalse();
-        d.Agents.Select(a => a.State).ShouldBe(["completed", "completed"]);
+        d.Agents.Select(a => a.State).ShouldBe([AgentState.Completed, AgentState.Completed]);
         d.Agents.Select(a => a.Share).ShouldBe([0.5, 0.5]);
         d.Agents.Sum(a => a.Requests).ShouldBe(two.Scenarios.Sum(s => s.Totals.Requests));
         two.Gate.ShouldBeNull();
@@ -140,8 +140,8 @@ public sealed class DistributedRunTests : IAsyncLifetime
         code.ShouldBe(ExitCodes.RunInvalid, log);
         var d = record.Distribution.ShouldNotBeNull();
         d.Degraded.ShouldBeTrue();
-        d.Agents[0].State.ShouldBe("completed");
-        d.Agents[1].State.ShouldBe("failed");
+        d.Agents[0].State.ShouldBe(AgentState.Completed);
+        d.Agents[1].State.ShouldBe(AgentState.Failed);
         var missing = d.MissingShare["steady"];
         missing.ShouldBeInRange(0.05, 0.45); // half the load for the seconds after the kill
         d.Problems.Single().ShouldStartWith("agent 1 (50% of the load) failed after second ");
@@ -172,13 +172,13 @@ public sealed class DistributedRunTests : IAsyncLifetime
 
         code.ShouldBe(ExitCodes.Ok, log);
         var s = record.Scenarios.Single();
-        s.EndReason.ShouldBe("stopped");
+        s.EndReason.ShouldBe(EndReason.Stopped);
         var bp = s.BreakingPoint.ShouldNotBeNull();
         bp.Condition.ShouldBe("error_rate > 5% over 1s");
         bp.ElapsedSeconds.ShouldBeLessThan(6);
         s.Seconds.Where(x => x.Second > (int)bp.ElapsedSeconds).ShouldAllBe(x => x.Offered == 0);
         s.Seconds.Sum(x => x.Started).ShouldBeLessThan(800); // nowhere near the 1200 planned: both stopped
-        record.Distribution.ShouldNotBeNull().Agents.ShouldAllBe(a => a.State == "completed" && a.Requests > 100);
+        record.Distribution.ShouldNotBeNull().Agents.ShouldAllBe(a => a.State == AgentState.Completed && a.Requests > 100);
         log.ShouldContain("on the merged view of all agents; telling the agents to stop it");
         log.ShouldContain("ramp broke at");
     }
@@ -198,12 +198,12 @@ public sealed class DistributedRunTests : IAsyncLifetime
 
         code.ShouldBe(ExitCodes.ThresholdsFailed, log);
         var s = record.Scenarios.Single();
-        s.EndReason.ShouldBe("aborted");
+        s.EndReason.ShouldBe(EndReason.Aborted);
         s.Seconds.Count.ShouldBeLessThan(12); // a 30 s plan stopped soon after its 2 s grace
         record.Gate.ShouldNotBeNull().AbortedBy.ShouldNotBeNull();
         var d = record.Distribution.ShouldNotBeNull();
         d.Degraded.ShouldBeFalse(); // the coordinator stopped them: nothing is missing
-        d.Agents.ShouldAllBe(a => a.State == "completed" && a.Requests > 20);
+        d.Agents.ShouldAllBe(a => a.State == AgentState.Completed && a.Requests > 20);
         log.ShouldContain("threshold lost, run stopped early (abortOnFail)");
     }
 
@@ -262,9 +262,9 @@ public sealed class DistributedRunTests : IAsyncLifetime
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), e.ToString()); // the agents' grace is 3 s
         var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "aborted", "run.json"), TestContext.Current.CancellationToken);
         var s = record.Scenarios.ShouldHaveSingleItem();
-        s.EndReason.ShouldBe("cancelled");
+        s.EndReason.ShouldBe(EndReason.Cancelled);
         s.Totals.Outcomes.Cancelled.ShouldBeGreaterThan(10); // every request sent was in flight
-        record.Distribution.ShouldNotBeNull().Agents.ShouldHaveSingleItem().State.ShouldNotBe("failed");
+        record.Distribution.ShouldNotBeNull().Agents.ShouldHaveSingleItem().State.ShouldNotBe(AgentState.Failed);
     }
 
     [Fact]

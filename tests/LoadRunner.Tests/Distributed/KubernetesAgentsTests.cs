@@ -118,7 +118,7 @@ public sealed class KubernetesAgentsTests : IAsyncLifetime
         var d = record.Distribution.ShouldNotBeNull();
         d.Mode.ShouldBe("kubernetes");
         d.Exchange.ShouldStartWith(string.IsNullOrEmpty(endpoint) ? "/" : $"s3://constellation-test/{prefix}");
-        d.Agents.Select(a => (a.State, a.Requests)).ShouldBe([("completed", 90L), ("completed", 90L), ("completed", 90L)], string.Join("\n", d.Agents.Select(a => $"agent {a.Index}: {a.Error}").Concat(Directory.GetFiles(_dir, "pod-*.log").Select(File.ReadAllText))));
+        d.Agents.Select(a => (a.State, a.Requests)).ShouldBe([(AgentState.Completed, 90L), (AgentState.Completed, 90L), (AgentState.Completed, 90L)], string.Join("\n", d.Agents.Select(a => $"agent {a.Index}: {a.Error}").Concat(Directory.GetFiles(_dir, "pod-*.log").Select(File.ReadAllText))));
 
         // The Job as the API server got it: Indexed, sized for three, the index from the annotation, the resources asked.
         var job = kubelet.Job.ShouldNotBeNull();

@@ -79,7 +79,7 @@ public sealed class LoadEngineTests : IAsyncLifetime
         var result = await Run(spec);
 
         var s = result.Scenarios[0];
-        s.EndReason.ShouldBe("stopped");
+        s.EndReason.ShouldBe(EndReason.Stopped);
         s.DurationSeconds.ShouldBeLessThan(8);
         var bp = s.BreakingPoint.ShouldNotBeNull();
         bp.Condition.ShouldBe("error_rate > 50% over 1s");
@@ -194,7 +194,7 @@ public sealed class LoadEngineTests : IAsyncLifetime
 
         TimeProvider.System.GetElapsedTime(started).ShouldBeLessThan(TimeSpan.FromSeconds(10));
         result.Cancelled.ShouldBeTrue();
-        result.Scenarios[0].EndReason.ShouldBe("cancelled");
+        result.Scenarios[0].EndReason.ShouldBe(EndReason.Cancelled);
         result.Scenarios[0].Totals.Requests.ShouldBeInRange(40, 200);
         result.Scenarios[0].Seconds.ShouldNotBeEmpty();
     }
