@@ -49,7 +49,7 @@ public static partial class HtmlReport
         sb.Append("</header>\n<main>\n");
         if (run.Gate is { } judged)
         {
-            Thresholds(sb, judged);
+            SectionHtml.Append(sb, RunSections.Thresholds(judged));
         }
 
         sb.Append("<section><h2>Scenarios</h2>\n<div class=\"scroll\"><table>\n");
@@ -71,7 +71,7 @@ public static partial class HtmlReport
             if (s.Capacity is { } capacity)
             {
                 Figure(sb, RunCharts.CapacityChart(s, capacity), $"Capacity of {s.Name}: ok/s against concurrency, with the fitted Universal Scalability Law");
-                sb.Append(inv, $"<p class=\"capacity\">Capacity model: {E(capacity.Describe())}.</p>\n");
+                SectionHtml.AppendBlocks(sb, [new TextBlock([new Inline("Capacity model", Strong: true), $": {capacity.Describe()}."], capacity.Fit is null ? Tone.Note : Tone.Plain)]);
             }
 
             var o = s.Totals.Outcomes;
@@ -104,7 +104,7 @@ public static partial class HtmlReport
         sb.Append("</section>\n");
         if (run.Distribution is { } d)
         {
-            Agents(sb, d);
+            SectionHtml.Append(sb, RunSections.Agents(d));
         }
 
         sb.Append("<section><h2>Environment</h2><dl class=\"facts\">");
@@ -126,35 +126,6 @@ public static partial class HtmlReport
         return sb.ToString();
     }
 
-    private static void Thresholds(StringBuilder sb, GateResult g)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        sb.Append("<section><h2>Thresholds</h2>\n");
-        foreach (var reason in g.InvalidReasons)
-        {
-            sb.Append(inv, $"<p class=\"error\">Run invalid: {E(reason)}</p>\n");
-        }
-
-        if (g.AbortedBy is { } why)
-        {
-            sb.Append(inv, $"<p class=\"breaking\">Stopped early (abortOnFail): {E(why)}</p>\n");
-        }
-
-        if (g.Thresholds.Count > 0)
-        {
-            sb.Append("<div class=\"scroll\"><table><thead><tr><th>threshold</th><th>scope</th><th>observed</th><th>result</th><th>detail</th></tr></thead><tbody>\n");
-            foreach (var t in g.Thresholds)
-            {
-                var result = t.Skipped ? "– not judged" : t.Passed ? "✓ passed" : "✗ failed";
-                sb.Append(inv, $"<tr class=\"{(t.Skipped ? "skipped" : t.Passed ? "pass" : "fail")}\"><td><code>{E(t.Threshold)}</code></td><td>{E(t.Scope)}</td><td>{E(t.Observed)}</td><td>{result}</td><td>{E(t.Detail ?? string.Empty)}</td></tr>\n");
-            }
-
-            sb.Append("</tbody></table></div>\n");
-        }
-
-        sb.Append("</section>\n");
-    }
-
     /// <summary>The scaling metrics, the observer's charts, its gaps and its samplers.</summary>
     private static void Observed(StringBuilder sb, RunRecord run)
     {
@@ -166,38 +137,7 @@ public static partial class HtmlReport
         sb.Append("<section class=\"charts\"><h2>Scaling and control app</h2>\n");
         if (m is not null)
         {
-            if (m.Workloads.Count > 0)
-            {
-                sb.Append("<div class=\"scroll\"><table><thead><tr><th>deployment</th><th>replicas at start</th><th>first HPA increase</th><th>first new pod Ready</th><th>peak (ready)</th><th>peak reached</th><th>longest Pending</th><th>scale-in started</th><th>back to start</th></tr></thead><tbody>\n");
-                foreach (var w in m.Workloads)
-                {
-                    var pending = w.LongestPendingSeconds is { } lp ? $"{Secs(lp)}{(w.LongestPendingUnfinished ? "+ (still pending)" : string.Empty)} {w.LongestPendingPod}" : "–";
-                    sb.Append(inv, $"<tr><td>{E(w.Namespace)}/{E(w.Deployment)}</td><td>{w.InitialReady} ready / {w.InitialDesired} desired</td><td>{Secs(w.FirstDesiredIncreaseSeconds)}</td><td>{Secs(w.FirstNewPodReadySeconds)}</td><td>{w.PeakReplicas} (desired {w.PeakDesired})</td><td>{Secs(w.PeakSeconds)}</td><td title=\"{E(w.LongestPendingReason ?? string.Empty)}\">{E(pending)}</td><td>{Secs(w.ScaleInStartSeconds)}</td><td>{Secs(w.ScaleInSeconds)}</td></tr>\n");
-                }
-
-                sb.Append("</tbody></table></div>\n<p class=\"note\">Times from the load start (scale-out) or the load end (scale-in); – when it did not happen while observed.</p>\n");
-                foreach (var w in m.Workloads.Where(w => w.LongestPendingReason is not null))
-                {
-                    sb.Append(inv, $"<p class=\"note\">{E(w.Deployment)}: longest Pending {E(w.LongestPendingPod ?? string.Empty)}: {E(w.LongestPendingReason!)}</p>\n");
-                }
-            }
-
-            if (m.Nodes is { } n)
-            {
-                var zones = string.Join(", ", n.PeakPerZone.Select(z => $"{z.Key} {z.Value}"));
-                sb.Append(inv, $"<p>Nodes: {n.InitialReady} Ready at the load start, peak {n.PeakReady} ({E(zones)}); first new node Ready after {Secs(n.FirstNewNodeReadySeconds)}; back to {n.InitialReady} {Secs(n.ScaleInSeconds)} after the load; {n.NodeMinutes:0.##} node-minutes observed.</p>\n");
-            }
-
-            foreach (var c in m.Control)
-            {
-                var delta = c.P95DeltaPercent is { } d ? $"{(d >= 0 ? "+" : string.Empty)}{d:0.#}%" : "–";
-                sb.Append(inv, $"<p>Control app <strong>{E(c.Target)}</strong>: p95 {Ms(c.BaselineP95Ms)} in the calm baseline ({c.BaselineSamples} probes), {Ms(c.WindowP95Ms)} in the {E(c.Window)} window ({c.WindowSamples} probes, {c.WindowErrors} failed): <strong>{delta}</strong>.</p>\n");
-            }
-
-            foreach (var note in m.Notes)
-            {
-                sb.Append(inv, $"<p class=\"note\">{E(note)}</p>\n");
-            }
+            SectionHtml.AppendBlocks(sb, RunSections.Scaling(m).Blocks);
         }
 
         if (obs?.Kubernetes is { } k8s)
@@ -261,8 +201,6 @@ public static partial class HtmlReport
         sb.Append("</section>\n");
     }
 
-    private static string Secs(double? s) => s is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.#} s") : "–";
-
     /// <summary>The top badge: the run's verdict, and a found breaking point or how a partial run ended.</summary>
     private static string StatusText(RunRecord run) => run.Verdict switch
     {
@@ -270,31 +208,6 @@ public static partial class HtmlReport
         RunVerdict.Aborted => "aborted — the run was killed; every second its journal kept",
         var v => RunVerdict.Describe(v),
     };
-
-    private static void Agents(StringBuilder sb, Distribution d)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        sb.Append(inv, $"<section><h2>Agents</h2><p>{d.Agents.Count} agents ({E(d.Mode)}); their seconds were merged exactly (histograms added). Exchange: <code>{E(d.Exchange)}</code>.</p>\n");
-        if (d.Degraded)
-        {
-            sb.Append("<p><strong class=\"error\">Degraded: the planned load was not fully sent, so the run is invalid.</strong></p><ul>");
-            foreach (var p in d.Problems)
-            {
-                sb.Append(inv, $"<li>{E(p)}</li>");
-            }
-
-            sb.Append("</ul>\n");
-        }
-
-        sb.Append("<div class=\"scroll\"><table><tr><th>agent</th><th>share</th><th>state</th><th>host</th><th>requests</th><th>rps</th><th>errors</th><th>p95</th><th>p99</th><th>max CPU</th><th>max pacer lag</th></tr>\n");
-        foreach (var a in d.Agents)
-        {
-            var cls = a.State == AgentState.Completed ? string.Empty : " class=\"error\"";
-            sb.Append(inv, $"<tr><td>{a.Index}</td><td>{a.Share * 100:0.#}%</td><td{cls}>{E(a.State.Name())}</td><td>{E(a.Host ?? "?")}</td><td>{a.Requests}</td><td>{a.Rps:0.#}</td><td>{a.Errors}</td><td>{Ms(a.P95Ms)}</td><td>{Ms(a.P99Ms)}</td><td>{a.MaxCpuPercent:0}%</td><td>{a.MaxPacerLagMs:0.#} ms</td></tr>\n");
-        }
-
-        sb.Append("</table></div></section>\n");
-    }
 
     private static void Fact(StringBuilder sb, string name, string value) =>
         sb.Append("<div><dt>").Append(E(name)).Append("</dt><dd>").Append(E(value)).Append("</dd></div>");
@@ -345,8 +258,6 @@ public static partial class HtmlReport
     private static partial System.Text.RegularExpressions.Regex ClipId();
 
     private static string Ms(double ms) => Durations.Format(TimeSpan.FromMilliseconds(ms));
-
-    private static string Ms(double? ms) => ms is { } v ? Ms(v) : "–";
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 

@@ -57,7 +57,7 @@ public sealed class GateEndToEndTests : IDisposable
         cases.Count.ShouldBe(5);
         cases.ShouldAllBe(c => !c.Elements("failure").Any());
         junit.Root!.Attribute("failures")!.Value.ShouldBe("0");
-        File.ReadAllText(Path.Combine(_dir, "pass", "summary.md")).ShouldContain("| ✓ | webapp-steady | `p(95) < 2s` |");
+        File.ReadAllText(Path.Combine(_dir, "pass", "summary.md")).ShouldContain("| ✓ passed | webapp-steady | `p(95) < 2s` |");
         e.ShouldContain("gate: passed");
     }
 
