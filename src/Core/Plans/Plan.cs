@@ -262,6 +262,47 @@ public sealed record StepsShape(double From, double Step, TimeSpan Every, double
     }
 }
 
+/// <summary>
+/// <c>cycles: { base, peak, baseFor, peakFor, count, ramp }</c>: the load steps up and down again, <see cref="Count"/>
+/// times — <see cref="Base"/> for <see cref="BaseFor"/>, then per cycle <see cref="Peak"/> for <see cref="PeakFor"/>
+/// and <see cref="Base"/> for <see cref="BaseFor"/> (long enough to scale back in). Each step up is one reaction of the
+/// autoscalers to measure; repeated, they give a distribution, not one sample. <see cref="Ramp"/> (default 0s: a jump)
+/// is the time each step takes.
+/// </summary>
+public sealed record CyclesShape(double Base, double Peak, TimeSpan BaseFor, TimeSpan PeakFor, int Count, TimeSpan Ramp, string Unit) : LoadShape
+{
+    /// <summary>Most cycles a plan may ask for.</summary>
+    public const int MaxCycles = 1_000;
+
+    public override IReadOnlyList<LoadSegment>? Segments()
+    {
+        if (Count is <= 0 or > MaxCycles)
+        {
+            return null;
+        }
+
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var result = new List<LoadSegment> { new(BaseFor, Base, Base, string.Create(inv, $"base ({Base:0.###}{Unit})")) };
+        for (int n = 1; n <= Count; n++)
+        {
+            if (Ramp > TimeSpan.Zero)
+            {
+                result.Add(new LoadSegment(Ramp, Base, Peak, $"cycle {n} ramp up"));
+            }
+
+            result.Add(new LoadSegment(PeakFor, Peak, Peak, string.Create(inv, $"cycle {n} up ({Peak:0.###}{Unit})")));
+            if (Ramp > TimeSpan.Zero)
+            {
+                result.Add(new LoadSegment(Ramp, Peak, Base, $"cycle {n} ramp down"));
+            }
+
+            result.Add(new LoadSegment(BaseFor, Base, Base, string.Create(inv, $"cycle {n} down ({Base:0.###}{Unit})")));
+        }
+
+        return result;
+    }
+}
+
 /// <summary>What to watch beside the load (plan key <c>observe</c>); every sampler is optional.</summary>
 public sealed record ObserveSpec
 {

@@ -381,8 +381,35 @@ public static class PlanValidator
                 }
 
                 break;
+            case CyclesShape cy:
+                if (cy.Base < 0)
+                {
+                    add($"{path}.cycles.base", $"must be >= 0, got {Fmt(cy.Base)}");
+                }
+
+                if (cy.Peak <= cy.Base)
+                {
+                    add($"{path}.cycles.peak", $"must be above base ({Fmt(cy.Base)}), got {Fmt(cy.Peak)}");
+                }
+
+                if (cy.BaseFor <= TimeSpan.Zero)
+                {
+                    add($"{path}.cycles.baseFor", $"must be > 0, got {Durations.Format(cy.BaseFor)}");
+                }
+
+                if (cy.PeakFor <= TimeSpan.Zero)
+                {
+                    add($"{path}.cycles.peakFor", $"must be > 0, got {Durations.Format(cy.PeakFor)}");
+                }
+
+                if (cy.Ramp < TimeSpan.Zero)
+                {
+                    add($"{path}.cycles.ramp", $"must be >= 0, got {Durations.Format(cy.Ramp)}");
+                }
+
+                break;
             case null when l.Segments.Count == 0:
-                add(path, $"needs one load shape: {unitKey} + duration, stages, or steps");
+                add(path, $"needs one load shape: {unitKey} + duration, stages, steps, or cycles");
                 break;
         }
 

@@ -319,11 +319,11 @@ internal static class PlanYamlReader
             }
         }
 
-        var shapes = new[] { unitKey, "stages", "steps" }.Where(l.Has).ToList();
+        var shapes = new[] { unitKey, "stages", "steps", "cycles" }.Where(l.Has).ToList();
         if (shapes.Count != 1)
         {
             errors.Add(l.Path, shapes.Count == 0
-                ? $"needs one load shape: {unitKey} + duration, stages, or steps"
+                ? $"needs one load shape: {unitKey} + duration, stages, steps, or cycles"
                 : $"takes one load shape, got {string.Join(" and ", shapes)}", l.Node);
         }
 
@@ -340,6 +340,11 @@ internal static class PlanYamlReader
         if (l.Has("steps"))
         {
             shape = ReadSteps(l, open, errors);
+        }
+
+        if (l.Has("cycles"))
+        {
+            shape = ReadCycles(l, open, errors);
         }
 
         if (shape is null)
@@ -452,6 +457,33 @@ internal static class PlanYamlReader
         Require(steps, errors, ("from", from is null), ("step", step is null), ("every", every is null), ("to", to is null));
         steps.RejectUnknown();
         return from is { } f && step is { } s && every is { } e && to is { } t ? new StepsShape(f, s, e, t, open ? "/s" : " users") : null;
+    }
+
+    /// <summary><c>cycles: { base, peak, baseFor, peakFor, count, ramp }</c>; null when wrong.</summary>
+    private static CyclesShape? ReadCycles(YamlMap l, bool open, YamlErrors errors)
+    {
+        if (YamlMap.From(l.Get("cycles"), l.Child("cycles"), errors) is not { } c)
+        {
+            return null;
+        }
+
+        var low = c.Number("base");
+        var peak = c.Number("peak");
+        var baseFor = c.Duration("baseFor");
+        var peakFor = c.Duration("peakFor");
+        var count = c.Number("count");
+        var ramp = c.Duration("ramp") ?? TimeSpan.Zero;
+        Require(c, errors, ("base", low is null), ("peak", peak is null), ("baseFor", baseFor is null), ("peakFor", peakFor is null), ("count", count is null));
+        if (count is { } n && (n != Math.Floor(n) || n < 1 || n > CyclesShape.MaxCycles))
+        {
+            errors.Add(c.Child("count"), $"must be a whole number from 1 to {CyclesShape.MaxCycles}, got {Fmt(n)}", c.Get("count"));
+            count = null;
+        }
+
+        c.RejectUnknown();
+        return low is { } b && peak is { } p && baseFor is { } bf && peakFor is { } pf && count is { } k
+            ? new CyclesShape(b, p, bf, pf, (int)k, ramp, open ? "/s" : " users")
+            : null;
     }
 
     /// <summary>Each key that is missing is required (unless it is there but could not be read: that has its own error).</summary>

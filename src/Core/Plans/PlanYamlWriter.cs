@@ -261,6 +261,21 @@ public static class PlanYamlWriter
                 Pair(e, "to", sp.To);
                 e.Emit(new MappingEnd());
                 break;
+            case CyclesShape cy:
+                Key(e, "cycles");
+                e.Emit(new MappingStart(null, null, true, MappingStyle.Flow));
+                Pair(e, "base", cy.Base);
+                Pair(e, "peak", cy.Peak);
+                Pair(e, "baseFor", Durations.FormatExact(cy.BaseFor));
+                Pair(e, "peakFor", Durations.FormatExact(cy.PeakFor));
+                Pair(e, "count", cy.Count);
+                if (cy.Ramp > TimeSpan.Zero)
+                {
+                    Pair(e, "ramp", Durations.FormatExact(cy.Ramp));
+                }
+
+                e.Emit(new MappingEnd());
+                break;
             case StagesShape st:
                 if (st.Start != 0)
                 {

@@ -51,6 +51,53 @@ public sealed class PlanLoaderTests
     }
 
     [Fact]
+    public void Parse_Cycles_StepUpAndDownCountTimes_WithNamedStages()
+    {
+        var result = PlanLoader.Parse("""
+            name: cycles
+            targets: { web: { baseUrl: "http://127.0.0.1:9" } }
+            scenarios:
+              - { name: jumps, target: web, load: { model: open, cycles: { base: 5, peak: 40, baseFor: 60s, peakFor: 30s, count: 2 } } }
+              - { name: ramps, target: web, load: { model: closed, cycles: { base: 1, peak: 4, baseFor: 10s, peakFor: 5s, count: 1, ramp: 2s } } }
+            """);
+
+        result.Errors.ShouldBeEmpty();
+        var jumps = result.Plan!.Scenarios[0].Load;
+        jumps.Segments.Select(s => (s.Duration.TotalSeconds, s.From, s.To, s.Name)).ShouldBe([
+            (60.0, 5.0, 5.0, "base (5/s)"),
+            (30.0, 40.0, 40.0, "cycle 1 up (40/s)"),
+            (60.0, 5.0, 5.0, "cycle 1 down (5/s)"),
+            (30.0, 40.0, 40.0, "cycle 2 up (40/s)"),
+            (60.0, 5.0, 5.0, "cycle 2 down (5/s)")]);
+        jumps.Duration.ShouldBe(TimeSpan.FromSeconds(240));
+        jumps.Curve.ValueAt(TimeSpan.FromSeconds(59.9)).ShouldBe(5);
+        jumps.Curve.ValueAt(TimeSpan.FromSeconds(60.1)).ShouldBe(40); // a jump: each step up is one reaction to measure
+        var ramps = result.Plan.Scenarios[1].Load;
+        ramps.Segments.Select(s => s.Name).ShouldBe(["base (1 users)", "cycle 1 ramp up", "cycle 1 up (4 users)", "cycle 1 ramp down", "cycle 1 down (1 users)"]);
+        ramps.Curve.ValueAt(TimeSpan.FromSeconds(11)).ShouldBe(2.5);
+    }
+
+    [Theory]
+    [InlineData("cycles: { base: 5, peak: 5, baseFor: 10s, peakFor: 10s, count: 2 }", "scenarios[0].load.cycles.peak: must be above base (5), got 5")]
+    [InlineData("cycles: { base: -1, peak: 5, baseFor: 10s, peakFor: 10s, count: 2 }", "scenarios[0].load.cycles.base: must be >= 0, got -1")]
+    [InlineData("cycles: { base: 1, peak: 5, baseFor: 0s, peakFor: 10s, count: 2 }", "scenarios[0].load.cycles.baseFor: must be > 0, got 0s")]
+    [InlineData("cycles: { base: 1, peak: 5, baseFor: 10s, peakFor: 10s, count: 2.5 }", "scenarios[0].load.cycles.count: must be a whole number from 1 to 1000, got 2.5")]
+    [InlineData("cycles: { base: 1, peak: 5, baseFor: 10s, count: 2 }", "scenarios[0].load.cycles.peakFor: is required")]
+    [InlineData("cycles: { base: 1, peak: 5, baseFor: 10s, peakFor: 10s, count: 2, every: 3s }", "scenarios[0].load.cycles.every: unknown key")]
+    [InlineData("rate: 5, duration: 10s, cycles: { base: 1, peak: 5, baseFor: 10s, peakFor: 10s, count: 2 }", "takes one load shape, got rate and cycles")]
+    public void Parse_Cycles_Mistakes_SayWhere(string shape, string expected)
+    {
+        var result = PlanLoader.Parse($$"""
+            name: bad
+            targets: { web: { baseUrl: "http://127.0.0.1:9" } }
+            scenarios:
+              - { name: s, target: web, load: { model: open, {{shape}} } }
+            """);
+
+        result.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains(expected, StringComparison.Ordinal), string.Join("\n", result.Errors));
+    }
+
+    [Fact]
     public void Parse_ManyMistakes_ReportsEveryOneWithItsPath()
     {
         var result = PlanLoader.Parse("""

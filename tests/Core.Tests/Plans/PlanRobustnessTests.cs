@@ -89,6 +89,8 @@ public sealed class PlanRobustnessTests
     [InlineData("steps: { from: 1, step: 1, every: 1s, to: 50000 }", "scenarios[0].load.steps: makes 50000 steps")]
     [InlineData("steps: { from: 1, step: 0.000001, every: 1s, to: 1000000 }", "scenarios[0].load.steps: makes 999999000001 steps")]
     [InlineData("rate: 5, duration: 25h", "scenarios[0].load: runs for 25h")]
+    [InlineData("cycles: { base: 1, peak: 2, baseFor: 1s, peakFor: 1s, count: 1001 }", "scenarios[0].load.cycles.count: must be a whole number from 1 to 1000, got 1001")]
+    [InlineData("cycles: { base: 1, peak: 2, baseFor: 10m, peakFor: 10m, count: 100 }", "scenarios[0].load: runs for")]
     public void EveryLimit_IsAnError_NeverASilentCap(string shape, string expected)
     {
         var errors = Errors($$"""
