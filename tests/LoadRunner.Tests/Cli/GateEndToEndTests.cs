@@ -80,8 +80,8 @@ public sealed class GateEndToEndTests : IDisposable
         failures.ShouldContain(m => m.StartsWith("rate >= 1000/s: observed ") && m.Contains("/s"));
         var summary = File.ReadAllText(Path.Combine(_dir, "fail", "summary.md"));
         summary.ShouldContain("- Gate: **failed** ✗");
-        summary.ShouldContain("| ✗ | webapp-steady | `p(95) < 1us` |");
-        summary.ShouldContain("| ✓ | webapp-steady | `error_rate < 1%` | 0% |");
+        summary.ShouldContain("| ✗ failed | webapp-steady | `p(95) < 1us` |");
+        summary.ShouldContain("| ✓ passed | webapp-steady | `error_rate < 1%` | 0% |");
         var appended = File.ReadAllText(stepSummary);
         appended.ShouldStartWith("earlier step\n");
         appended.ShouldContain("## Thresholds");
