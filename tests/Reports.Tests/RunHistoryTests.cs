@@ -33,6 +33,40 @@ public sealed class RunHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task LoadAsync_DamagedOrHostileSummaries_AreNotListed_AndNothingBlocks()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await WriteRun("good", 0);
+        var summary = await File.ReadAllTextAsync(Path.Combine(_root, "good", RunSummary.FileName), ct);
+        async Task Hostile(string id, Action<System.Text.Json.Nodes.JsonObject> damage)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(summary)!.AsObject();
+            node["runId"] = id;
+            damage(node);
+            Directory.CreateDirectory(Path.Combine(_root, id));
+            await File.WriteAllTextAsync(Path.Combine(_root, id, RunSummary.FileName), node.ToJsonString(), ct);
+        }
+
+        await Hostile("nulls", n => n["scenarios"]!.AsArray().Insert(0, null));
+        await Hostile("huge", n => n["scenarios"]![0]!["p95Ms"] = 1e308);
+        await Hostile("negative", n => n["scenarios"]![0]!["p95Ms"] = -5);
+        await Hostile("plausible", _ => { }); // the same damage-free copy is listed: the others are refused for their damage
+        Directory.CreateDirectory(Path.Combine(_root, "copied"));
+        await File.WriteAllTextAsync(Path.Combine(_root, "copied", RunSummary.FileName), summary, ct); // names the run "good": not this folder's
+        Directory.CreateDirectory(Path.Combine(_root, "fifo"));
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_root, "fifo", RunSummary.FileName)))
+        {
+            await mkfifo.WaitForExitAsync(ct);
+        }
+
+        var load = RunHistory.LoadAsync(_root, ct);
+        (await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(20), ct))).ShouldBe(load, "a FIFO must never block the listing");
+
+        (await load).Select(r => r.RunId).ShouldBe(["plausible", "good"], ignoreOrder: true);
+        RunsIndexPage.Render(await load).ShouldContain("good/index.html");
+    }
+
+    [Fact]
     public async Task RunsIndex_HasARowPerRunLinkingItsReport_AndATrendPerPlanWithHistory()
     {
         await WriteRun("run-a", 0);

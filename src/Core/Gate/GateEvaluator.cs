@@ -179,7 +179,7 @@ public static class GateEvaluator
         }
 
         return worse is { } w
-            ? Result(scope, t, t.Holds(w), $"{(w >= 0 ? "+" : string.Empty)}{Threshold.Format(w, ThresholdUnit.Fraction)}", w, detail)
+            ? Result(scope, t, t.Holds(w), w >= 0 ? $"{Threshold.Format(w, ThresholdUnit.Fraction)} worse" : $"{Threshold.Format(-w, ThresholdUnit.Fraction)} better", w, detail)
             : Result(scope, t, passed: false, "from 0", null, $"{detail}: the level before was 0, so a change in % cannot be judged") with { Skipped = true };
     }
 

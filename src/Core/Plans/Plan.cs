@@ -281,8 +281,8 @@ public sealed record CyclesShape(double Base, double Peak, TimeSpan BaseFor, Tim
             return null;
         }
 
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        var result = new List<LoadSegment> { new(BaseFor, Base, Base, string.Create(inv, $"base ({Base:0.###}{Unit})")) };
+        // Names without the values, so a threshold's `during stage "cycle 2 up"` survives a change of peak or base.
+        var result = new List<LoadSegment> { new(BaseFor, Base, Base, "base") };
         for (int n = 1; n <= Count; n++)
         {
             if (Ramp > TimeSpan.Zero)
@@ -290,13 +290,13 @@ public sealed record CyclesShape(double Base, double Peak, TimeSpan BaseFor, Tim
                 result.Add(new LoadSegment(Ramp, Base, Peak, $"cycle {n} ramp up"));
             }
 
-            result.Add(new LoadSegment(PeakFor, Peak, Peak, string.Create(inv, $"cycle {n} up ({Peak:0.###}{Unit})")));
+            result.Add(new LoadSegment(PeakFor, Peak, Peak, $"cycle {n} up"));
             if (Ramp > TimeSpan.Zero)
             {
                 result.Add(new LoadSegment(Ramp, Peak, Base, $"cycle {n} ramp down"));
             }
 
-            result.Add(new LoadSegment(BaseFor, Base, Base, string.Create(inv, $"cycle {n} down ({Base:0.###}{Unit})")));
+            result.Add(new LoadSegment(BaseFor, Base, Base, $"cycle {n} down"));
         }
 
         return result;

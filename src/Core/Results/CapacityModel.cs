@@ -158,7 +158,7 @@ public static class Usl
         model = model with { RSquared = Math.Round(r2, 4) };
         if (r2 < MinRSquared)
         {
-            return model with { PoorFit = string.Create(inv, $"the Universal Scalability Law does not describe these seconds (R² {r2:0.##})") };
+            return model with { PoorFit = string.Create(inv, $"the Universal Scalability Law does not describe these seconds (R² {r2:0.###}, under {MinRSquared})") };
         }
 
         var (peakX, peakN) = Peak(best);

@@ -77,6 +77,6 @@ public static class TrendMetrics
     public static string Describe(ChangePoint p, IReadOnlyList<TrendValue> history, ThresholdUnit unit)
     {
         var at = history[p.Index];
-        return string.Create(CultureInfo.InvariantCulture, $"{Threshold.Format(p.MeanBefore, unit)} → {Threshold.Format(p.MeanAfter, unit)} from run {at.RunId} ({at.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm}), p {p.PValue:0.####}");
+        return string.Create(CultureInfo.InvariantCulture, $"{Threshold.Format(p.MeanBefore, unit)} → {Threshold.Format(p.MeanAfter, unit)} from run {at.RunId} ({at.StartedUtc.UtcDateTime:yyyy-MM-dd HH:mm}), p {(p.PValue < 0.0001 ? "< 0.0001" : p.PValue.ToString("0.####", CultureInfo.InvariantCulture))}");
     }
 }

@@ -38,7 +38,7 @@ public static class RunCatalog
             return local;
         }
 
-        var stored = await remote.ListAsync(ct).ConfigureAwait(false);
+        var stored = (await remote.ListAsync(ct).ConfigureAwait(false)).Where(r => r.IsPlausible()).ToList();
         var ids = stored.Select(r => r.RunId).ToHashSet(StringComparer.Ordinal);
         return [.. stored.Concat(local.Where(r => !ids.Contains(r.RunId)))
             .OrderByDescending(r => r.StartedUtc).ThenByDescending(r => r.RunId, StringComparer.Ordinal)];

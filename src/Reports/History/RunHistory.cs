@@ -18,7 +18,9 @@ public static class RunHistory
                 continue; // a run being pulled from a store (.pull-…), or anything hidden: not a run
             }
 
-            if (await RunSummary.TryReadAsync(dir, ct).ConfigureAwait(false) is { } summary)
+            // A folder is its run: a summary naming another run (a copied or hand-made folder) is not listed, or its
+            // report link would point elsewhere.
+            if (await RunSummary.TryReadAsync(dir, ct).ConfigureAwait(false) is { } summary && summary.RunId == Path.GetFileName(dir))
             {
                 runs.Add(summary);
             }

@@ -60,6 +60,23 @@ public sealed record RunSummary
         return values;
     }
 
+    /// <summary>
+    /// Whether the summary holds what a run can measure: every field there, numbers finite, not negative, rates and
+    /// latencies within what an engine records (a hand-made or damaged summary with null scenarios, 1e308 ms or a
+    /// negative p95 is not listed, nor charted, nor judged).
+    /// </summary>
+    public bool IsPlausible()
+    {
+        static bool Ok(double v, double max) => double.IsFinite(v) && v >= 0 && v <= max;
+        const double MaxMs = 1e10; // the histograms' top is 1 h; this leaves room and stays a TimeSpan
+        return !string.IsNullOrEmpty(RunId) && PlanName is not null && Scenarios is not null && Tags is not null && Scaling is not null
+            && Ok(DurationSeconds, 1e9)
+            && Tags.All(t => t is not null)
+            && Scaling.Values.All(v => Ok(v, 1e12))
+            && Scenarios.All(s => s is not null && s.Name is not null && s.Requests >= 0 && Ok(s.Rps, 1e9) && Ok(s.ErrorRate, 1)
+                && Ok(s.P95Ms, MaxMs) && Ok(s.P99Ms, MaxMs) && (s.BrokeAt is not { } b || Ok(b, 1e9)) && (s.LastHealthy is not { } h || Ok(h, 1e9)));
+    }
+
     public static RunSummary From(RunRecord run) => new()
     {
         Scaling = ScalingOf(run.Scaling),
@@ -84,6 +101,17 @@ public sealed record RunSummary
         Tags = run.Tags,
     };
 
+    /// <summary>Largest run-summary.json read (an S3 listing holds the same cap).</summary>
+    public const long MaxBytes = 1024 * 1024;
+
+    /// <summary>Largest run.json read to make a summary of.</summary>
+    public const long MaxRecordBytes = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// The summary of a run folder, or null when it holds none that can be trusted: no file, a file that is not a
+    /// regular one (a FIFO, a device: never opened, so never blocks), too big, malformed, or with numbers no run
+    /// measures (see <see cref="IsPlausible"/>).
+    /// </summary>
     public static async Task<RunSummary?> TryReadAsync(string runDirectory, CancellationToken ct)
     {
         try
@@ -91,14 +119,29 @@ public sealed record RunSummary
             var path = Path.Combine(runDirectory, FileName);
             if (File.Exists(path))
             {
+                // A FIFO or a device has no size: it is skipped without being opened.
+                var info = new FileInfo(path);
+                if (info.Length is 0 or > MaxBytes)
+                {
+                    return null;
+                }
+
                 await using var stream = File.OpenRead(path);
-                return await JsonSerializer.DeserializeAsync<RunSummary>(stream, RunRecordJson.ReadOptions, ct).ConfigureAwait(false);
+                var summary = await JsonSerializer.DeserializeAsync<RunSummary>(stream, RunRecordJson.ReadOptions, ct).ConfigureAwait(false);
+                return summary is not null && summary.IsPlausible() ? summary : null;
             }
 
             var record = Path.Combine(runDirectory, "run.json");
             if (File.Exists(record))
             {
-                return From(await RunRecordJson.ReadAsync(record, ct).ConfigureAwait(false));
+                var info = new FileInfo(record);
+                if (info.Length is 0 or > MaxRecordBytes)
+                {
+                    return null;
+                }
+
+                var summary = From(await RunRecordJson.ReadAsync(record, ct).ConfigureAwait(false));
+                return summary.IsPlausible() ? summary : null;
             }
 
             // A run killed before it wrote run.json: what its journal holds, as an aborted run (one still going is not listed yet).
@@ -112,6 +155,7 @@ public sealed record RunSummary
 }
 
 /// <summary>A scenario's key numbers in a run summary.</summary>
+/// <remarks>A summary from elsewhere (a damaged file, a foreign bucket) is checked with <see cref="RunSummary.IsPlausible"/> before it is listed.</remarks>
 public sealed record ScenarioSummary(
     string Name,
     long Requests,

@@ -59,26 +59,29 @@ public static class RunTrends
         {
             int runs = plan.Max(t => t.Values.Count);
             var changed = plan.Where(t => t.ChangePoints.Count > 0).ToList();
-            sb.Append(inv, $"{plan.Key}: {runs} runs, {plan.Count()} metrics, {changed.Count} with change points\n");
+            sb.Append(inv, $"{Printable(plan.Key)}: {runs} runs, {plan.Count()} metrics, {changed.Count} with change points\n");
             foreach (var t in changed)
             {
                 foreach (var p in t.ChangePoints.Reverse())
                 {
                     bool worse = TrendMetrics.HigherIsWorse(t.Metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
                     var recent = p.Index >= t.Values.Count - TrendMetrics.RecentRuns ? "  ← the latest runs" : string.Empty;
-                    sb.Append(inv, $"  {t.Label,-40} {Percent(p)} ({(worse ? "worse" : "better")}): {TrendMetrics.Describe(p, t.Values, t.Unit)}{recent}\n");
+                    sb.Append(inv, $"  {Printable(t.Label),-40} {Percent(p)} ({(worse ? "worse" : "better")}): {Printable(TrendMetrics.Describe(p, t.Values, t.Unit))}{recent}\n");
                 }
             }
 
             var steady = plan.Count() - changed.Count;
             if (steady > 0)
             {
-                sb.Append(inv, $"  no change point: {string.Join(", ", plan.Where(t => t.ChangePoints.Count == 0).Select(t => t.Label))}\n");
+                sb.Append(inv, $"  no change point: {Printable(string.Join(", ", plan.Where(t => t.ChangePoints.Count == 0).Select(t => t.Label)))}\n");
             }
         }
 
         return sb.ToString();
     }
+
+    /// <summary>Names from files go to a terminal: control characters (a line break, an escape sequence) become '?'.</summary>
+    private static string Printable(string s) => string.Concat(s.Select(ch => char.IsControl(ch) ? '?' : ch));
 
     /// <summary>"+28.6%", or "from 0" where a relative change means nothing.</summary>
     public static string Percent(ChangePoint p) => p.MeanBefore == 0
