@@ -50,9 +50,9 @@ public sealed class RunHistoryTests : IDisposable
         await Hostile("nulls", n => n["scenarios"]!.AsArray().Insert(0, null));
         await Hostile("huge", n => n["scenarios"]![0]!["p95Ms"] = 1e308);
         await Hostile("negative", n => n["scenarios"]![0]!["p95Ms"] = -5);
-        await Hostile("plausible", _ => { }); // the same damage-free copy is listed: the others are refused for their damage
+        await Hostile("plausible", n => n["scaling"] = new System.Text.Json.Nodes.JsonObject { ["control.web.p95_delta"] = -0.47 }); // a control app faster under load: listed
         Directory.CreateDirectory(Path.Combine(_root, "copied"));
-        await File.WriteAllTextAsync(Path.Combine(_root, "copied", RunSummary.FileName), summary, ct); // names the run "good": not this folder's
+        await File.WriteAllTextAsync(Path.Combine(_root, "copied", RunSummary.FileName), summary, ct); // a copy of "good": listed, linked to its own folder
         Directory.CreateDirectory(Path.Combine(_root, "fifo"));
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(_root, "fifo", RunSummary.FileName)))
         {
@@ -62,8 +62,10 @@ public sealed class RunHistoryTests : IDisposable
         var load = RunHistory.LoadAsync(_root, ct);
         (await Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(20), ct))).ShouldBe(load, "a FIFO must never block the listing");
 
-        (await load).Select(r => r.RunId).ShouldBe(["plausible", "good"], ignoreOrder: true);
-        RunsIndexPage.Render(await load).ShouldContain("good/index.html");
+        (await load).Select(r => r.Folder).ShouldBe(["plausible", "good", "copied"], ignoreOrder: true);
+        var html = RunsIndexPage.Render(await load);
+        html.ShouldContain("<a href=\"copied/index.html\">good</a>");
+        html.ShouldContain("<a href=\"good/index.html\">good</a>");
     }
 
     [Fact]

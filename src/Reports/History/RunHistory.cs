@@ -18,11 +18,10 @@ public static class RunHistory
                 continue; // a run being pulled from a store (.pull-…), or anything hidden: not a run
             }
 
-            // A folder is its run: a summary naming another run (a copied or hand-made folder) is not listed, or its
-            // report link would point elsewhere.
-            if (await RunSummary.TryReadAsync(dir, ct).ConfigureAwait(false) is { } summary && summary.RunId == Path.GetFileName(dir))
+            if (await RunSummary.TryReadAsync(dir, ct).ConfigureAwait(false) is { } summary)
             {
-                runs.Add(summary);
+                // A copy of a run under another folder name is listed too; its report is in its own folder.
+                runs.Add(summary with { Folder = Path.GetFileName(dir) });
             }
         }
 

@@ -32,6 +32,10 @@ public sealed record RunSummary
     /// <summary>The run's scaling metrics by their threshold names (scale.spin.first_pod_ready, nodes.first_ready, …): for trends.</summary>
     public IReadOnlyDictionary<string, double> Scaling { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>The folder it was read from, under the runs folder (its report is FOLDER/index.html); not stored.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? Folder { get; init; }
+
     /// <summary>The scaling metrics a run tracks across runs, by their threshold names.</summary>
     public static IReadOnlyDictionary<string, double> ScalingOf(ScalingMetrics? m)
     {
@@ -70,9 +74,9 @@ public sealed record RunSummary
         static bool Ok(double v, double max) => double.IsFinite(v) && v >= 0 && v <= max;
         const double MaxMs = 1e10; // the histograms' top is 1 h; this leaves room and stays a TimeSpan
         return !string.IsNullOrEmpty(RunId) && PlanName is not null && Scenarios is not null && Tags is not null && Scaling is not null
-            && Ok(DurationSeconds, 1e9)
+            && double.IsFinite(DurationSeconds) // a clock stepped back during a run can make it a little negative
             && Tags.All(t => t is not null)
-            && Scaling.Values.All(v => Ok(v, 1e12))
+            && Scaling.Values.All(v => double.IsFinite(v) && Math.Abs(v) <= 1e12) // a p95 delta may be negative
             && Scenarios.All(s => s is not null && s.Name is not null && s.Requests >= 0 && Ok(s.Rps, 1e9) && Ok(s.ErrorRate, 1)
                 && Ok(s.P95Ms, MaxMs) && Ok(s.P99Ms, MaxMs) && (s.BrokeAt is not { } b || Ok(b, 1e9)) && (s.LastHealthy is not { } h || Ok(h, 1e9)));
     }

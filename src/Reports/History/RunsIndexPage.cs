@@ -17,7 +17,7 @@ public static class RunsIndexPage
     /// <param name="reportLink">The link to a run's report; default: the relative RUN-ID/index.html.</param>
     public static string Render(IReadOnlyList<RunSummary> runs, Func<RunSummary, string>? reportLink = null)
     {
-        reportLink ??= r => $"{Uri.EscapeDataString(r.RunId)}/index.html";
+        reportLink ??= r => $"{Uri.EscapeDataString(r.Folder ?? r.RunId)}/index.html";
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Constellation runs</title>\n<style>\n");
