@@ -219,5 +219,6 @@ public static class SectionMarkdown
 
     private static string Text(IEnumerable<Inline> parts) => string.Concat(parts.Select(p => p.Code ? $"`{Escape(p.Text)}`" : p.Strong ? $"**{Escape(p.Text)}**" : Escape(p.Text)));
 
-    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    /// <summary>Text for a Markdown table cell or line: a pipe escaped, a line break a space.</summary>
+    internal static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }

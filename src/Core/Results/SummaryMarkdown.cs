@@ -89,5 +89,5 @@ public static class SummaryMarkdown
 
     private static string Ms(double ms) => Durations.Format(TimeSpan.FromMilliseconds(ms));
 
-    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    private static string Escape(string s) => SectionMarkdown.Escape(s);
 }

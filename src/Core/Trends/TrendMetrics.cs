@@ -37,6 +37,9 @@ public static class TrendMetrics
     };
 
     /// <summary>Lower is worse for a rate, a breaking point and peaks; higher for latencies, error rates and times.</summary>
+    /// <summary>Whether a change point moved <paramref name="metric"/> in its worse direction.</summary>
+    public static bool IsWorse(string metric, ChangePoint p) => HigherIsWorse(metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
+
     public static bool HigherIsWorse(string metric) => metric is not (Rate or BreakingPoint) && !metric.EndsWith(".peak_replicas", StringComparison.Ordinal) && !metric.EndsWith(".peak", StringComparison.Ordinal);
 
     /// <summary>

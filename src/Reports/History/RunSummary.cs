@@ -42,14 +42,14 @@ public sealed record RunSummary
         var names = new List<string>();
         if (m is not null)
         {
-            // Every metric a threshold can name (ThresholdParser's list), so a change threshold on any of them has a history.
-            names.AddRange(m.Workloads.SelectMany(w => new[] { "first_hpa_increase", "first_pod_ready", "time_to_peak", "peak_replicas", "longest_pending", "scale_in_start", "scale_in" }.Select(x => $"scale.{w.Deployment}.{x}")));
+            // Every metric a threshold can name, so a change threshold on any of them has a history.
+            names.AddRange(m.Workloads.SelectMany(w => Core.Gate.ThresholdParser.WorkloadMetrics.Keys.Select(x => $"scale.{w.Deployment}.{x}")));
             if (m.Nodes is not null)
             {
-                names.AddRange(["nodes.first_ready", "nodes.peak", "nodes.minutes", "nodes.scale_in"]);
+                names.AddRange(Core.Gate.ThresholdParser.NodeMetrics.Keys.Select(x => $"nodes.{x}"));
             }
 
-            names.AddRange(m.Control.SelectMany(c => new[] { "p95_delta", "p95", "baseline_p95", "errors" }.Select(x => $"control.{c.Target}.{x}")));
+            names.AddRange(m.Control.SelectMany(c => Core.Gate.ThresholdParser.ControlMetrics.Keys.Select(x => $"control.{c.Target}.{x}")));
         }
 
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal);

@@ -37,13 +37,16 @@ public static class RunTrends
     }
 
     /// <summary>For a run's change thresholds: the plan's history of a metric with <paramref name="current"/> last.</summary>
-    public static HistoryOf HistoryFor(IReadOnlyList<RunSummary> stored, RunSummary current) => (scope, metric) =>
+    public static HistoryOf HistoryFor(IReadOnlyList<RunSummary> stored, RunSummary current)
     {
         var runs = Measured(stored).Where(r => r.PlanName == current.PlanName && r.RunId != current.RunId && r.StartedUtc <= current.StartedUtc)
             .OrderBy(r => r.StartedUtc).ThenBy(r => r.RunId, StringComparer.Ordinal).Append(current).ToList();
-        var values = Series(runs, scope, metric);
-        return values.Count > 0 && values[^1].RunId == current.RunId ? values : null; // this run has no such value: nothing to judge
-    };
+        return (scope, metric) =>
+        {
+            var values = Series(runs, scope, metric);
+            return values.Count > 0 && values[^1].RunId == current.RunId ? values : null; // this run has no such value: nothing to judge
+        };
+    }
 
     /// <summary>`constellation runs trends`: every trend with its change points, the latest first.</summary>
     public static string RenderText(IReadOnlyList<Trend> trends)
@@ -64,7 +67,7 @@ public static class RunTrends
             {
                 foreach (var p in t.ChangePoints.Reverse())
                 {
-                    bool worse = TrendMetrics.HigherIsWorse(t.Metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
+                    bool worse = TrendMetrics.IsWorse(t.Metric, p);
                     var recent = p.Index >= t.Values.Count - TrendMetrics.RecentRuns ? "  ← the latest runs" : string.Empty;
                     sb.Append(inv, $"  {Printable(t.Label),-40} {Percent(p)} ({(worse ? "worse" : "better")}): {Printable(TrendMetrics.Describe(p, t.Values, t.Unit))}{recent}\n");
                 }

@@ -51,7 +51,7 @@ public static class RunsIndexPage
                 {
                     foreach (var p in t.ChangePoints.Reverse())
                     {
-                        bool worse = Core.Trends.TrendMetrics.HigherIsWorse(t.Metric) ? p.MeanAfter > p.MeanBefore : p.MeanAfter < p.MeanBefore;
+                        bool worse = Core.Trends.TrendMetrics.IsWorse(t.Metric, p);
                         sb.Append(inv, $"<li><strong>{E(t.Label)}</strong> <span class=\"{(worse ? "worse" : "better")}\">{RunTrends.Percent(p)}</span>: {E(Core.Trends.TrendMetrics.Describe(p, t.Values, t.Unit))}</li>\n");
                     }
                 }
@@ -98,6 +98,7 @@ public static class RunsIndexPage
         var plot = new Plot();
         Charts.RunCharts.Style(plot, $"{plan}: {what} by run", "run (oldest → newest)", what);
         double[] xs = [.. Enumerable.Range(1, oldestFirst.Count).Select(i => (double)i)];
+        var runIds = oldestFirst.Select(r => r.RunId).ToList();
         int colour = 1;
         double top = 0;
         foreach (var name in oldestFirst.SelectMany(r => r.Scenarios.Select(s => s.Name)).Distinct())
@@ -109,10 +110,11 @@ public static class RunsIndexPage
                 top = Math.Max(top, ys.Where(double.IsFinite).Max());
 
                 // Its change points: a dashed line at the run that starts the new level.
-                foreach (var p in trends.FirstOrDefault(t => t.Scope == name && t.Metric == metric)?.ChangePoints ?? [])
+                var trend = trends.FirstOrDefault(t => t.Scope == name && t.Metric == metric);
+                foreach (var p in trend?.ChangePoints ?? [])
                 {
-                    var runId = trends.First(t => t.Scope == name && t.Metric == metric).Values[p.Index].RunId;
-                    int at = oldestFirst.ToList().FindIndex(r => r.RunId == runId);
+                    var runId = trend!.Values[p.Index].RunId;
+                    int at = runIds.IndexOf(runId);
                     if (at >= 0)
                     {
                         Charts.RunCharts.AddMarker(plot, at + 1, $"{name}: {RunTrends.Percent(p)}", colour);

@@ -312,15 +312,17 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
                 samples.Add(new ScenarioSecond(st.Spec.Name, sample.Second, sample));
             }
 
+            var paused = GC.GetTotalPauseDuration();
+
             // Every second, even one with no scenario running (yet): an agent's coordinator counts on the beat.
             var generatorSecond = new GeneratorSecond(tick - 1, processCpu, double.IsNaN(machineCpu) ? null : machineCpu, Math.Round(lagMax, 3), inFlight)
             {
                 // Every arrival's lag, not only the second's worst: the p99 says whether the pacer keeps time.
                 PacerLagP99Ms = paced && lagSecond.TotalCount > 0 ? Math.Round(lagSecond.GetValueAtPercentile(99) / 1000.0, 3) : null,
-                GcPauseMs = Math.Round((GC.GetTotalPauseDuration() - gcPaused).TotalMilliseconds, 3),
+                GcPauseMs = Math.Round((paused - gcPaused).TotalMilliseconds, 3),
                 PacerLagHistogram = paced && lagSecond.TotalCount > 0 ? Histograms.Encode(lagSecond) : null,
             };
-            gcPaused = GC.GetTotalPauseDuration();
+            gcPaused = paused;
             var progress = new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu);
             listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress));
             if (finalTick || states.All(s => s.Finished))
