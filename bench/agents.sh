@@ -16,20 +16,10 @@ USERS=${USERS:-128}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 QUOTA=${QUOTA:-0.3}
-work=$(mktemp -d /tmp/constellation-agents-bench.XXXXXX)
-chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
-./constellation --version >/dev/null   # builds if needed
 . bench/lib/nginx.sh
-start_nginx "$work"
+bench_start agents
 port=$nginx_port
 printf 'ok\n' >"$work/nginx/www/index.html"
-cgroups=""
-cleanup() {
-  stop_nginx
-  for g in $cgroups; do rmdir "$g" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
 modes="process agents1 agents2"
 . bench/lib/quota.sh
 make_quota_cgroups "$work" "$QUOTA" agents

@@ -10,13 +10,8 @@ cd "$root"
 USERS=${USERS:-64}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-work=$(mktemp -d /tmp/constellation-checks-bench.XXXXXX)
-chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
-./constellation --version >/dev/null   # builds if needed
 . bench/lib/nginx.sh
-cleanup() { stop_nginx; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
-trap cleanup EXIT
-start_nginx "$work"
+bench_start checks
 port=$nginx_port
 python3 -c 'print("x" * 4000 + " spun for 2000 ms")' >"$work/nginx/www/index.html"
 declare -A expect=([none]="" [status]="expect: { status: [200] }" [body]="expect: { status: [200], bodyContains: [spun] }")

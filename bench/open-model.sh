@@ -17,11 +17,8 @@ export DURATION=${DURATION:-20}
 export LADDER=${LADDER:-"10000 20000 30000 40000 50000 60000 70000 80000 90000"}
 export AGENT_LADDER=${AGENT_LADDER:-"4000 8000 12000 16000 20000 24000 28000 32000"}
 export QUOTA=${QUOTA:-0.4}
-work=$(mktemp -d /tmp/constellation-open-bench.XXXXXX)
-chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
-./constellation --version >/dev/null   # builds if needed
 . bench/lib/nginx.sh
-start_nginx "$work"
+bench_start open
 head -c 2048 /dev/zero | tr '\0' 'x' >"$work/nginx/www/index.html"
 for p in $(pgrep -f "nginx.*$work" || true); do taskset -pc 1 "$p" >/dev/null; done
 # The floor: a minimal single-threaded C generator (bench/lib/open-floor.c), where a C compiler is at hand.
@@ -30,13 +27,6 @@ if command -v cc >/dev/null; then
   cc -O2 -o "$work/open-floor" bench/lib/open-floor.c && floor="$work/open-floor"
 fi
 export FLOOR="$floor"
-cgroups=""
-cleanup() {
-  stop_nginx
-  for g in $cgroups; do rmdir "$g" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
 . bench/lib/quota.sh
 make_quota_cgroups "$work" "$QUOTA" open
 export QUOTA_SCRIPT="$quota_script"

@@ -29,3 +29,22 @@ stop_nginx() {
   kill "$nginx_pid" 2>/dev/null || true
   wait "$nginx_pid" 2>/dev/null || true
 }
+
+# bench_start NAME: the common start of a benchmark — a world-readable work folder (work), the CLI built, an EXIT
+# trap that stops nginx, removes the cgroups quota.sh made and the folder (kept with KEEP=1), then one nginx
+# (nginx_port). The caller writes its page into $work/nginx/www.
+bench_start() {
+  work=$(mktemp -d "/tmp/constellation-$1-bench.XXXXXX")
+  chmod 755 "$work"   # nginx workers (www-data when run as root) read its files
+  ./constellation --version >/dev/null   # builds if needed
+  cgroups=""
+  nginx_pid=""
+  trap bench_cleanup EXIT
+  start_nginx "$work"
+}
+
+bench_cleanup() {
+  [ -z "${nginx_pid:-}" ] || stop_nginx
+  for g in ${cgroups:-}; do rmdir "$g" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
