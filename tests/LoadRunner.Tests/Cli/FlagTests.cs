@@ -69,7 +69,12 @@ public sealed class FlagTests
     [InlineData("run id")]
     public async Task Run_RunIdOutsideTheAllowedCharacters_IsRefusedBeforeAnythingRuns(string id)
     {
-        var output = Directory.CreateTempSubdirectory("constellation-runid-").FullName;
+        // The runs folder inside a folder of its own, so "../x" would land beside it there (not in a shared /tmp, where
+        // an x may already be); an absolute id is checked by what its path held before.
+        var parent = Directory.CreateTempSubdirectory("constellation-runid-").FullName;
+        var output = Directory.CreateDirectory(Path.Combine(parent, "runs")).FullName;
+        static string[] Entries(string path) => Directory.Exists(path) ? [.. Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories)] : [];
+        var absoluteBefore = Path.IsPathRooted(id) ? (Exists: Path.Exists(id), Entries: Entries(id)) : default;
         try
         {
             var (code, _, err) = await Cli("run", "--run-id", id, "-o", output);
@@ -77,11 +82,16 @@ public sealed class FlagTests
             code.ShouldBe(ExitCodes.InvalidInput);
             err.ShouldContain("--run-id may hold letters, digits, '.', '_' and '-' only");
             Directory.EnumerateFileSystemEntries(output).ShouldBeEmpty();
-            Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(output)!, "x").ShouldBeEmpty();
+            Directory.EnumerateFileSystemEntries(parent).ShouldBe([output]);
+            if (Path.IsPathRooted(id))
+            {
+                Path.Exists(id).ShouldBe(absoluteBefore.Exists);
+                Entries(id).ShouldBe(absoluteBefore.Entries);
+            }
         }
         finally
         {
-            Directory.Delete(output, recursive: true);
+            Directory.Delete(parent, recursive: true);
         }
     }
 
