@@ -108,6 +108,14 @@ public static class S3Clients
 
         return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
     }
+
+    /// <summary>
+    /// An answer the SDK could not parse: an S3-compatible server caught mid-overwrite of the object can answer with
+    /// an empty or cut ETag, and the SDK's response handler throws an ArgumentException from its own code for it
+    /// (seen with s3rver under CPU pressure: <c>AWSSDKUtils.HexStringToBytes</c>). Passing, like a dropped connection.
+    /// </summary>
+    public static bool IsMalformedAnswer(Exception e) =>
+        e is ArgumentException or FormatException && e.Source is { } source && source.StartsWith("AWSSDK", StringComparison.Ordinal);
 }
 
 public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
@@ -489,6 +497,6 @@ public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable
             or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout
             or (HttpStatusCode)429 || s.InnerException is HttpRequestException or IOException,
         AmazonClientException or HttpRequestException or IOException => true,
-        _ => false,
+        _ => S3Clients.IsMalformedAnswer(e),
     };
 }

@@ -175,8 +175,8 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
         ct);
 
     /// <summary>
-    /// A call with a few quick retries for what is passing (a response caught mid-overwrite fails its checksum, a
-    /// connection drops, an attempt times out); what still fails is an <see cref="IOException"/>, which every caller
+    /// A call with a few quick retries for what is passing (a response caught mid-overwrite fails its checksum or
+    /// carries a cut ETag, a connection drops, an attempt times out); what still fails is an <see cref="IOException"/>, which every caller
     /// of the exchange treats as "try again on the next tick".
     /// </summary>
     private static async Task<T> Guard<T>(string what, Func<CancellationToken, Task<T>> call, CancellationToken ct)
@@ -188,7 +188,7 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
                 return await call(ct).ConfigureAwait(false);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException or TimeoutException
-                || (e is AmazonServiceException s && (int)s.StatusCode >= 500))
+                || (e is AmazonServiceException s && (int)s.StatusCode >= 500) || Reports.Stores.S3Clients.IsMalformedAnswer(e))
             {
                 if (attempt >= 3)
                 {

@@ -47,6 +47,44 @@ public sealed class ExchangeTests : IDisposable
         (await exchange.ListAsync(string.Empty, null, ct)).ShouldBeEmpty();
     }
 
+    /// <summary>
+    /// An S3-compatible server caught mid-overwrite can answer a read with a cut ETag; the SDK throws an
+    /// ArgumentException for it from its own code. The exchange reads again instead of letting it end an agent (it
+    /// did: an agent's control poll died on it under CPU pressure, and the pod failed after its load).
+    /// </summary>
+    [Fact]
+    public async Task ARead_AnsweredWithACutETag_IsTriedAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var answers = new[] { "\"abc\"", "\"9dd4e461268c8034f5c8564e155c67a6\"" }; // odd-length hex, then the MD5 of "x"
+        var server = Task.Run(
+            async () =>
+            {
+                foreach (var etag in answers)
+                {
+                    using var client = await listener.AcceptTcpClientAsync(ct);
+                    using var stream = client.GetStream();
+                    var buffer = new byte[8192];
+                    var read = 0;
+                    while (!Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        read += await stream.ReadAsync(buffer.AsMemory(read), ct);
+                    }
+
+                    var response = $"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Type: application/json\r\nETag: {etag}\r\nConnection: close\r\n\r\nx";
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes(response), ct);
+                }
+            },
+            ct);
+        using var exchange = new S3Exchange(Reports.Stores.S3Clients.Create("us-east-1", new Uri($"http://127.0.0.1:{port}"), new BasicAWSCredentials("a", "b")), "bucket", "run");
+
+        Encoding.UTF8.GetString((await exchange.GetAsync("control.json", ct))!).ShouldBe("x");
+        await server;
+    }
+
     private IExchange Open(string kind)
     {
         if (kind == "folder")
