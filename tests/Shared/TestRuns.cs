@@ -118,6 +118,55 @@ internal static class TestRuns
     }
 
     /// <summary>
+    /// A scripted scale reaction to two steps of spin's load (0→5 req/s at 0 s, 5→10 at 100 s; observed −30…200 s):
+    /// step 1 — HPA metric over its 50% target at 10 s, desired 1→3 at 25 s, pods created at 26 and 27 s, the second
+    /// Pending 39 s for a node (Ready at 65 s), both Ready by 72 s; spin's p95 600 ms (limit 500 ms) in seconds 5–49;
+    /// webapp's probes 50 ms (calm 10 ms) from 20 to 30 s. Step 2 — nothing to react to.
+    /// </summary>
+    public static RunRecord Reacting(bool secondPodNeverReady = false)
+    {
+        var run = Steady("name: nightly\n", 200, i => i is >= 5 and < 50 ? 600 : 300, scenario: "spin-ramp");
+        var scenario = run.Scenarios[0] with
+        {
+            Reaction = new ReactionScope { Deployment = "spin", P95LimitMs = 500, Steps = [new LoadStep("step 1", 0, 0, 5), new LoadStep("step 2", 100, 5, 10)] },
+        };
+        var probes = Enumerable.Range(-30, 230).Select(t => new ProbeSample(t, t is >= 20 and <= 30 ? 50 : 10, 200)).ToList();
+        run = run with
+        {
+            Scenarios = [scenario],
+            Observation = new Observation
+            {
+                FromSeconds = -30,
+                ToSeconds = 200,
+                Probes = [new ProbeResult("webapp", "http://127.0.0.1:5001/", 1, probes)],
+                Kubernetes = new KubernetesTimeline
+                {
+                    Workloads =
+                    [
+                        new WorkloadTimeline("demo", "spin", "spin",
+                        [
+                            new ReplicaPoint(-30, 1, 1, 20), new ReplicaPoint(10, 1, 1, 80), new ReplicaPoint(25, 3, 1, 90), new ReplicaPoint(35, 3, 2, 70),
+                            new ReplicaPoint(72, 3, secondPodNeverReady ? 2 : 3, 40), new ReplicaPoint(130, 3, secondPodNeverReady ? 2 : 3, 45),
+                        ]) { HpaTarget = 50 },
+                    ],
+                    Pods =
+                    [
+                        new PodLife { Namespace = "demo", Name = "spin-0", Deployment = "spin", CreatedSeconds = -3600, ScheduledSeconds = -3599, ReadySeconds = -3590, Node = "n1" },
+                        new PodLife { Namespace = "demo", Name = "spin-a", Deployment = "spin", CreatedSeconds = 26, ScheduledSeconds = 26.5, ReadySeconds = 35, Node = "n1" },
+                        new PodLife { Namespace = "demo", Name = "spin-b", Deployment = "spin", CreatedSeconds = 27, ScheduledSeconds = 66, ReadySeconds = secondPodNeverReady ? null : 72, Node = "n2", PendingReason = "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu." },
+                    ],
+                    Nodes =
+                    [
+                        new NodeLife { Name = "n1", Zone = "eu-west-1a", CreatedSeconds = -86400, ReadySeconds = -86300 },
+                        new NodeLife { Name = "n2", Zone = "eu-west-1b", CreatedSeconds = 40, ReadySeconds = 65 },
+                    ],
+                },
+            },
+        };
+        return run with { Scaling = ScalingAnalyzer.Derive(run) };
+    }
+
+    /// <summary>
     /// A gated run of <paramref name="seconds"/> seconds, 10 requests each: every request of second i takes
     /// <paramref name="latencyMs"/>(i) ms; <paramref name="errors"/>(i) of them are 5xx. Plan text included.
     /// </summary>

@@ -114,6 +114,11 @@ public static class GateEvaluator
                     "scale_in" => w.ScaleInSeconds,
                     _ => null,
                 };
+            case ["scale", var deployment, var phase, var stat]:
+                // Over the steps of every scenario aimed at the deployment; a step that did not reach the phase makes p95 and max unknown (a failure).
+                var steps = m.Reactions.Where(r => r.Deployment == deployment).SelectMany(r => r.Steps).ToList();
+                var stats = ScaleReactionAnalyzer.Stats(phase, steps);
+                return stats.Steps == 0 ? null : stat switch { "p50" => stats.P50, "p95" => stats.P95, "max" => stats.Max, _ => null };
             case ["nodes", var metric]:
                 var n = m.Nodes;
                 return n is null ? null : metric switch

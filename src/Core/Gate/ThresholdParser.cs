@@ -18,6 +18,9 @@ public static class ThresholdParser
         ["scale_in"] = ThresholdUnit.Seconds,
     };
 
+    /// <summary>The statistics of a reaction phase over the steps (scale.DEPLOYMENT.PHASE.STAT).</summary>
+    public static readonly IReadOnlyList<string> ReactionStats = ["p50", "p95", "max"];
+
     /// <summary>Node scaling metrics (nodes.NAME).</summary>
     public static readonly IReadOnlyDictionary<string, ThresholdUnit> NodeMetrics = new Dictionary<string, ThresholdUnit>(StringComparer.Ordinal)
     {
@@ -181,6 +184,7 @@ public static class ThresholdParser
         return parts switch
         {
             ["scale", _, var m] when WorkloadMetrics.TryGetValue(m, out var u) => u,
+            ["scale", _, var phase, var stat] when Results.ScaleReactionAnalyzer.PhaseNames.Any(p => p.Name == phase) && ReactionStats.Contains(stat) => ThresholdUnit.Seconds,
             ["nodes", var m] when NodeMetrics.TryGetValue(m, out var u) => u,
             ["control", _, var m] when ControlMetrics.TryGetValue(m, out var u) => u,
             _ => null,
@@ -228,7 +232,7 @@ public static class ThresholdParser
                 {
                     error = s.Split('.')[0] switch
                     {
-                        "scale" => $"'{s}': expected scale.DEPLOYMENT.METRIC with METRIC one of {string.Join(", ", WorkloadMetrics.Keys)}",
+                        "scale" => $"'{s}': expected scale.DEPLOYMENT.METRIC with METRIC one of {string.Join(", ", WorkloadMetrics.Keys)}, or scale.DEPLOYMENT.PHASE.STAT with PHASE one of {string.Join(", ", Results.ScaleReactionAnalyzer.PhaseNames.Select(p => p.Name))} and STAT one of {string.Join(", ", ReactionStats)}",
                         "nodes" => $"'{s}': expected nodes.METRIC with METRIC one of {string.Join(", ", NodeMetrics.Keys)}",
                         _ => $"'{s}': expected control.TARGET.METRIC with METRIC one of {string.Join(", ", ControlMetrics.Keys)}",
                     };

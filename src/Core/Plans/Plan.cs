@@ -91,6 +91,12 @@ public sealed record ScenarioSpec
 
     /// <summary>Pass/fail rules on this scenario's results: the CI gate.</summary>
     public IReadOnlyList<Gate.Threshold> Thresholds { get; init; } = [];
+
+    /// <summary>
+    /// The watched deployment this scenario's load lands on (plan key <c>deployment</c>; one of
+    /// observe.kubernetes.workloads), for the scale-reaction waterfall. Null: the deployment named like the target.
+    /// </summary>
+    public string? Deployment { get; init; }
 }
 
 /// <summary>The HTTP request a scenario sends.</summary>

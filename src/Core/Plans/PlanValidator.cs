@@ -233,6 +233,12 @@ public static class PlanValidator
                 add($"{path}.startAfter", $"must be at most {MaxDuration.TotalHours:0}h, got {Durations.Format(s.StartAfter)}");
             }
 
+            if (s.Deployment is { } deployment && !(plan.Observe?.Kubernetes?.Workloads.Any(w => w.Deployment == deployment) ?? false))
+            {
+                var watched = plan.Observe?.Kubernetes?.Workloads.Select(w => w.Deployment).ToList() ?? [];
+                add($"{path}.deployment", $"'{deployment}' is not a deployment the observer watches (observe.kubernetes.workloads{(watched.Count == 0 ? " is empty" : ": " + string.Join(", ", watched))})");
+            }
+
             ValidateRequests(s, path, add);
             ValidateLoad(s.Load, $"{path}.load", add);
             if (s.Sequence.Count > 1 && s.Load.Model == LoadModel.Open)
@@ -645,6 +651,10 @@ public static class PlanValidator
                     if (parts[0] == "scale" && !observedDeployments.Contains(parts[1]))
                     {
                         Problem($"'{parts[1]}' is not a deployment the observer watches (observe.kubernetes.workloads{(observedDeployments.Count == 0 ? " is empty" : ": " + string.Join(", ", observedDeployments))})");
+                    }
+                    else if (parts is ["scale", var d, _, _] && !plan.Scenarios.Any(s => (s.Deployment ?? s.Target) == d))
+                    {
+                        Problem($"no scenario's load lands on '{d}': a reaction is measured for the steps of a scenario aimed at it (its target named '{d}', or deployment: {d})");
                     }
                     else if (parts[0] == "nodes" && plan.Observe?.Kubernetes is null)
                     {

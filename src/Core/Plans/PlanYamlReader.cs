@@ -152,6 +152,7 @@ internal static class PlanYamlReader
                 StartAfter = s.Duration("startAfter") ?? TimeSpan.Zero,
                 StopWhen = stops,
                 Thresholds = ReadThresholds(s, errors),
+                Deployment = s.String("deployment"),
             };
             s.RejectUnknown();
             result.Add(scenario);

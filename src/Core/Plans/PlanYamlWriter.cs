@@ -122,6 +122,10 @@ public static class PlanYamlWriter
         e.Emit(new MappingStart());
         Pair(e, "name", s.Name);
         Pair(e, "target", s.Target);
+        if (s.Deployment is not null)
+        {
+            Pair(e, "deployment", s.Deployment);
+        }
         if (s.StartAfter != TimeSpan.Zero)
         {
             Pair(e, "startAfter", Durations.FormatExact(s.StartAfter));

@@ -60,7 +60,11 @@ public sealed record KubernetesTimeline
 }
 
 /// <summary>One watched deployment (and its HPA): replica counts whenever they changed.</summary>
-public sealed record WorkloadTimeline(string Namespace, string Deployment, string? Hpa, IReadOnlyList<ReplicaPoint> Replicas);
+public sealed record WorkloadTimeline(string Namespace, string Deployment, string? Hpa, IReadOnlyList<ReplicaPoint> Replicas)
+{
+    /// <summary>The HPA's target utilization (%) for the metric in <see cref="ReplicaPoint.HpaMetric"/>, when it has one.</summary>
+    public double? HpaTarget { get; init; }
+}
 
 /// <summary>
 /// Replica counts from a moment on: desired (the HPA's desired replicas, or the deployment's spec without an HPA),

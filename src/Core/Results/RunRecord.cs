@@ -135,6 +135,10 @@ public sealed record ScenarioResult
 
     /// <summary>Latency limits the plan sets for this scenario (stop conditions on a percentile or the mean), drawn on its latency chart.</summary>
     public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
+
+    /// <summary>What the scale-reaction waterfall needs of the plan (from the journal; run.json has the waterfall itself).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ReactionScope? Reaction { get; init; }
 }
 
 /// <summary>How a scenario's load ended (run.json: its lowercase name).</summary>

@@ -64,6 +64,7 @@ public static class ScalingAnalyzer
             Workloads = workloads,
             Nodes = nodes,
             Control = control,
+            Reactions = ScaleReactionAnalyzer.Derive(run, control),
             GeneratorSaturated = run.Generator.Bottleneck,
             GapSeconds = gapSeconds,
             Notes = notes,
@@ -234,7 +235,8 @@ public static class ScalingAnalyzer
         };
     }
 
-    private static ReplicaPoint? At(List<ReplicaPoint> points, double t)
+    /// <summary>The replica counts in force at <paramref name="t"/> (the first known, before any).</summary>
+    internal static ReplicaPoint? At(List<ReplicaPoint> points, double t)
     {
         ReplicaPoint? last = null;
         foreach (var p in points)

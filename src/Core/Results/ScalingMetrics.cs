@@ -16,6 +16,9 @@ public sealed record ScalingMetrics
     public NodeScaling? Nodes { get; init; }
     public IReadOnlyList<ControlLatency> Control { get; init; } = [];
 
+    /// <summary>The scale-reaction waterfall of every scenario aimed at a watched deployment.</summary>
+    public IReadOnlyList<ScaleReaction> Reactions { get; init; } = [];
+
     /// <summary>The load generator was the limit: the numbers describe the generator, not the cluster.</summary>
     public bool GeneratorSaturated { get; init; }
 

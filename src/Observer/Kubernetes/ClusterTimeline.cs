@@ -88,6 +88,10 @@ public sealed class ClusterTimeline
                 w.HpaDesired = h.Status?.DesiredReplicas;
                 var metric = h.Status?.CurrentMetrics?.FirstOrDefault(m => m.Resource?.Current?.AverageUtilization is not null);
                 w.HpaMetric = metric?.Resource?.Current?.AverageUtilization;
+
+                // The target of the same resource (CPU, say), for the waterfall's "metric above target".
+                var resource = metric?.Resource?.Name;
+                w.HpaTarget = h.Spec?.Metrics?.FirstOrDefault(m => m.Resource?.Target?.AverageUtilization is not null && (resource is null || m.Resource.Name == resource))?.Resource.Target.AverageUtilization ?? w.HpaTarget;
                 if (w.HpaMetric is { } m)
                 {
                     _recorder.Point("HPA metric", $"{h.Metadata!.Name} {metric!.Resource.Name} utilization", "%", _recorder.Now, m);
@@ -202,7 +206,7 @@ public sealed class ClusterTimeline
         {
             return new KubernetesTimeline
             {
-                Workloads = _workloads.Values.Select(w => new WorkloadTimeline(w.Spec.Namespace, w.Spec.Deployment, w.Spec.Hpa, [.. w.Points])).ToList(),
+                Workloads = _workloads.Values.Select(w => new WorkloadTimeline(w.Spec.Namespace, w.Spec.Deployment, w.Spec.Hpa, [.. w.Points]) { HpaTarget = w.HpaTarget }).ToList(),
                 Pods = _pods.Values.OrderBy(p => p.Created).ThenBy(p => p.Name, StringComparer.Ordinal).Select(p => new PodLife
                 {
                     Namespace = p.Namespace,
@@ -331,6 +335,7 @@ public sealed class ClusterTimeline
         public int Ready { get; set; }
         public int? HpaDesired { get; set; }
         public double? HpaMetric { get; set; }
+        public double? HpaTarget { get; set; }
         public List<ReplicaPoint> Points { get; } = [];
 
         public void Append(double now)

@@ -44,6 +44,8 @@ public sealed record RunSummary
         {
             // Every metric a threshold can name, so a change threshold on any of them has a history.
             names.AddRange(m.Workloads.SelectMany(w => Core.Gate.ThresholdParser.WorkloadMetrics.Keys.Select(x => $"scale.{w.Deployment}.{x}")));
+            names.AddRange(m.Reactions.Select(r => r.Deployment).Distinct().SelectMany(d => Core.Results.ScaleReactionAnalyzer.PhaseNames
+                .SelectMany(p => Core.Gate.ThresholdParser.ReactionStats.Select(s => $"scale.{d}.{p.Name}.{s}"))));
             if (m.Nodes is not null)
             {
                 names.AddRange(Core.Gate.ThresholdParser.NodeMetrics.Keys.Select(x => $"nodes.{x}"));

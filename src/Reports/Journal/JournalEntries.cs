@@ -77,6 +77,9 @@ public sealed record JournalScenario
 
     public required string File { get; init; }
     public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
+
+    /// <summary>The deployment, p95 limit and load steps of the scale-reaction waterfall.</summary>
+    public ReactionScope? Reaction { get; init; }
 }
 
 /// <summary>A second of the run: each running scenario's counts (their histograms are the next line of its interval logs).</summary>

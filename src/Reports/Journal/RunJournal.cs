@@ -519,6 +519,7 @@ public static class RunJournal
                 },
                 BreakingPoint = breakingPoint,
                 LatencyLimits = Spec.LatencyLimits,
+                Reaction = Spec.Reaction,
             };
         }
 

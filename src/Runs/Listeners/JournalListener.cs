@@ -32,6 +32,7 @@ public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyD
                 PlannedSeconds = Math.Ceiling(s.Spec.Load.Duration.TotalSeconds),
                 File = FileName(s.Spec.Name, files),
                 LatencyLimits = [.. s.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new Core.Results.LatencyLimit(c.Text, c.Threshold))],
+                Reaction = Core.Results.ReactionScope.For(s.Spec),
             })],
         });
     }

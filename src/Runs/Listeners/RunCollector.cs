@@ -64,6 +64,7 @@ public sealed class RunCollector : IRunListener
                 Totals = ScenarioTotalsCalculator.FromSamples(seconds, ended.DurationSeconds),
                 BreakingPoint = _breakingPoints.GetValueOrDefault(spec.Name),
                 LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
+                Reaction = ReactionScope.For(spec),
             });
         }
 
