@@ -93,6 +93,34 @@ public sealed partial class HtmlReportTests
     }
 
     [Fact]
+    public void Render_AScaleReaction_ShowsItsPhasesSteps_AndAWaterfallPerStepThatScaled()
+    {
+        var html = HtmlReport.Render(TestRuns.Reacting());
+
+        html.ShouldContain("<h3>Scale reactions (waterfall)</h3>");
+        html.ShouldContain("<td>new pods Ready</td><td><code>scale.spin.reaction</code></td><td>1</td><td>1</td><td>72 s</td><td>72 s</td><td>72 s</td>");
+        html.ShouldContain("How spin reacted to step 1 of spin-ramp (step 1)");
+        html.ShouldNotContain("reacted to step 2"); // nothing to react to: no chart
+        html.ShouldContain("spin: reaction to step 1 (step 1)"); // the chart's title, drawn with the shipped font
+        html.ShouldContain("new node Ready");
+        ExternalReference().IsMatch(html).ShouldBeFalse();
+
+        var unreached = HtmlReport.Render(TestRuns.Reacting(secondPodNeverReady: true));
+        unreached.ShouldContain("not reached");
+    }
+
+    [Fact]
+    public void Summary_AScaleReaction_HasThePhaseTableAndTheSteps()
+    {
+        var md = SummaryMarkdown.Render(TestRuns.Reacting());
+
+        md.ShouldContain("## Scale reactions (waterfall)");
+        md.ShouldContain("| HPA metric above target | `scale.spin.metric_above` | 1 | 1 | 10 s | 10 s | 10 s |");
+        md.ShouldContain("| 1 | step 1 | 0 → 5 at 0 s | 10 s | 25 s | 26 s | 39 s | 65 s | 72 s | 50 s | 39 s |");
+        md.ShouldContain("| 2 | step 2 | 5 → 10 at 100 s | – | – | – | – | – | – | 0 s | 0 s |");
+    }
+
+    [Fact]
     public void Render_LatencyLimitsFromThePlan_AreDrawnOnTheLatencyChart()
     {
         var run = TestRuns.Sample();

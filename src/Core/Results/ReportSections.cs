@@ -132,6 +132,72 @@ public static class RunSections
         return new ReportSection("Scaling", blocks);
     }
 
+    /// <summary>Most steps listed one by one in the reaction table (all of them count in the phase statistics).</summary>
+    public const int MaxStepRows = 20;
+
+    /// <summary>The scale-reaction waterfall of each scenario aimed at a watched deployment; null when there is none.</summary>
+    public static ReportSection? Reactions(ScalingMetrics m)
+    {
+        if (m.Reactions.Count == 0)
+        {
+            return null;
+        }
+
+        var blocks = new List<ReportBlock>
+        {
+            new TextBlock("Seconds from each step up of the load to each phase of the reaction (pending: the longest a new pod waited to be scheduled). – : nothing to react to in that step; not reached: it did not happen before the next step or the end of observing (and a p95 or max over it is unknown, so its threshold fails).", Tone.Note),
+        };
+        foreach (var r in m.Reactions)
+        {
+            var limits = new List<string>();
+            if (r.HpaTarget is { } target)
+            {
+                limits.Add(string.Create(Inv, $"HPA target {target:0.#}%"));
+            }
+
+            if (r.P95LimitMs is { } limit)
+            {
+                limits.Add($"p95 limit {Ms(limit)}");
+            }
+
+            if (r.ControlBaselineP95Ms is { } baseline)
+            {
+                limits.Add($"control app calm p95 {Ms(baseline)}");
+            }
+
+            blocks.Add(new TextBlock([new Inline(r.Scenario, Strong: true), $" → {r.Namespace}/{r.Deployment}: {r.Steps.Count} step(s){(limits.Count == 0 ? string.Empty : "; " + string.Join(", ", limits))}."]));
+            blocks.Add(new TableBlock(
+                ["phase", "threshold name", "steps", "reached", "p50", "p95", "max"],
+                [.. r.Phases.Select(p =>
+                {
+                    var label = ScaleReactionAnalyzer.PhaseNames.First(n => n.Name == p.Phase).Label;
+                    var unreached = p.Steps - p.Reached;
+                    return new TableRow(
+                        [label, new TableCell($"scale.{r.Deployment}.{p.Phase}", Code: true), p.Steps.ToString(Inv), p.Reached.ToString(Inv), Secs(p.P50), Secs(p.P95), Secs(p.Max)],
+                        unreached > 0 ? Tone.Fail : Tone.Plain);
+                })]));
+            blocks.Add(new TableBlock(
+                ["step", "stage", "load", .. ScaleReactionAnalyzer.PhaseNames.Select(p => p.Name)],
+                [.. r.Steps.Take(MaxStepRows).Select(s => new TableRow(
+                    [
+                        s.Number.ToString(Inv),
+                        s.Stage,
+                        string.Create(Inv, $"{s.From:0.##} → {s.To:0.##} at {s.StartSeconds:0.#} s"),
+                        .. ScaleReactionAnalyzer.PhaseNames.Select(p => s.Unreached.Contains(p.Name)
+                            ? new TableCell("not reached", Tone: Tone.Error)
+                            : new TableCell(Secs(ScaleReactionAnalyzer.Value(s, p.Name)), Title: p.Name == "pending" ? s.PendingReason : null)),
+                    ]))]));
+            if (r.Steps.Count > MaxStepRows)
+            {
+                blocks.Add(new TextBlock(string.Create(Inv, $"The first {MaxStepRows} of {r.Steps.Count} steps are listed; run.json has them all."), Tone.Note));
+            }
+
+            blocks.AddRange(r.Notes.Select(n => new TextBlock($"{r.Scenario}: {n}", Tone.Note)));
+        }
+
+        return new ReportSection("Scale reactions (waterfall)", blocks);
+    }
+
     /// <summary>The capacity model of each ramp, or why it has none; null when no scenario ramps.</summary>
     public static ReportSection? Capacity(RunRecord run)
     {

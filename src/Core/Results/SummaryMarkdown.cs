@@ -65,6 +65,10 @@ public static class SummaryMarkdown
         if (run.Scaling is { } m)
         {
             SectionMarkdown.Append(sb, RunSections.Scaling(m));
+            if (RunSections.Reactions(m) is { } reactions)
+            {
+                SectionMarkdown.Append(sb, reactions);
+            }
         }
 
         var g = run.Generator;

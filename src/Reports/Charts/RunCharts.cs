@@ -132,6 +132,59 @@ public static class RunCharts
         return Render(plot);
     }
 
+    /// <summary>Most waterfall charts per scenario (the steps that scaled, first ones first; the table has the rest).</summary>
+    public const int MaxWaterfalls = 6;
+
+    /// <summary>
+    /// One step's reaction as horizontal bars on one time axis (seconds from the step): each phase from the moment
+    /// the one before it ended to its own; a phase not reached runs to the end of the step's window, hatched red.
+    /// </summary>
+    public static string WaterfallChart(ScaleReaction r, ReactionStep step)
+    {
+        var plot = NewPlot($"{r.Deployment}: reaction to step {step.Number} ({step.Stage})", "seconds since the step started", string.Empty);
+        double window = Math.Max(1, step.EndSeconds - step.StartSeconds);
+        double? metric = step.MetricAbove, desired = step.DesiredRaised, pod = step.PodCreated;
+        double podStart = pod ?? desired ?? metric ?? 0;
+        var bars = new List<(string Label, double From, double? To, bool Unreached)>
+        {
+            ("HPA metric above target", 0, metric, step.Unreached.Contains("metric_above")),
+            ("desired replicas raised", metric ?? 0, desired, step.Unreached.Contains("desired_raised")),
+            ("first new pod created", desired ?? metric ?? 0, pod, step.Unreached.Contains("pod_created")),
+            ("pods Pending (longest)", podStart, step.Pending is { } p ? podStart + p : null, false),
+            ("new node Ready", podStart, step.NodeReady, step.Unreached.Contains("node_ready")),
+            ("new pods Ready", podStart, step.Reaction, step.Unreached.Contains("reaction")),
+            ("p95 back under its limit", 0, step.Recovered, step.Unreached.Contains("recovered")),
+            ("control app back to baseline", 0, step.ControlRecovered, step.Unreached.Contains("control_recovered")),
+        };
+        var ticks = new List<Tick>();
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var (label, from, to, unreached) = bars[i];
+            double y = bars.Count - 1 - i; // the first phase on top
+            ticks.Add(new Tick(y, label));
+            if (to is null && !unreached)
+            {
+                continue; // nothing to react to
+            }
+
+            var end = to ?? window;
+            plot.Add.Bar(new Bar
+            {
+                Position = y,
+                ValueBase = Math.Min(from, end),
+                Value = Math.Max(end, from + (window / 200)), // an instant still shows
+                FillColor = unreached ? Colors.Red.WithAlpha(0.35) : Palette.GetColor(i % 8),
+                Orientation = Orientation.Horizontal,
+                Size = 0.6,
+            });
+        }
+
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.SetLimits(0, window, -0.6, bars.Count - 0.4);
+        plot.HideLegend();
+        return Render(plot);
+    }
+
     /// <summary>Event kinds worth a mark on scaling charts (the rest are in the event table).</summary>
     public static readonly IReadOnlySet<string> ScalingEventKinds = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -140,6 +140,19 @@ public static partial class HtmlReport
             SectionHtml.AppendBlocks(sb, RunSections.Scaling(m).Blocks);
         }
 
+        if (m is not null && RunSections.Reactions(m) is { } reactions)
+        {
+            sb.Append("<h3>Scale reactions (waterfall)</h3>\n");
+            SectionHtml.AppendBlocks(sb, reactions.Blocks);
+            foreach (var r in m.Reactions)
+            {
+                foreach (var step in r.Steps.Where(s => s.DesiredRaised is not null || s.Unreached.Count > 0).Take(RunCharts.MaxWaterfalls))
+                {
+                    Figure(sb, RunCharts.WaterfallChart(r, step), $"How {r.Deployment} reacted to step {step.Number} of {r.Scenario} ({step.Stage})");
+                }
+            }
+        }
+
         if (obs?.Kubernetes is { } k8s)
         {
             foreach (var w in k8s.Workloads)

@@ -186,4 +186,38 @@ public sealed class PlanRedactorTests
         PlanRedactor.RedactUrl(new Uri("https://load:s3cret@api.example.test:8443/v1/x?q=1")).ShouldBe("https://redacted@api.example.test:8443/v1/x?q=1");
         PlanRedactor.RedactUrl("http://127.0.0.1:9/").ShouldBe("http://127.0.0.1:9/");
     }
+    [Fact]
+    public void Deployment_NamesTheWatchedDeploymentAScenarioLoads_AndReactionThresholdsNeedOne()
+    {
+        const string Plan = """
+            name: reacting
+            targets:
+              front: { baseUrl: "http://127.0.0.1:8080" }
+            scenarios:
+              - name: ramp
+                target: front
+                deployment: spin
+                load: { model: open, steps: { from: 1, step: 1, every: 60s, to: 3 } }
+            thresholds:
+              - "scale.spin.reaction.p95 < 90s"
+              - "scale.spin.recovered.max < 3m"
+            observe:
+              kubernetes:
+                workloads:
+                  - { namespace: demo, deployment: spin, hpa: spin }
+                  - { namespace: demo, deployment: webapp }
+            """;
+        var ok = PlanLoader.Parse(Plan);
+        ok.Errors.ShouldBeEmpty();
+        ok.Plan!.Scenarios[0].Deployment.ShouldBe("spin");
+        PlanYamlWriter.Write(ok.Plan).ShouldContain("deployment: spin");
+
+        // Not watched: said where.
+        var unwatched = PlanLoader.Parse(Plan.Replace("deployment: spin\n", "deployment: spinn\n", StringComparison.Ordinal));
+        unwatched.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("scenarios[0].deployment") && e.Contains("'spinn' is not a deployment the observer watches (observe.kubernetes.workloads: spin, webapp)"));
+
+        // A reaction gate on a watched deployment no scenario loads: nothing would ever be measured.
+        var unloaded = PlanLoader.Parse(Plan.Replace("scale.spin.reaction.p95", "scale.webapp.reaction.p95", StringComparison.Ordinal));
+        unloaded.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("no scenario's load lands on 'webapp'"));
+    }
 }
