@@ -103,6 +103,9 @@ public sealed partial class LocalProcessSampler(TimeSpan interval, IReadOnlyDict
         }
     }
 
+    /// <summary>CPU seconds a process has used so far (user + system); null when it cannot be read.</summary>
+    public static double? CpuSeconds(int pid) => ReadProcess(pid) is { } p ? p.CpuTicks / (double)TicksPerSecond : null;
+
     private static long ClockTicks()
     {
         try

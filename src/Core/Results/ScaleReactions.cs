@@ -277,9 +277,10 @@ public static class ScaleReactionAnalyzer
         double? desiredRaised = inWindow.FirstOrDefault(p => p.Desired > desiredBefore)?.Seconds;
         int desiredPeak = inWindow.Select(p => p.Desired).Append(desiredBefore).Max();
 
-        // The pods this step brought: created in its window once the desired count rose (a crash's replacement before it is not one).
-        var fresh = pods.Where(p => p.CreatedSeconds >= (desiredRaised ?? start) && p.CreatedSeconds < end && desiredRaised is not null).ToList();
-        double? podCreated = fresh.Count == 0 ? null : fresh.Min(p => p.CreatedSeconds);
+        // The pods this step brought: created in its window once the desired count rose (a crash's replacement before
+        // it is not one). The API server's timestamps are whole seconds: a pod created with the rise may carry the second before.
+        var fresh = desiredRaised is { } raised ? pods.Where(p => p.CreatedSeconds >= Math.Max(start, raised - 1) && p.CreatedSeconds < end).ToList() : [];
+        double? podCreated = fresh.Count == 0 ? null : Math.Max(fresh.Min(p => p.CreatedSeconds), desiredRaised!.Value);
         PodLife? longest = fresh.OrderByDescending(p => (p.ScheduledSeconds ?? end) - p.CreatedSeconds).FirstOrDefault();
         double? pending = longest is null ? null : Math.Round((longest.ScheduledSeconds ?? end) - longest.CreatedSeconds, 3);
 

@@ -186,6 +186,7 @@ public sealed class PlanRedactorTests
         PlanRedactor.RedactUrl(new Uri("https://load:s3cret@api.example.test:8443/v1/x?q=1")).ShouldBe("https://redacted@api.example.test:8443/v1/x?q=1");
         PlanRedactor.RedactUrl("http://127.0.0.1:9/").ShouldBe("http://127.0.0.1:9/");
     }
+
     [Fact]
     public void Deployment_NamesTheWatchedDeploymentAScenarioLoads_AndReactionThresholdsNeedOne()
     {
