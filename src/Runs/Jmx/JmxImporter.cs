@@ -56,6 +56,7 @@ public static class JmxImporter
         private readonly Dictionary<Uri, TargetSpec> _targets = [];
         private readonly List<ScenarioSpec> _scenarios = [];
         private readonly Dictionary<string, IReadOnlyList<string>> _comments = new(StringComparer.Ordinal);
+        private List<JmxLoads.ThreadCurve> _threads = [];
 
         public JmxImportResult Convert(JmxElement testPlan)
         {
@@ -81,6 +82,7 @@ public static class JmxImporter
             }
 
             bool serial = JmxContext.Bool(testPlan.Prop("TestPlan.serialize_threadgroups"));
+            _threads = Threads(testPlan, groups, scope, serial);
             var offset = TimeSpan.Zero;
             foreach (var group in groups)
             {
@@ -107,6 +109,51 @@ public static class JmxImporter
             };
             var yaml = PlanYamlWriter.Write(plan, Header(), _comments);
             return new JmxImportResult(yaml, c.UnmappedFindings, c.NoteFindings, PlanLoader.Check(plan with { SourceText = yaml }));
+        }
+
+        /// <summary>
+        /// Every thread group's threads over the test's time, when a Constant Throughput Timer shares its rate among
+        /// the active threads of several groups (calcMode 1 or 3); else none are needed.
+        /// </summary>
+        private List<JmxLoads.ThreadCurve> Threads(JmxElement testPlan, List<JmxElement> groups, JmxScope planScope, bool serial)
+        {
+            if (!Descendants(testPlan).Any(e => e.Tag == "ConstantThroughputTimer" && c.Int(e, "calcMode") is 1 or 3))
+            {
+                return [];
+            }
+
+            var curves = new List<JmxLoads.ThreadCurve>();
+            var at = TimeSpan.Zero;
+            foreach (var g in groups)
+            {
+                if (JmxThreadGroups.Read(g, c) is not { } shape)
+                {
+                    continue;
+                }
+
+                var (start, placed) = Placed(shape, serial ? at : TimeSpan.Zero);
+                var scope = planScope.Copy();
+                scope.Collect(g.Children, c);
+                var timer = JmxLoads.ThroughputTimer(scope, c)?.Timer ?? Descendants(g).FirstOrDefault(e => e.Tag == "ConstantThroughputTimer");
+                var curve = new JmxLoads.ThreadCurve(g, start, placed.Stages, timer is null ? -1 : c.Int(timer, "calcMode") ?? 0, shape.Open);
+                curves.Add(curve);
+                at = start + curve.Duration;
+            }
+
+            return curves;
+        }
+
+        /// <summary>
+        /// startAfter counts whole seconds (the engine aligns scenarios on run seconds): a fraction becomes a leading
+        /// stage without users.
+        /// </summary>
+        private static (TimeSpan WholeStart, GroupLoad Shape) Placed(GroupLoad shape, TimeSpan serialOffset)
+        {
+            var startAfter = serialOffset + shape.StartAfter;
+            var wholeStart = TimeSpan.FromSeconds(Math.Floor(startAfter.TotalSeconds));
+            return startAfter > wholeStart
+                ? (wholeStart, shape with { Stages = [new Stage(startAfter - wholeStart, 0, "startup delay"), .. shape.Stages] })
+                : (wholeStart, shape);
         }
 
         private IEnumerable<string> Header()
@@ -224,18 +271,10 @@ public static class JmxImporter
                 return null;
             }
 
-            // startAfter counts whole seconds (the engine aligns scenarios on run seconds): a fraction becomes a
-            // leading stage without users.
-            var startAfter = serialOffset + shape.StartAfter;
-            var wholeStart = TimeSpan.FromSeconds(Math.Floor(startAfter.TotalSeconds));
-            if (startAfter > wholeStart)
-            {
-                shape = shape with { Stages = [new Stage(startAfter - wholeStart, 0, "startup delay"), .. shape.Stages] };
-            }
-
+            (var wholeStart, shape) = Placed(shape, serialOffset);
             var name = UniqueName(group.Name);
             var remarks = new List<string>();
-            var load = JmxLoads.Build(group, shape, sequence[0].Scope, c, remarks);
+            var load = JmxLoads.Build(group, shape, sequence[0].Scope, c, remarks, wholeStart, _threads);
             var scenario = new ScenarioSpec
             {
                 Name = name,

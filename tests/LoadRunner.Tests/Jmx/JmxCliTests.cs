@@ -123,27 +123,33 @@ public sealed class JmxCliTests : IAsyncLifetime
     /// The same .jmx in Debian's JMeter 2.13 and, converted, in Constellation, against one loopback target: the
     /// loop-count thread group sends exactly threads × loops in both; the timed one about as many.
     /// </summary>
-    [Fact]
-    public async Task SameJmx_InJMeterAndConverted_SendsTheSameRequests()
+    /// <summary>
+    /// Runs a .jmx in Debian's JMeter 2.13 (non-GUI, with the repo's permissive launcher) against the test target and
+    /// returns its JTL's samples (fields split on commas). JMeter 2.13 exits 0 when it cannot load the plan or a
+    /// sampler: the results file and its log are checked, not only its exit code.
+    /// </summary>
+    private async Task<List<string[]>> RunJMeterAsync(string jmx, string name, params string[] properties)
     {
         const string home = "/usr/share/jmeter";
         // The HTTP sampler is in jmeter-http, a Recommends of jmeter that --no-install-recommends leaves out.
         bool installed = File.Exists(Path.Combine(home, "bin", "ApacheJMeter.jar")) && File.Exists(Path.Combine(home, "lib", "ext", "ApacheJMeter_http.jar")) && File.Exists("/usr/bin/javac");
         Assert.SkipWhen(!installed && Environment.GetEnvironmentVariable("CI") != "true", "Debian's jmeter, jmeter-http and a JDK are not installed (scripts/test.sh installs them)");
         installed.ShouldBeTrue("scripts/test.sh installs jmeter, jmeter-http and openjdk-17-jdk-headless");
-        int port = _target.BaseUrl.Port;
-        var jmx = Example("webapp-steady.jmx");
-
-        long before = _target.Requests;
-        var jtl = Path.Combine(_dir, "jmeter.jtl");
+        var jtl = Path.Combine(_dir, $"{name}.jtl");
+        var log = Path.Combine(_dir, $"{name}.log");
         var launcher = Path.Combine(Constellation.Tests.Repo.Root, "tests", "LoadRunner.Tests", "Jmx", "jmeter", "PermissiveJMeter.java");
         var psi = new ProcessStartInfo("java")
         {
-            ArgumentList = { $"-Djmeter.home={home}", "-cp", $"{home}/bin/ApacheJMeter.jar:{home}/lib/*:{home}/lib/ext/*", launcher, "-n", "-t", jmx, $"-Jport={port}", "-l", jtl, "-j", Path.Combine(_dir, "jmeter.log") },
+            ArgumentList = { $"-Djmeter.home={home}", "-cp", $"{home}/bin/ApacheJMeter.jar:{home}/lib/*:{home}/lib/ext/*", launcher, "-n", "-t", jmx, $"-Jport={_target.BaseUrl.Port}", "-l", jtl, "-j", log },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = _dir,
         };
+        foreach (var p in properties)
+        {
+            psi.ArgumentList.Add($"-J{p}");
+        }
+
         using (var jmeter = Process.Start(psi)!)
         {
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -154,18 +160,25 @@ public sealed class JmxCliTests : IAsyncLifetime
             jmeter.ExitCode.ShouldBe(0, await stdout + await stderr);
         }
 
-        // JMeter 2.13 exits 0 when it cannot load the plan or a sampler: the results file and the log tell.
         if (!File.Exists(jtl))
         {
-            var log = Path.Combine(_dir, "jmeter.log");
             var tail = File.Exists(log) ? string.Join("\n", (await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken)).TakeLast(15)) : "(no jmeter.log either)";
             Assert.Fail($"JMeter exited 0 but wrote no results ({jtl}); the end of its log:\n{tail}");
         }
 
+        return [.. (await File.ReadAllLinesAsync(jtl, TestContext.Current.CancellationToken)).Select(l => l.Split(',')).Where(f => f.Length > 7 && f[0] != "timeStamp")];
+    }
+
+    [Fact]
+    public async Task SameJmx_InJMeterAndConverted_SendsTheSameRequests()
+    {
+        int port = _target.BaseUrl.Port;
+        var jmx = Example("webapp-steady.jmx");
+
+        long before = _target.Requests;
+        var samples = await RunJMeterAsync(jmx, "jmeter");
         long jmeterSent = _target.Requests - before;
         long jmeterHome = _target.RequestsByPath.GetValueOrDefault("/");
-        var samples = (await File.ReadAllLinesAsync(jtl, TestContext.Current.CancellationToken))
-            .Select(l => l.Split(',')).Where(f => f.Length > 7 && f[0] != "timeStamp").ToList();
         var jmeterByLabel = samples.GroupBy(f => f[2]).ToDictionary(g => g.Key, g => g.LongCount());
         samples.ShouldAllBe(f => f[7] == "true");
 
@@ -192,5 +205,29 @@ public sealed class JmxCliTests : IAsyncLifetime
         jmeterSent.ShouldBe(samples.Count);
         oursSent.ShouldBe(ours.Values.Sum(t => t.Requests));
         TestContext.Current.TestOutputHelper?.WriteLine($"JMeter: {string.Join(", ", jmeterByLabel.Select(p => $"{p.Key} {p.Value}"))}; Constellation: {string.Join(", ", ours.Select(p => $"{p.Key} {p.Value.Requests}"))}");
+    }
+
+    /// <summary>
+    /// A Constant Throughput Timer in "all active threads" mode (calcMode 1) on 2 of a test's 6 threads, in Debian's
+    /// JMeter 2.13 and converted: JMeter shares the 1200/min among all 6 threads, so the timed group sends a third of
+    /// it (6.7/s), and so must the converted plan (the importer once gave it the whole 20/s).
+    /// </summary>
+    [Fact]
+    public async Task ThroughputTimerInAllActiveThreadsMode_TwoGroups_ConvertedSendsJMetersRate()
+    {
+        var jmx = Example("two-groups-throughput.jmx");
+        var samples = await RunJMeterAsync(jmx, "ctt");
+        var timed = samples.Where(f => f[2] == "timed").Select(f => long.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture)).Order().ToList();
+        double jmeterRate = timed.Count / 15.0; // the group's scheduler duration
+
+        var plan = Path.Combine(_dir, "ctt.yaml");
+        (await Cli("import-jmx", jmx, "-o", plan, $"-Jport={_target.BaseUrl.Port}")).Code.ShouldBe(ExitCodes.Ok);
+        var (code, _, err) = await Cli("run", plan, "--output", _dir, "--run-id", "ctt", "-q");
+        code.ShouldBe(ExitCodes.Ok, err);
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "ctt", "run.json"), TestContext.Current.CancellationToken);
+        double oursRate = record.Scenarios.Single(s => s.Name == "timed").Totals.Requests / 15.0;
+
+        jmeterRate.ShouldBeInRange(20.0 / 3 * 0.9, 20.0 / 3 * 1.1, $"JMeter itself: {timed.Count} timed samples in 15 s");
+        (oursRate / jmeterRate).ShouldBeInRange(0.95, 1.05, $"Constellation {oursRate:0.##}/s, JMeter {jmeterRate:0.##}/s");
     }
 }

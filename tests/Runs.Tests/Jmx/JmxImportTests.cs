@@ -198,6 +198,44 @@ public sealed class JmxImportTests
         b.Duration.ShouldBe(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>
+    /// JMeter's calcMode, from its ConstantThroughputTimer.calculateDelay: a group "timed" (2 threads, 600/min) beside
+    /// a group "background" (4 threads ramped up over 8 s). Mode 1 shares the rate among the test's active threads,
+    /// so "timed" sends 10 × 2 ÷ (2 + background's threads): 5/s when 2 background threads run (4 s), 3.33/s when 4 do.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 20.0, 20.0)]
+    [InlineData(1, 5.0, 10.0 / 3)]
+    [InlineData(2, 10.0, 10.0)]
+    [InlineData(3, 10.0, 10.0)] // shared by the threads whose timer is in mode 3: only "timed"'s
+    [InlineData(4, 10.0, 10.0)]
+    public void ConstantThroughputTimer_EachCalcMode_SendsWhatJMeterSends(int calcMode, double at4s, double at12s)
+    {
+        var timed = ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 20), Sampler("/timed") + Ctt(600, calcMode)).Replace("testname=\"group\"", "testname=\"timed\"", StringComparison.Ordinal);
+        var background = ThreadGroupXml("ThreadGroup", Standard(threads: 4, ramp: 8, duration: 20), Sampler("/background")).Replace("testname=\"group\"", "testname=\"background\"", StringComparison.Ordinal);
+
+        var result = JmxImporter.Import(Plan(timed + background), new JmxImportOptions());
+
+        var load = result.Validation.Plan.ShouldNotBeNull(string.Join("; ", result.Validation.Errors)).Scenarios.Single(s => s.Name == "timed").Load;
+        load.Model.ShouldBe(LoadModel.Open);
+        load.Curve.ValueAt(TimeSpan.FromSeconds(4)).ShouldBe(at4s, 0.01);
+        load.Curve.ValueAt(TimeSpan.FromSeconds(12)).ShouldBe(at12s, 0.01);
+        load.Duration.ShouldBe(TimeSpan.FromSeconds(20));
+        result.Notes.ShouldContain(n => n.Element == "ConstantThroughputTimer" && n.Message.Contains($"calcMode {calcMode}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ConstantThroughputTimer_SharedMode3_InTwoGroups_SplitsTheRateByTheirThreads()
+    {
+        var timed = ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 20), Sampler("/timed") + Ctt(600, 3)).Replace("testname=\"group\"", "testname=\"timed\"", StringComparison.Ordinal);
+        var other = ThreadGroupXml("ThreadGroup", Standard(threads: 6, ramp: 0, duration: 20), Sampler("/other") + Ctt(600, 3)).Replace("testname=\"group\"", "testname=\"other\"", StringComparison.Ordinal);
+
+        var plan = JmxImporter.Import(Plan(timed + other), new JmxImportOptions()).Validation.Plan!;
+
+        plan.Scenarios.Single(s => s.Name == "timed").Load.Curve.ValueAt(TimeSpan.FromSeconds(10)).ShouldBe(2.5, 0.01);
+        plan.Scenarios.Single(s => s.Name == "other").Load.Curve.ValueAt(TimeSpan.FromSeconds(10)).ShouldBe(7.5, 0.01);
+    }
+
     [Fact]
     public void Assertions_ThatDoNotMap_AreListed_AndScopesApply()
     {
