@@ -116,7 +116,7 @@ public sealed partial class HtmlReportTests
 
         md.ShouldContain("## Scale reactions (waterfall)");
         md.ShouldContain("| HPA metric above target | `scale.spin.metric_above` | 1 | 1 | 10 s | 10 s | 10 s |");
-        md.ShouldContain("| 1 | step 1 | 0 → 5 at 0 s | 10 s | 25 s | 26 s | 39 s | 65 s | 72 s | 50 s | 39 s |");
+        md.ShouldContain("| 1 | step 1 | 0 → 5 at 0 s | 10 s | 25 s | 26 s | 39 s | 65 s | 72 s | 50 s | 40 s |");
         md.ShouldContain("| 2 | step 2 | 5 → 10 at 100 s | – | – | – | – | – | – | 0 s | 0 s |");
     }
 

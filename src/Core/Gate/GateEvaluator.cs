@@ -32,7 +32,9 @@ public static class GateEvaluator
         }
 
         seconds ??= scope => SecondData.Of(run, scope);
-        var results = thresholds.Select(x => x.Threshold.Change
+        var results = thresholds.Select(x => (x.Threshold.Change || x.Threshold.Regression) && Unreached(run, x.Threshold) is { } missed
+            ? Result(x.Scope, x.Threshold, passed: false, "not reached", null, missed)
+            : x.Threshold.Change
             ? EvaluateChange(x.Scope, x.Threshold, history)
             : EvaluateOne(run, plan, x.Scope, x.Threshold, baseline, seconds, baselineSeconds ?? (baseline is null ? null : scope => SecondData.Of(baseline, scope)))).ToList();
         var invalid = InvalidReasons(run, plan.Validity ?? new ValiditySpec());
@@ -90,6 +92,21 @@ public static class GateEvaluator
     public static IReadOnlyCollection<string> StageNames(Plan plan, string scope) =>
         plan.Scenarios.Where(s => scope == "run" || s.Name == scope).SelectMany(s => s.Load.Segments).Select(s => s.Name).OfType<string>().ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Why a change or regression threshold on a reaction phase fails outright: this run has steps that did not reach
+    /// the phase, so its statistic is unknown — the worst night must not go unjudged for lack of a number.
+    /// </summary>
+    private static string? Unreached(RunRecord run, Threshold t)
+    {
+        if (t.Kind != ThresholdMetricKind.Scaling || ScalingName.Parse(t.ScalingName!) is not { IsReaction: true } name || run.Scaling is null || ScalingValue(run.Scaling, t.ScalingName!) is not null)
+        {
+            return null;
+        }
+
+        var missed = run.Scaling.Reactions.Where(r => r.Deployment == name.Subject).SelectMany(r => r.Steps.Where(s => s.Unreached.Contains(name.Metric)).Select(s => $"{r.Scenario} step {s.Number}")).ToList();
+        return missed.Count == 0 ? null : $"{string.Join(", ", missed.Take(5))}{(missed.Count > 5 ? $" and {missed.Count - 5} more" : string.Empty)} did not reach {name.Metric}: its {name.Stat} is unknown in this run";
+    }
+
     /// <summary>A scaling metric by its threshold name; null when it did not happen or was not observed.</summary>
     public static double? ScalingValue(ScalingMetrics? m, string name)
     {
@@ -98,10 +115,15 @@ public static class GateEvaluator
             return null;
         }
 
-        var parts = name.Split('.');
-        switch (parts)
+        switch (ScalingName.Parse(name))
         {
-            case ["scale", var deployment, var metric]:
+            case { IsReaction: true, Subject: var deployment, Metric: var phase, Stat: var stat }:
+                // Over the steps of every scenario aimed at the deployment; a step that did not reach the phase counts
+                // as longer than any, so the max (and a p95 once over 5% of the steps missed it) is unknown: a failure.
+                var steps = m.Reactions.Where(r => r.Deployment == deployment).SelectMany(r => r.Steps).ToList();
+                var stats = ScaleReactionAnalyzer.Stats(phase, steps);
+                return stats.Steps == 0 ? null : stat switch { "p50" => stats.P50, "p95" => stats.P95, "max" => stats.Max, _ => null };
+            case { Kind: "scale", Subject: var deployment, Metric: var metric }:
                 var w = m.Workloads.FirstOrDefault(x => x.Deployment == deployment);
                 return w is null ? null : metric switch
                 {
@@ -114,12 +136,7 @@ public static class GateEvaluator
                     "scale_in" => w.ScaleInSeconds,
                     _ => null,
                 };
-            case ["scale", var deployment, var phase, var stat]:
-                // Over the steps of every scenario aimed at the deployment; a step that did not reach the phase makes p95 and max unknown (a failure).
-                var steps = m.Reactions.Where(r => r.Deployment == deployment).SelectMany(r => r.Steps).ToList();
-                var stats = ScaleReactionAnalyzer.Stats(phase, steps);
-                return stats.Steps == 0 ? null : stat switch { "p50" => stats.P50, "p95" => stats.P95, "max" => stats.Max, _ => null };
-            case ["nodes", var metric]:
+            case { Kind: "nodes", Metric: var metric }:
                 var n = m.Nodes;
                 return n is null ? null : metric switch
                 {
@@ -129,7 +146,7 @@ public static class GateEvaluator
                     "scale_in" => n.ScaleInSeconds,
                     _ => null,
                 };
-            case ["control", var target, var metric]:
+            case { Kind: "control", Subject: var target, Metric: var metric }:
                 var c = m.Control.FirstOrDefault(x => x.Target == target);
                 return c is null ? null : metric switch
                 {

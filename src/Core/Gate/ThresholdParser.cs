@@ -178,18 +178,14 @@ public static class ThresholdParser
         _ => ThresholdUnit.Count,
     };
 
-    private static ThresholdUnit? ScalingUnit(string name)
+    private static ThresholdUnit? ScalingUnit(string name) => ScalingName.Parse(name) switch
     {
-        var parts = name.Split('.');
-        return parts switch
-        {
-            ["scale", _, var m] when WorkloadMetrics.TryGetValue(m, out var u) => u,
-            ["scale", _, var phase, var stat] when Results.ScaleReactionAnalyzer.PhaseNames.Any(p => p.Name == phase) && ReactionStats.Contains(stat) => ThresholdUnit.Seconds,
-            ["nodes", var m] when NodeMetrics.TryGetValue(m, out var u) => u,
-            ["control", _, var m] when ControlMetrics.TryGetValue(m, out var u) => u,
-            _ => null,
-        };
-    }
+        { IsReaction: true } => ThresholdUnit.Seconds,
+        { Kind: "scale", Metric: var m } when WorkloadMetrics.TryGetValue(m, out var u) => u,
+        { Kind: "nodes", Metric: var m } when NodeMetrics.TryGetValue(m, out var u) => u,
+        { Kind: "control", Metric: var m } when ControlMetrics.TryGetValue(m, out var u) => u,
+        _ => null,
+    };
 
     private static bool TryMetric(string metric, out ThresholdMetricKind kind, out double percentile, out ThresholdUnit unit, out string? error)
     {

@@ -235,8 +235,7 @@ public static class PlanValidator
 
             if (s.Deployment is { } deployment && !(plan.Observe?.Kubernetes?.Workloads.Any(w => w.Deployment == deployment) ?? false))
             {
-                var watched = plan.Observe?.Kubernetes?.Workloads.Select(w => w.Deployment).ToList() ?? [];
-                add($"{path}.deployment", $"'{deployment}' is not a deployment the observer watches (observe.kubernetes.workloads{(watched.Count == 0 ? " is empty" : ": " + string.Join(", ", watched))})");
+                add($"{path}.deployment", NotWatched(plan, deployment));
             }
 
             ValidateRequests(s, path, add);
@@ -614,6 +613,33 @@ public static class PlanValidator
         }
     }
 
+    private static string NotWatched(Plan plan, string deployment)
+    {
+        var watched = plan.Observe?.Kubernetes?.Workloads.Select(w => w.Deployment).Distinct().ToList() ?? [];
+        return $"'{deployment}' is not a deployment the observer watches (observe.kubernetes.workloads{(watched.Count == 0 ? " is empty" : ": " + string.Join(", ", watched))})";
+    }
+
+    /// <summary>Why a reaction phase of <paramref name="deployment"/> could never be measured by this plan, if it could not.</summary>
+    private static string? ReactionProblem(Plan plan, string deployment, string phase)
+    {
+        var aimed = plan.Scenarios.Where(s => (s.Deployment ?? s.Target) == deployment).ToList();
+        if (aimed.Count == 0)
+        {
+            return $"no scenario's load lands on '{deployment}': a reaction is measured for the steps of a scenario aimed at it (its target named '{deployment}', or deployment: {deployment})";
+        }
+
+        return phase switch
+        {
+            "metric_above" when plan.Observe!.Kubernetes!.Workloads.All(w => w.Deployment != deployment || w.Hpa is null)
+                => $"the HPA metric needs the deployment's HPA watched (observe.kubernetes.workloads: hpa: for '{deployment}')",
+            "recovered" when aimed.All(s => Results.ReactionScope.For(s).P95LimitMs is null)
+                => "recovery is judged against a p95 limit: give a scenario aimed at it a p(95) < X threshold or a p95 > X stopWhen",
+            "control_recovered" when plan.Observe!.Probes.Count == 0 || plan.Observe.Baseline <= TimeSpan.Zero
+                => "the control app's recovery needs a probe (observe.probes) and a calm baseline (observe.baseline)",
+            _ => null,
+        };
+    }
+
     /// <summary>
     /// What a single threshold cannot know: stage names, observed deployments and probes, a baseline for regressions.
     /// A problem names its list and the threshold's text (the list holds only the thresholds that parsed).
@@ -647,22 +673,22 @@ public static class PlanValidator
                         Problem("scaling thresholds belong to the run: put them in the top-level thresholds list");
                     }
 
-                    var parts = t.ScalingName!.Split('.');
-                    if (parts[0] == "scale" && !observedDeployments.Contains(parts[1]))
+                    var name = ScalingName.Parse(t.ScalingName!)!;
+                    if (name.Kind == "scale" && !observedDeployments.Contains(name.Subject!))
                     {
-                        Problem($"'{parts[1]}' is not a deployment the observer watches (observe.kubernetes.workloads{(observedDeployments.Count == 0 ? " is empty" : ": " + string.Join(", ", observedDeployments))})");
+                        Problem(NotWatched(plan, name.Subject!));
                     }
-                    else if (parts is ["scale", var d, _, _] && !plan.Scenarios.Any(s => (s.Deployment ?? s.Target) == d))
+                    else if (name is { IsReaction: true, Subject: var d } && ReactionProblem(plan, d!, name.Metric) is { } problem)
                     {
-                        Problem($"no scenario's load lands on '{d}': a reaction is measured for the steps of a scenario aimed at it (its target named '{d}', or deployment: {d})");
+                        Problem(problem);
                     }
-                    else if (parts[0] == "nodes" && plan.Observe?.Kubernetes is null)
+                    else if (name.Kind == "nodes" && plan.Observe?.Kubernetes is null)
                     {
                         Problem("node metrics need the Kubernetes sampler (observe.kubernetes)");
                     }
-                    else if (parts[0] == "control" && !probed.Contains(parts[1]))
+                    else if (name.Kind == "control" && !probed.Contains(name.Subject!))
                     {
-                        Problem($"'{parts[1]}' is not a probed control app (observe.probes{(probed.Count == 0 ? " is empty" : ": " + string.Join(", ", probed))})");
+                        Problem($"'{name.Subject}' is not a probed control app (observe.probes{(probed.Count == 0 ? " is empty" : ": " + string.Join(", ", probed))})");
                     }
                 }
 

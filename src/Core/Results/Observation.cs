@@ -64,6 +64,9 @@ public sealed record WorkloadTimeline(string Namespace, string Deployment, strin
 {
     /// <summary>The HPA's target utilization (%) for the metric in <see cref="ReplicaPoint.HpaMetric"/>, when it has one.</summary>
     public double? HpaTarget { get; init; }
+
+    /// <summary>The HPA's maximum replicas.</summary>
+    public int? HpaMax { get; init; }
 }
 
 /// <summary>

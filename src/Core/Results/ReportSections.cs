@@ -145,7 +145,7 @@ public static class RunSections
 
         var blocks = new List<ReportBlock>
         {
-            new TextBlock("Seconds from each step up of the load to each phase of the reaction (pending: the longest a new pod waited to be scheduled). – : nothing to react to in that step; not reached: it did not happen before the next step or the end of observing (and a p95 or max over it is unknown, so its threshold fails).", Tone.Note),
+            new TextBlock("Seconds from each step up of the load to each phase of the reaction (pending: the longest a new pod waited to be scheduled). – : nothing to react to in that step; not reached: it did not happen (the HPA's rise before the next step, the rest before observing ended). A step that did not reach a phase counts as longer than any: its max is unknown, and so is its p95 once more than 5% of the steps missed it — their thresholds fail.", Tone.Note),
         };
         foreach (var r in m.Reactions)
         {

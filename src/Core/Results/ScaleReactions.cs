@@ -132,6 +132,9 @@ public sealed record ReactionStep
     public double? ControlRecovered { get; init; }
 
     public IReadOnlyList<string> Unreached { get; init; } = [];
+
+    /// <summary>The load ended in this step while its p95 was over the limit: the recovery phase does not apply.</summary>
+    public bool LoadEndedOver { get; init; }
 }
 
 /// <summary>A phase over the steps: how many it applied to, how many reached it, and its p50/p95/max (null when a step that should have reached it did not).</summary>
@@ -183,21 +186,30 @@ public static class ScaleReactionAnalyzer
             return [];
         }
 
+        var aimed = run.Scenarios
+            .Where(s => s.Reaction is { Steps.Count: > 0 })
+            .Select(s => (Scenario: s, Scope: s.Reaction!, Workload: k8s.Workloads.FirstOrDefault(w => w.Deployment == s.Reaction!.Deployment)))
+            .Where(x => x.Workload is not null)
+            .ToList();
         var result = new List<ScaleReaction>();
-        foreach (var scenario in run.Scenarios)
+        foreach (var (scenario, scope, workload) in aimed)
         {
-            if (scenario.Reaction is not { Steps.Count: > 0 } scope || k8s.Workloads.FirstOrDefault(w => w.Deployment == scope.Deployment) is not { } workload)
-            {
-                continue;
-            }
-
-            result.Add(Derive(scenario, scope, workload, k8s, obs, control));
+            // A step's window ends at the next step of any scenario aimed at the same deployment: a later scenario's
+            // rise is its own, not a slow part of this one's.
+            var others = aimed.Where(x => x.Scenario != scenario && x.Workload == workload)
+                .SelectMany(x => Started(x.Scenario, x.Scope).Select(st => x.Scenario.StartOffsetSeconds + st.StartSeconds))
+                .ToList();
+            result.Add(Derive(scenario, scope, workload!, k8s, obs, control, others));
         }
 
         return result;
     }
 
-    private static ScaleReaction Derive(ScenarioResult scenario, ReactionScope scope, WorkloadTimeline w, KubernetesTimeline k8s, Observation obs, IReadOnlyList<ControlLatency> control)
+    /// <summary>The steps of a scenario that ran: those that started before its load ended, at most <see cref="MaxSteps"/>.</summary>
+    private static List<LoadStep> Started(ScenarioResult scenario, ReactionScope scope) =>
+        [.. scope.Steps.Where(s => s.StartSeconds < scenario.DurationSeconds).Take(MaxSteps)];
+
+    private static ScaleReaction Derive(ScenarioResult scenario, ReactionScope scope, WorkloadTimeline w, KubernetesTimeline k8s, Observation obs, IReadOnlyList<ControlLatency> control, List<double> otherSteps)
     {
         var notes = new List<string>();
         var points = w.Replicas.OrderBy(p => p.Seconds).ToList();
@@ -219,19 +231,30 @@ public static class ScaleReactionAnalyzer
             notes.Add("the control app has no calm baseline (observe.baseline): its recovery phase is not measured");
         }
 
-        double loadEnd = scenario.StartOffsetSeconds + scenario.DurationSeconds;
-        var taken = scope.Steps.Where(s => scenario.StartOffsetSeconds + s.StartSeconds < loadEnd).Take(MaxSteps).ToList();
+        var taken = Started(scenario, scope);
         if (taken.Count < scope.Steps.Count)
         {
             notes.Add($"{scope.Steps.Count - taken.Count} step(s) of the plan never ran (the load ended first) or were past the first {MaxSteps}");
         }
 
         var steps = new List<ReactionStep>();
+        var context = new StepContext(w, points, pods, k8s.Nodes, scenario, scope.P95LimitMs, probes, baseline, obs.ToSeconds);
         for (int i = 0; i < taken.Count; i++)
         {
             double start = scenario.StartOffsetSeconds + taken[i].StartSeconds;
-            double end = i + 1 < taken.Count ? scenario.StartOffsetSeconds + taken[i + 1].StartSeconds : Math.Max(obs.ToSeconds, start);
-            steps.Add(Step(i + 1, taken[i], start, end, w, points, pods, k8s.Nodes, scenario, scope.P95LimitMs, probes, baseline));
+            double next = i + 1 < taken.Count ? scenario.StartOffsetSeconds + taken[i + 1].StartSeconds : double.PositiveInfinity;
+            next = Math.Min(next, otherSteps.Where(t => t > start).DefaultIfEmpty(double.PositiveInfinity).Min());
+            var step = Step(i + 1, taken[i], start, Math.Max(start, Math.Min(next, obs.ToSeconds)), context);
+            steps.Add(step);
+            if (step.LoadEndedOver)
+            {
+                notes.Add($"step {step.Number} ({step.Stage}): the load ended while the p95 was over its limit (its breaking point, or the end of the plan): nothing to recover from in the run");
+            }
+        }
+
+        if (otherSteps.Count > 0)
+        {
+            notes.Add("other scenarios load this deployment too: each step's window ends at the next step of any of them");
         }
 
         return new ScaleReaction
@@ -248,8 +271,16 @@ public static class ScaleReactionAnalyzer
         };
     }
 
-    private static ReactionStep Step(int number, LoadStep step, double start, double end, WorkloadTimeline w, List<ReplicaPoint> points, List<PodLife> pods, IReadOnlyList<NodeLife> nodes, ScenarioResult scenario, double? limit, ProbeResult? probes, double? baseline)
+    private sealed record StepContext(WorkloadTimeline Workload, List<ReplicaPoint> Points, List<PodLife> Pods, IReadOnlyList<NodeLife> Nodes, ScenarioResult Scenario, double? LimitMs, ProbeResult? Probes, double? BaselineMs, double ObservedTo);
+
+    /// <summary>
+    /// One step: the HPA's decisions in its window [start, end) (until the next step); the pods that decision created
+    /// and the nodes created in the window are followed to the end of observing, so a reaction slower than the steps
+    /// is measured, not cut off.
+    /// </summary>
+    private static ReactionStep Step(int number, LoadStep step, double start, double end, StepContext c)
     {
+        var w = c.Workload;
         var unreached = new List<string>();
         double? Since(double? at) => at is { } t ? Math.Round(Math.Max(0, t - start), 3) : null;
         double? Applies(string phase, bool applies, double? at)
@@ -267,9 +298,9 @@ public static class ScaleReactionAnalyzer
             return Since(at);
         }
 
-        var before = ScalingAnalyzer.At(points, start);
+        var before = ScalingAnalyzer.At(c.Points, start);
         int desiredBefore = before?.Desired ?? 0;
-        var inWindow = points.Where(p => p.Seconds >= start && p.Seconds < end).ToList();
+        var inWindow = c.Points.Where(p => p.Seconds >= start && p.Seconds < end).ToList();
         var current = before is null ? inWindow : inWindow.Prepend(before).ToList();
 
         // The HPA saw the load: its metric over its target (already over at the step's start counts as 0).
@@ -277,25 +308,31 @@ public static class ScaleReactionAnalyzer
         double? desiredRaised = inWindow.FirstOrDefault(p => p.Desired > desiredBefore)?.Seconds;
         int desiredPeak = inWindow.Select(p => p.Desired).Append(desiredBefore).Max();
 
-        // The pods this step brought: created in its window once the desired count rose (a crash's replacement before
-        // it is not one). The API server's timestamps are whole seconds: a pod created with the rise may carry the second before.
-        var fresh = desiredRaised is { } raised ? pods.Where(p => p.CreatedSeconds >= Math.Max(start, raised - 1) && p.CreatedSeconds < end).ToList() : [];
-        double? podCreated = fresh.Count == 0 ? null : Math.Max(fresh.Min(p => p.CreatedSeconds), desiredRaised!.Value);
-        PodLife? longest = fresh.OrderByDescending(p => (p.ScheduledSeconds ?? end) - p.CreatedSeconds).FirstOrDefault();
-        double? pending = longest is null ? null : Math.Round((longest.ScheduledSeconds ?? end) - longest.CreatedSeconds, 3);
+        // The HPA owed a rise when, in the window, its metric was beyond its tolerance (10%) with every desired pod
+        // Ready and below its maximum: a rise that did not come is a failure. Else (within tolerance, at the maximum,
+        // capacity still coming from the step before) there was nothing for it to do.
+        bool owed = w.HpaTarget is { } t2 && inWindow.Any(p => p.HpaMetric > t2 * (1 + HpaTolerance) && p.Ready >= p.Desired && (w.HpaMax is not { } max || p.Desired < max));
+        bool scaled = desiredRaised is not null;
 
-        // A node was needed when a new pod waited for room, or the cluster grew in the window.
-        var newNodes = nodes.Where(n => n.CreatedSeconds >= start && n.CreatedSeconds < end).ToList();
-        bool nodeNeeded = newNodes.Count > 0 || fresh.Any(p => p.PendingReason is { } r && (r.Contains("Insufficient", StringComparison.OrdinalIgnoreCase) || r.Contains("Unschedulable", StringComparison.OrdinalIgnoreCase)));
-        double? nodeReady = newNodes.Where(n => n.ReadySeconds < end).Select(n => n.ReadySeconds).Min();
+        // The pods the rise created: from the second before it (the API server's timestamps are whole seconds) to the
+        // end of the window; each followed to the end of observing.
+        var fresh = desiredRaised is { } raised ? c.Pods.Where(p => p.CreatedSeconds >= Math.Max(start, raised - 1) && p.CreatedSeconds < end).ToList() : [];
+        double? podCreated = fresh.Count == 0 ? null : Math.Max(fresh.Min(p => p.CreatedSeconds), desiredRaised!.Value);
+        var longest = fresh.Select(p => (Pod: p, Wait: ScalingAnalyzer.Pending(p, c.ObservedTo))).OrderByDescending(x => x.Wait.Seconds).FirstOrDefault();
+
+        // A node was needed when a new pod waited for room; the node is the first created since the step that one of them landed on.
+        bool nodeNeeded = fresh.Any(p => p.PendingReason is { } r && (r.Contains("Insufficient", StringComparison.OrdinalIgnoreCase) || r.Contains("Too many pods", StringComparison.OrdinalIgnoreCase)));
+        var hosts = fresh.Select(p => p.Node).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        double? nodeReady = c.Nodes.Where(n => n.CreatedSeconds >= start && hosts.Contains(n.Name)).Select(n => n.ReadySeconds).Min();
 
         // Reacted: every new pod that was not deleted before it was Ready is Ready, and as many as the desired count asked.
         var live = fresh.Where(p => p.ReadySeconds is not null || p.DeletedSeconds is null).ToList();
-        double? reaction = live.Count > 0 && live.All(p => p.ReadySeconds < end) && live.Count >= desiredPeak - desiredBefore
+        double? reaction = live.Count > 0 && live.All(p => p.ReadySeconds is not null) && live.Count >= desiredPeak - desiredBefore
             ? live.Max(p => p.ReadySeconds)
             : null;
 
-        bool scaled = desiredRaised is not null;
+        var recovered = c.LimitMs is { } limit ? Recovery(c.Scenario, start, end, limit) : default;
+        var controlBack = c.Probes is not null && c.BaselineMs is { } b ? ControlRecovery(c.Probes, start, end, b) : default;
         return new ReactionStep
         {
             Number = number,
@@ -308,79 +345,83 @@ public static class ScaleReactionAnalyzer
             DesiredPeak = desiredPeak,
             NewPods = fresh.Count,
             MetricAbove = Applies("metric_above", w.HpaTarget is not null && (scaled || metricAbove is not null), metricAbove),
-            DesiredRaised = Applies("desired_raised", scaled || metricAbove is not null, desiredRaised),
+            DesiredRaised = Applies("desired_raised", scaled || owed, desiredRaised),
             PodCreated = Applies("pod_created", scaled, podCreated),
-            Pending = scaled && longest is not null ? pending : null,
-            PendingReason = longest?.ScheduledSeconds is null && longest is not null ? longest.PendingReason ?? "still pending" : longest?.PendingReason,
+            Pending = scaled && longest.Pod is not null ? Math.Round(longest.Wait.Seconds, 3) : null,
+            PendingReason = longest.Pod is null ? null : longest.Wait.Unfinished ? $"still pending when observing stopped{(longest.Pod.PendingReason is { } why ? ": " + why : string.Empty)}" : longest.Pod.PendingReason,
             NodeReady = Applies("node_ready", scaled && nodeNeeded, nodeReady),
             Reaction = Applies("reaction", scaled, reaction),
-            Recovered = Applies("recovered", limit is not null, limit is { } l ? Recovery(scenario, start, end, l) : null),
-            ControlRecovered = Applies("control_recovered", probes is not null && baseline is not null, probes is not null && baseline is { } b ? ControlRecovery(probes, start, end, b) : null),
+            Recovered = Applies("recovered", c.LimitMs is not null && !recovered.EndedOver, recovered.At),
+            ControlRecovered = Applies("control_recovered", c.Probes is not null && c.BaselineMs is not null, controlBack.At),
+            LoadEndedOver = recovered.EndedOver,
             Unreached = unreached,
         };
     }
 
+    /// <summary>The HPA's default tolerance: it acts when its metric is more than 10% off target.</summary>
+    public const double HpaTolerance = 0.1;
+
+    /// <summary>A second is over when its p95 is over the limit or more than this share of its answers failed (fast errors are not health).</summary>
+    public const double ErrorShareOver = 0.05;
+
     /// <summary>
-    /// When the scenario's p95 was back under its limit for good within the window: the end of the last second over
-    /// it; the start when none was; null when the window's last second was still over.
+    /// When the scenario was back under its limit for good within the window: the start of the first second after the
+    /// last one over it (the step's start when none was); null while the window's last second was still over. When
+    /// the load itself ended over the limit in the window, <c>EndedOver</c>: there is nothing to recover from.
     /// </summary>
-    private static double? Recovery(ScenarioResult scenario, double start, double end, double limitMs)
+    private static (double? At, bool EndedOver) Recovery(ScenarioResult scenario, double start, double end, double limitMs)
     {
-        double? lastOver = null;
-        bool anyIn = false, lastWasOver = false;
+        var judged = new List<(double From, double To, bool Over)>();
         foreach (var s in scenario.Seconds)
         {
-            double from = scenario.StartOffsetSeconds + s.Second, to = from + scenario.SecondsPerPoint;
-            if (to <= start || from >= end || s.Latency.Count == 0)
+            double from = scenario.StartOffsetSeconds + s.Second, to = Math.Min(from + scenario.SecondsPerPoint, end);
+            if (to <= start || from >= end || s.Outcomes.Completed == 0)
             {
                 continue;
             }
 
-            anyIn = true;
-            lastWasOver = s.Latency.P95Ms > limitMs;
-            if (lastWasOver)
-            {
-                lastOver = to;
-            }
+            judged.Add((Math.Max(from, start), to, s.Latency.P95Ms > limitMs || s.Outcomes.Errors > ErrorShareOver * s.Outcomes.Completed));
         }
 
-        if (!anyIn || lastWasOver)
-        {
-            return null;
-        }
-
-        return lastOver ?? start;
+        bool loadEnded = scenario.StartOffsetSeconds + scenario.DurationSeconds < end;
+        var back = BackForGood(judged, start);
+        return (back, back is null && loadEnded && judged.Count > 0);
     }
 
-    /// <summary>Like <see cref="Recovery"/> for the control app's probes: p95 over the last 10 s within 25% of the baseline; a failed probe is over.</summary>
-    private static double? ControlRecovery(ProbeResult probes, double start, double end, double baselineMs)
+    /// <summary>Like <see cref="Recovery"/> for the control app: its p95 over the last 10 s within 25% of the baseline at each probe (a failed probe is over).</summary>
+    private static (double? At, bool EndedOver) ControlRecovery(ProbeResult probes, double start, double end, double baselineMs)
     {
         var samples = probes.Samples.Where(s => s.Seconds >= start - ControlWindowSeconds && s.Seconds < end).OrderBy(s => s.Seconds).ToList();
-        double? lastOver = null;
-        bool anyIn = false, lastWasOver = false;
+        var judged = new List<(double From, double To, bool Over)>();
         for (int i = 0; i < samples.Count; i++)
         {
-            if (samples[i].Seconds < start)
+            var t = samples[i].Seconds;
+            if (t < start)
             {
                 continue;
             }
 
-            var t = samples[i].Seconds;
             var window = samples.Where(s => s.Seconds > t - ControlWindowSeconds && s.Seconds <= t).Select(s => s.Ok ? s.LatencyMs : double.PositiveInfinity).ToList();
-            anyIn = true;
-            lastWasOver = ScalingAnalyzer.Percentile(window, 95) > baselineMs * ControlTolerance;
-            if (lastWasOver)
-            {
-                lastOver = t;
-            }
+            var nextAt = i + 1 < samples.Count ? samples[i + 1].Seconds : end;
+            judged.Add((t, nextAt, ScalingAnalyzer.Percentile(window, 95) > baselineMs * ControlTolerance));
         }
 
-        if (!anyIn || lastWasOver)
+        return (BackForGood(judged, start), false);
+    }
+
+    /// <summary>
+    /// From judged stretches in time order: when the last stretch that was over ended (the step's start when none
+    /// was), or null when the last one was still over (or there were none).
+    /// </summary>
+    private static double? BackForGood(List<(double From, double To, bool Over)> judged, double start)
+    {
+        if (judged.Count == 0 || judged[^1].Over)
         {
             return null;
         }
 
-        return lastOver ?? start;
+        var lastOver = judged.FindLastIndex(j => j.Over);
+        return lastOver < 0 ? start : judged[lastOver].To;
     }
 
     /// <summary>p50/p95/max of a phase over the steps it applies to; a step that did not reach it counts as longer than any, so a max or p95 that includes it is null.</summary>

@@ -105,8 +105,7 @@ public static class ScalingAnalyzer
         double longestPending = 0;
         foreach (var pod in pods.Where(p => p.CreatedSeconds >= obs.FromSeconds))
         {
-            var end = pod.ScheduledSeconds ?? pod.DeletedSeconds ?? obs.ToSeconds;
-            var pending = end - pod.CreatedSeconds;
+            var pending = Pending(pod, obs.ToSeconds).Seconds;
             if (pending > longestPending)
             {
                 longestPending = pending;
@@ -234,6 +233,10 @@ public static class ScalingAnalyzer
             P95DeltaPercent = baseP95 is > 0 && windowP95 is { } w ? Math.Round((w - baseP95.Value) / baseP95.Value * 100, 1) : null,
         };
     }
+
+    /// <summary>How long a pod waited to be scheduled: until it was, or was deleted, or (unfinished) observing stopped.</summary>
+    internal static (double Seconds, bool Unfinished) Pending(PodLife pod, double observedTo) =>
+        (Math.Max(0, (pod.ScheduledSeconds ?? pod.DeletedSeconds ?? observedTo) - pod.CreatedSeconds), pod is { ScheduledSeconds: null, DeletedSeconds: null });
 
     /// <summary>The replica counts in force at <paramref name="t"/> (the first known, before any).</summary>
     internal static ReplicaPoint? At(List<ReplicaPoint> points, double t)

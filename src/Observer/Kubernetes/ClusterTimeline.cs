@@ -91,6 +91,7 @@ public sealed class ClusterTimeline
 
                 // The target of the same resource (CPU, say), for the waterfall's "metric above target".
                 var resource = metric?.Resource?.Name;
+                w.HpaMax = h.Spec?.MaxReplicas ?? w.HpaMax;
                 w.HpaTarget = h.Spec?.Metrics?.FirstOrDefault(m => m.Resource?.Target?.AverageUtilization is not null && (resource is null || m.Resource.Name == resource))?.Resource.Target.AverageUtilization ?? w.HpaTarget;
                 if (w.HpaMetric is { } m)
                 {
@@ -206,7 +207,7 @@ public sealed class ClusterTimeline
         {
             return new KubernetesTimeline
             {
-                Workloads = _workloads.Values.Select(w => new WorkloadTimeline(w.Spec.Namespace, w.Spec.Deployment, w.Spec.Hpa, [.. w.Points]) { HpaTarget = w.HpaTarget }).ToList(),
+                Workloads = _workloads.Values.Select(w => new WorkloadTimeline(w.Spec.Namespace, w.Spec.Deployment, w.Spec.Hpa, [.. w.Points]) { HpaTarget = w.HpaTarget, HpaMax = w.HpaMax }).ToList(),
                 Pods = _pods.Values.OrderBy(p => p.Created).ThenBy(p => p.Name, StringComparer.Ordinal).Select(p => new PodLife
                 {
                     Namespace = p.Namespace,
@@ -336,6 +337,7 @@ public sealed class ClusterTimeline
         public int? HpaDesired { get; set; }
         public double? HpaMetric { get; set; }
         public double? HpaTarget { get; set; }
+        public int? HpaMax { get; set; }
         public List<ReplicaPoint> Points { get; } = [];
 
         public void Append(double now)

@@ -115,7 +115,10 @@ public static class S3Clients
     /// (seen with s3rver under CPU pressure: <c>AWSSDKUtils.HexStringToBytes</c>). Passing, like a dropped connection.
     /// </summary>
     public static bool IsMalformedAnswer(Exception e) =>
-        e is ArgumentException or FormatException && e.Source is { } source && source.StartsWith("AWSSDK", StringComparison.Ordinal);
+        e is ArgumentException or FormatException
+        && e.Source is { } source && source.StartsWith("AWSSDK", StringComparison.Ordinal)
+        && e.StackTrace is { } trace && trace.Contains("ResponseHandler", StringComparison.Ordinal); // reading an answer, not checking a request
+
 }
 
 public sealed class S3RunStore : IRunStore, History.IRemoteRuns, IDisposable

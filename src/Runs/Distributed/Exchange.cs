@@ -187,8 +187,9 @@ public sealed class S3Exchange(IAmazonS3 s3, string bucket, string prefix) : IEx
             {
                 return await call(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException or TimeoutException
-                || (e is AmazonServiceException s && (int)s.StatusCode >= 500) || Reports.Stores.S3Clients.IsMalformedAnswer(e))
+            catch (Exception e) when (!ct.IsCancellationRequested
+                && (e is AmazonClientException or HttpRequestException or IOException or OperationCanceledException or TimeoutException
+                    || (e is AmazonServiceException s && (int)s.StatusCode >= 500) || Reports.Stores.S3Clients.IsMalformedAnswer(e)))
             {
                 if (attempt >= 3)
                 {

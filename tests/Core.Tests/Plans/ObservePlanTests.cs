@@ -131,6 +131,54 @@ public sealed class ObservePlanTests
         var eks = PlanLoader.LoadFile(Path.Combine(plans, "eks-nightly.yaml")).Plan!;
         eks.Observe!.Kubernetes!.Workloads.ShouldContain(w => w.Deployment == "spin" && w.Hpa == "spin");
     }
+
+    [Fact]
+    public void Deployment_NamesTheWatchedDeploymentAScenarioLoads_AndReactionThresholdsNeedOne()
+    {
+        const string Plan = """
+            name: reacting
+            targets:
+              front: { baseUrl: "http://127.0.0.1:8080" }
+            scenarios:
+              - name: ramp
+                target: front
+                deployment: spin
+                load: { model: open, steps: { from: 1, step: 1, every: 60s, to: 3 } }
+                thresholds: ["p(95) < 2s"]
+            thresholds:
+              - "scale.spin.reaction.p95 < 90s"
+              - "scale.spin.recovered.max < 3m"
+            observe:
+              kubernetes:
+                workloads:
+                  - { namespace: demo, deployment: spin, hpa: spin }
+                  - { namespace: demo, deployment: webapp }
+            """;
+        var ok = PlanLoader.Parse(Plan);
+        ok.Errors.ShouldBeEmpty();
+        ok.Plan!.Scenarios[0].Deployment.ShouldBe("spin");
+        PlanYamlWriter.Write(ok.Plan).ShouldContain("deployment: spin");
+
+        // Not watched: said where.
+        var unwatched = PlanLoader.Parse(Plan.Replace("deployment: spin\n", "deployment: spinn\n", StringComparison.Ordinal));
+        unwatched.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("scenarios[0].deployment") && e.Contains("'spinn' is not a deployment the observer watches (observe.kubernetes.workloads: spin, webapp)"));
+
+        // A reaction gate on a watched deployment no scenario loads: nothing would ever be measured.
+        var unloaded = PlanLoader.Parse(Plan.Replace("scale.spin.reaction.p95", "scale.webapp.reaction.p95", StringComparison.Ordinal));
+        unloaded.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("no scenario's load lands on 'webapp'"));
+
+        // Phases the plan could never measure are refused before the run, not failed after it.
+        var noLimit = PlanLoader.Parse(Plan.Replace("thresholds: [\"p(95) < 2s\"]", "thresholds: [\"p(99) < 2s\"]", StringComparison.Ordinal));
+        noLimit.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("recovery is judged against a p95 limit"));
+        var noHpa = PlanLoader.Parse(Plan.Replace("{ namespace: demo, deployment: spin, hpa: spin }", "{ namespace: demo, deployment: spin }", StringComparison.Ordinal).Replace("scale.spin.reaction.p95", "scale.spin.metric_above.p95", StringComparison.Ordinal));
+        noHpa.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("the HPA metric needs the deployment's HPA watched"));
+        var noProbe = PlanLoader.Parse(Plan.Replace("scale.spin.reaction.p95", "scale.spin.control_recovered.p95", StringComparison.Ordinal));
+        noProbe.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("needs a probe (observe.probes) and a calm baseline"));
+
+        // A deployment named with dots (a valid Kubernetes name) is one deployment in a threshold's name.
+        var dotted = PlanLoader.Parse(Plan.Replace("deployment: spin", "deployment: api.v2", StringComparison.Ordinal).Replace("scale.spin.", "scale.api.v2.", StringComparison.Ordinal));
+        dotted.Errors.ShouldBeEmpty();
+    }
 }
 
 public sealed class PlanRedactorTests
@@ -185,40 +233,5 @@ public sealed class PlanRedactorTests
         PlanLoader.Parse(redacted).Plan!.Targets["api"].BaseUrl!.Host.ShouldBe("api.example.test");
         PlanRedactor.RedactUrl(new Uri("https://load:s3cret@api.example.test:8443/v1/x?q=1")).ShouldBe("https://redacted@api.example.test:8443/v1/x?q=1");
         PlanRedactor.RedactUrl("http://127.0.0.1:9/").ShouldBe("http://127.0.0.1:9/");
-    }
-
-    [Fact]
-    public void Deployment_NamesTheWatchedDeploymentAScenarioLoads_AndReactionThresholdsNeedOne()
-    {
-        const string Plan = """
-            name: reacting
-            targets:
-              front: { baseUrl: "http://127.0.0.1:8080" }
-            scenarios:
-              - name: ramp
-                target: front
-                deployment: spin
-                load: { model: open, steps: { from: 1, step: 1, every: 60s, to: 3 } }
-            thresholds:
-              - "scale.spin.reaction.p95 < 90s"
-              - "scale.spin.recovered.max < 3m"
-            observe:
-              kubernetes:
-                workloads:
-                  - { namespace: demo, deployment: spin, hpa: spin }
-                  - { namespace: demo, deployment: webapp }
-            """;
-        var ok = PlanLoader.Parse(Plan);
-        ok.Errors.ShouldBeEmpty();
-        ok.Plan!.Scenarios[0].Deployment.ShouldBe("spin");
-        PlanYamlWriter.Write(ok.Plan).ShouldContain("deployment: spin");
-
-        // Not watched: said where.
-        var unwatched = PlanLoader.Parse(Plan.Replace("deployment: spin\n", "deployment: spinn\n", StringComparison.Ordinal));
-        unwatched.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("scenarios[0].deployment") && e.Contains("'spinn' is not a deployment the observer watches (observe.kubernetes.workloads: spin, webapp)"));
-
-        // A reaction gate on a watched deployment no scenario loads: nothing would ever be measured.
-        var unloaded = PlanLoader.Parse(Plan.Replace("scale.spin.reaction.p95", "scale.webapp.reaction.p95", StringComparison.Ordinal));
-        unloaded.Errors.Select(e => e.ToString()).ShouldContain(e => e.Contains("no scenario's load lands on 'webapp'"));
     }
 }

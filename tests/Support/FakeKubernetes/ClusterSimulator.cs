@@ -44,11 +44,12 @@ public sealed record SimulatedCluster
 }
 
 /// <summary>What the simulator did, when (the truth a test holds the waterfall to).</summary>
-public sealed record SimulatedAction(DateTimeOffset At, string Kind, string Name, double Value = 0);
+public sealed record SimulatedAction(DateTimeOffset At, string Kind, string Name, double Value = 0, string? Node = null);
 
 /// <summary>
 /// A simulated cluster on a <see cref="FakeKubernetesServer"/>: an HPA that syncs every <see cref="SimulatedCluster.HpaSync"/>
-/// on the CPU a real process burns (the one SpinService that serves the load stands for all the replicas: utilization
+/// (the controller's formula, tolerance, stabilization windows, the default scale-up policy of +100% or +4 pods per
+/// sync; no metrics-server lag: the CPU is read at each sync) on the CPU a real process burns (the one SpinService that serves the load stands for all the replicas: utilization
 /// is its CPU over the ready pods' requests), a scheduler, a cluster autoscaler that adds nodes for unschedulable pods
 /// on its scan, and kubelets that pull and probe. It writes Deployment, HPA, Pod and Node objects as the controllers
 /// would, and keeps a log of every action — the known truth a scale reaction must be measured against.
@@ -139,11 +140,11 @@ public sealed class ClusterSimulator(FakeKubernetesServer server, SimulatedClust
         }
     }
 
-    private void Record(DateTimeOffset at, string kind, string name, double value = 0)
+    private void Record(DateTimeOffset at, string kind, string name, double value = 0, string? node = null)
     {
         lock (_gate)
         {
-            _log.Add(new SimulatedAction(at, kind, name, value));
+            _log.Add(new SimulatedAction(at, kind, name, value, node));
         }
     }
 
@@ -165,11 +166,12 @@ public sealed class ClusterSimulator(FakeKubernetesServer server, SimulatedClust
         _recommendations.Add((now, recommendation));
         _recommendations.RemoveAll(r => now - r.At > (c.ScaleDownStabilization > c.ScaleUpStabilization ? c.ScaleDownStabilization : c.ScaleUpStabilization));
 
-        // Up: the lowest recommendation of the up window; down: the highest of the down window (Kubernetes' behavior).
+        // Up: the lowest recommendation of the up window, never below the current count; down: the highest of the down
+        // window, never above it (Kubernetes' stabilization). Then the default scale-up policy: at most +100% or +4 pods.
         int desired = recommendation > _desired
-            ? _recommendations.Where(r => now - r.At <= c.ScaleUpStabilization).Select(r => r.Replicas).DefaultIfEmpty(recommendation).Min()
-            : _recommendations.Where(r => now - r.At <= c.ScaleDownStabilization).Select(r => r.Replicas).DefaultIfEmpty(recommendation).Max();
-        desired = Math.Clamp(desired, c.MinReplicas, c.MaxReplicas);
+            ? Math.Max(_desired, _recommendations.Where(r => now - r.At <= c.ScaleUpStabilization).Select(r => r.Replicas).DefaultIfEmpty(recommendation).Min())
+            : Math.Min(_desired, _recommendations.Where(r => now - r.At <= c.ScaleDownStabilization).Select(r => r.Replicas).DefaultIfEmpty(recommendation).Max());
+        desired = Math.Clamp(Math.Min(desired, Math.Max(_desired * 2, _desired + 4)), c.MinReplicas, c.MaxReplicas);
         Record(now, "metric", "hpa", utilization);
         if (desired != _desired)
         {
@@ -212,7 +214,7 @@ public sealed class ClusterSimulator(FakeKubernetesServer server, SimulatedClust
                 pod.Node = node;
                 node.Pods++;
                 pod.ReadyAt = now + c.ImagePull + c.Readiness;
-                Record(now, "pod-scheduled", pod.Name);
+                Record(now, "pod-scheduled", pod.Name, node: node.Name);
                 server.Apply(PodObject(pod, ready: false));
             }
             else if (!pod.Unschedulable)
