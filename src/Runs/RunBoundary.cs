@@ -69,7 +69,14 @@ public sealed record RunStart(DateTimeOffset LoadStartUtc, IReadOnlyList<Resolve
 public sealed record ScenarioSecond(string Scenario, int Second, SecondSample Sample);
 
 /// <summary>One second of the run: every running scenario's sample, the generator's health and a progress view.</summary>
-public sealed record RunSecond(int Second, IReadOnlyList<ScenarioSecond> Scenarios, GeneratorSecond? Generator, EngineProgress? Progress);
+public sealed record RunSecond(int Second, IReadOnlyList<ScenarioSecond> Scenarios, GeneratorSecond? Generator, EngineProgress? Progress)
+{
+    /// <summary>
+    /// Each request's own second in scenarios of several requests (<see cref="ScenarioSecond.Scenario"/> is its
+    /// <see cref="Core.Plans.RequestLabels.Key"/>); already counted in its scenario's, so never summed with them.
+    /// </summary>
+    public IReadOnlyList<ScenarioSecond> Requests { get; init; } = [];
+}
 
 /// <summary>A stop: a scenario's (with its breaking point, if it broke) or the whole run's (<see cref="Scenario"/> null).</summary>
 public sealed record RunStop(int Second, string? Scenario, string Reason)

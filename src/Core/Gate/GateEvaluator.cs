@@ -176,7 +176,7 @@ public static class GateEvaluator
 
         var whole = t with { Window = t.Window.Kind == WindowKind.OverAny ? ThresholdWindow.Whole : t.Window, Regression = false };
         var tracker = new ThresholdTracker(whole, plan is null ? null : SecondFilter(whole, plan, scope));
-        foreach (var s in (seconds ?? (x => SecondData.Of(run, x)))(scope == "run" ? null : scope))
+        foreach (var s in (seconds ?? (x => SecondData.Of(run, x)))(scope == "run" ? null : t.Request is { } r ? RequestLabels.Key(scope, r) : scope))
         {
             tracker.Add(s);
         }
@@ -240,8 +240,13 @@ public static class GateEvaluator
             return Result(scope, t, passed: false, "n/a", null, "the scenario did not run");
         }
 
+        if (t.Request is { } request && !run.Scenarios.Any(s => s.Name == scope && s.Requests.Any(r => r.Name == request)))
+        {
+            return Result(scope, t, passed: false, "n/a", null, $"no request '{request}' ran in {scope}");
+        }
+
         var tracker = new ThresholdTracker(t, SecondFilter(t, plan, scope));
-        foreach (var s in seconds(scope == "run" ? null : scope))
+        foreach (var s in seconds(scope == "run" ? null : t.Request is { } r ? RequestLabels.Key(scope, r) : scope))
         {
             tracker.Add(s);
         }

@@ -112,6 +112,9 @@ public sealed record Threshold
     /// <summary>The metric as written (e.g. "p(95)"), for messages.</summary>
     public required string MetricText { get; init; }
 
+    /// <summary>The request of a sequence it judges (<c>{request:NAME}</c>), instead of the whole scenario.</summary>
+    public string? Request { get; init; }
+
     /// <summary>The unit the metric itself is measured in (a regression's limit is a fraction, its metric is not).</summary>
     public ThresholdUnit MetricUnit => Regression || Change ? ThresholdParser.UnitOf(Kind, ScalingName) : Unit;
 

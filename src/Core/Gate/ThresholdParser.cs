@@ -62,6 +62,26 @@ public static class ThresholdParser
             return false;
         }
 
+        // k6's tag form: p(95){request:login} — one request of a sequence.
+        string? request = null;
+        int tagAt = c.Column;
+        if (c.TryKeyword("{"))
+        {
+            if (!c.TryText("request:") || c.Until('}') is not { Length: > 0 } name || !c.TryKeyword("}"))
+            {
+                error = new ThresholdError(tagAt, $"a tag names one request of a sequence: {metric}{{request:NAME}}, NAME its name (or METHOD path)");
+                return false;
+            }
+
+            if (kind == ThresholdMetricKind.Scaling)
+            {
+                error = new ThresholdError(tagAt, "a scaling metric belongs to the run, not to a request");
+                return false;
+            }
+
+            request = name;
+        }
+
         c.SkipSpace();
         bool regression = false, change = false;
         int regressionAt = c.Column;
@@ -157,7 +177,8 @@ public static class ThresholdParser
             Kind = kind,
             Percentile = percentile,
             ScalingName = kind == ThresholdMetricKind.Scaling ? metric : null,
-            MetricText = metric,
+            MetricText = request is null ? metric : $"{metric}{{request:{request}}}",
+            Request = request,
             Operator = op,
             Limit = limit,
             Unit = limitUnit,
@@ -414,6 +435,32 @@ public static class ThresholdParser
             }
 
             return text[start.._pos];
+        }
+
+        /// <summary>Exactly <paramref name="literal"/> next, wherever it ends (not a whole word).</summary>
+        public bool TryText(string literal)
+        {
+            if (string.CompareOrdinal(text, _pos, literal, 0, literal.Length) != 0)
+            {
+                return false;
+            }
+
+            _pos += literal.Length;
+            return true;
+        }
+
+        /// <summary>Everything up to (not including) <paramref name="end"/>; null when it never comes.</summary>
+        public string? Until(char end)
+        {
+            int at = text.IndexOf(end, _pos);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            var found = text[_pos..at];
+            _pos = at;
+            return found;
         }
 
         public bool TryKeyword(string keyword)

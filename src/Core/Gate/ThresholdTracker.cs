@@ -6,10 +6,16 @@ namespace Constellation.Core.Gate;
 /// <summary>One second of a scope (a scenario, or the run with every scenario merged): counts and the latency histogram as sparse buckets.</summary>
 public sealed record SecondData(int Second, OutcomeCounts Outcomes, IReadOnlyList<(long ValueUs, long Count)> Latency)
 {
-    /// <summary>The seconds of one scenario (scenario-relative), or of the whole run (run-relative, scenarios merged).</summary>
+    /// <summary>
+    /// The seconds of one scenario (scenario-relative) or one of its requests (by its <see cref="Plans.RequestLabels.Key"/>),
+    /// or of the whole run (run-relative, scenarios merged).
+    /// </summary>
     public static IReadOnlyList<SecondData> Of(RunRecord run, string? scenario)
     {
-        var scenarios = scenario is null ? run.Scenarios : run.Scenarios.Where(s => s.Name == scenario).ToList();
+        var scenarios = scenario is null ? run.Scenarios
+            : run.Scenarios.Where(s => s.Name == scenario)
+                .Concat(run.Scenarios.SelectMany(s => s.Requests.Where(r => Plans.RequestLabels.Key(s.Name, r.Name) == scenario)))
+                .ToList();
         var bySecond = new SortedDictionary<int, (OutcomeCounts Outcomes, List<(long, long)> Latency)>();
         foreach (var s in scenarios)
         {

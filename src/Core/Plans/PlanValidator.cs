@@ -692,6 +692,25 @@ public static class PlanValidator
                     }
                 }
 
+                if (t.Request is { } request)
+                {
+                    var labels = plan.Scenarios.FirstOrDefault(s => s.Name == scope) is { } sc ? RequestLabels.Distinct(sc) : [];
+                    if (scope == "run")
+                    {
+                        Problem("a request's threshold belongs to its scenario: put it in the scenario's thresholds");
+                    }
+                    else if (!labels.Contains(request))
+                    {
+                        Problem(labels.Count == 0
+                            ? "{request:NAME} picks one request of a sequence (requests:); this scenario sends one request, whose results are the scenario's"
+                            : $"no request '{request}' in this scenario (its requests: {string.Join(", ", labels)})");
+                    }
+                    else if (t.Change || t.AbortOnFail)
+                    {
+                        Problem(t.Change ? "the stored runs keep each scenario's numbers, not each request's: a change takes the scenario's metric" : "abortOnFail watches a scenario's seconds as they come: give it the scenario's metric");
+                    }
+                }
+
                 if (t.Regression && plan.Baseline is null)
                 {
                     Problem("a regression threshold needs a baseline: set baseline: latest-passed, tag:NAME or a run id");

@@ -6,7 +6,9 @@ namespace Constellation.Core.Results;
 /// <summary>
 /// Writes a run's per-second results as a JMeter CSV JTL in JMeter's own aggregate form (the form of its
 /// "Statistical" sample sender): one row per scenario and second, with SampleCount and ErrorCount columns, and
-/// elapsed and Latency as sums over the row's samples, so mean = elapsed / SampleCount as JMeter reads it.
+/// elapsed and Latency as sums over the row's samples, so mean = elapsed / SampleCount as JMeter reads it. A
+/// scenario of several requests has one row per request and second instead, labelled by the request (JMeter's
+/// sampler labels), its thread name the scenario's.
 /// </summary>
 public static class JtlWriter
 {
@@ -33,17 +35,20 @@ public static class JtlWriter
         w.Write('\n');
         int rows = 0;
         var byTime = run.Scenarios
-            .SelectMany(s => s.Seconds.Where(sec => sec.Outcomes.Completed > 0).Select(sec => (Scenario: s, Sec: sec, At: RunSecond(s, sec))))
-            .OrderBy(x => x.At).ThenBy(x => x.Scenario.Name, StringComparer.Ordinal);
-        foreach (var (s, sec, at) in byTime)
+            .SelectMany(s => (s.Requests.Count == 0 ? [s] : s.Requests).SelectMany((series, order) => series.Seconds
+                .Where(sec => sec.Outcomes.Completed > 0)
+                .Select(sec => (Scenario: s, Series: series, Order: order, Sec: sec, At: RunSecond(s, sec)))))
+            .OrderBy(x => x.At).ThenBy(x => x.Scenario.Name, StringComparer.Ordinal).ThenBy(x => x.Order);
+        foreach (var (s, series, _, sec, at) in byTime)
         {
+            var threads = series == s ? Threads(s, sec) : s.Seconds.FirstOrDefault(p => p.Second == sec.Second) is { } own ? Threads(s, own) : 0;
             var o = sec.Outcomes;
             long count = o.Completed;
             long errors = o.Errors;
             w.Write(string.Join(',',
                 (startMs + (at * 1000)).ToString(inv),
                 Math.Round(sec.Latency.MeanMs * count).ToString(inv),
-                Csv(s.Name),
+                Csv(series.Name),
                 string.Empty,
                 Csv(Breakdown(o, errorsOnly: false)),
                 Csv(s.Name),
@@ -52,9 +57,9 @@ public static class JtlWriter
                 Csv(Breakdown(o, errorsOnly: true)),
                 sec.BytesReceived.ToString(inv),
                 "0",
-                Threads(s, sec).ToString(inv),
+                threads.ToString(inv),
                 all.GetValueOrDefault(at).ToString(inv),
-                Csv(s.Url),
+                Csv(series.Url),
                 Math.Round(sec.ServiceTime.MeanMs * count).ToString(inv),
                 count.ToString(inv),
                 errors.ToString(inv),

@@ -132,6 +132,52 @@ public static class RunSections
         return new ReportSection("Scaling", blocks);
     }
 
+    /// <summary>
+    /// Each request of the scenarios of several requests, with JMeter's Aggregate Report columns (samples, mean,
+    /// median, 90/95/99% lines, min, max, error %, throughput, received KB/s); null when no scenario has several.
+    /// </summary>
+    public static ReportSection? Requests(RunRecord run)
+    {
+        var withRequests = run.Scenarios.Where(s => s.Requests.Count > 0).ToList();
+        if (withRequests.Count == 0)
+        {
+            return null;
+        }
+
+        var rows = new List<TableRow>();
+        foreach (var s in withRequests)
+        {
+            foreach (var r in s.Requests.Prepend(s))
+            {
+                var t = r.Totals;
+                var l = t.Latency;
+                double? min = t.LatencyHistogram is { } h && t.Requests > 0 ? Histograms.Decode(h) is var d && d.TotalCount > 0 ? d.LowestEquivalentValue(d.GetValueAtPercentile(0)) / 1000.0 : null : null;
+                double seconds = Math.Max(r.DurationSeconds, 1e-9);
+                rows.Add(new TableRow(
+                    [
+                        r == s ? $"{s.Name} (all)" : $"{s.Name} › {r.Name}",
+                        t.Requests.ToString(Inv),
+                        Ms(l.MeanMs),
+                        Ms(l.P50Ms),
+                        Ms(l.P90Ms),
+                        Ms(l.P95Ms),
+                        Ms(l.P99Ms),
+                        Ms(min),
+                        Ms(l.MaxMs),
+                        string.Create(Inv, $"{t.ErrorRate * 100:0.##}%"),
+                        string.Create(Inv, $"{t.Rps:0.##}/s"),
+                        string.Create(Inv, $"{t.BytesReceived / 1024.0 / seconds:0.##}"),
+                    ],
+                    r == s ? Tone.Note : t.Outcomes.Errors > 0 ? Tone.Warning : Tone.Plain));
+            }
+        }
+
+        return new ReportSection("Requests (aggregate report)", [
+            new TableBlock(["request", "samples", "mean", "median", "90% line", "95% line", "99% line", "min", "max", "error %", "throughput", "received KB/s"], rows),
+            new TextBlock("The scenario's own row (all), then one row per request label of its sequence (the request's name, else METHOD path; requests of one label share a row, as samplers of one name do in JMeter). Latency from each request's intended start (the open model) or its send; gate one with p(95){request:NAME} < 300ms in the scenario's thresholds.", Tone.Note),
+        ]);
+    }
+
     /// <summary>Most steps listed one by one in the reaction table (all of them count in the phase statistics).</summary>
     public const int MaxStepRows = 20;
 

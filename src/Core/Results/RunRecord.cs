@@ -136,6 +136,12 @@ public sealed record ScenarioResult
     /// <summary>Latency limits the plan sets for this scenario (stop conditions on a percentile or the mean), drawn on its latency chart.</summary>
     public IReadOnlyList<LatencyLimit> LatencyLimits { get; init; } = [];
 
+    /// <summary>
+    /// Each request of a sequence by its label (its name, else "METHOD path"): its own seconds and totals, as
+    /// JMeter's Aggregate Report has a row per label. Empty for a scenario of one request.
+    /// </summary>
+    public IReadOnlyList<ScenarioResult> Requests { get; init; } = [];
+
     /// <summary>What the scale-reaction waterfall needs of the plan (from the journal; run.json has the waterfall itself).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public ReactionScope? Reaction { get; init; }

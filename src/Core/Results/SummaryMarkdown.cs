@@ -41,6 +41,11 @@ public static class SummaryMarkdown
             sb.Append(inv, $"| {Escape(s.Name)} | {t.Requests} | {t.Rps:0.0} | {t.ErrorRate * 100:0.##}% | {t.Outcomes.Dropped} | {Ms(l.P50Ms)} | {Ms(l.P95Ms)} | {Ms(l.P99Ms)} | {Ms(l.MaxMs)} | {s.EndReason.Name()} |\n");
         }
 
+        if (RunSections.Requests(run) is { } requests)
+        {
+            SectionMarkdown.Append(sb, requests);
+        }
+
         if (run.Gate is { } judged)
         {
             SectionMarkdown.Append(sb, RunSections.Thresholds(judged));

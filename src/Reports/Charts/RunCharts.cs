@@ -132,6 +132,9 @@ public static class RunCharts
         return Render(plot);
     }
 
+    /// <summary>Most per-request latency charts per scenario (the aggregate table has every request).</summary>
+    public const int MaxRequestCharts = 12;
+
     /// <summary>Most waterfall charts per scenario (the steps that scaled, first ones first; the table has the rest).</summary>
     public const int MaxWaterfalls = 6;
 

@@ -62,6 +62,11 @@ public static partial class HtmlReport
         }
 
         sb.Append("</tbody></table></div></section>\n");
+        if (RunSections.Requests(run) is { } requests)
+        {
+            SectionHtml.Append(sb, requests);
+        }
+
         foreach (var s in run.Scenarios)
         {
             sb.Append(inv, $"<section class=\"charts\"><h2>{E(s.Name)} <small>{E(s.Url)}</small></h2>\n");
@@ -72,6 +77,16 @@ public static partial class HtmlReport
             {
                 Figure(sb, RunCharts.CapacityChart(s, capacity), $"Capacity of {s.Name}: ok/s against concurrency, with the fitted Universal Scalability Law");
                 SectionHtml.AppendBlocks(sb, [new TextBlock([new Inline("Capacity model", Strong: true), $": {capacity.Describe()}."], capacity.Fit is null ? Tone.Note : Tone.Plain)]);
+            }
+
+            foreach (var r in s.Requests.Take(RunCharts.MaxRequestCharts))
+            {
+                Figure(sb, RunCharts.LatencyChart(r with { Name = $"{s.Name} › {r.Name}" }), $"Latency of the request {r.Name} of {s.Name} per second: p50, p95, p99 and max");
+            }
+
+            if (s.Requests.Count > RunCharts.MaxRequestCharts)
+            {
+                sb.Append(inv, $"<p class=\"note\">Latency charts for the first {RunCharts.MaxRequestCharts} of {s.Requests.Count} requests; the table above has them all.</p>\n");
             }
 
             var o = s.Totals.Outcomes;

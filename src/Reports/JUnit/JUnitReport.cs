@@ -49,6 +49,19 @@ public static class JUnitReport
 
             testCase.Add(new XElement("system-out", text));
             cases.Add(testCase);
+
+            // Each request of a sequence: its numbers for the CI's test view (a request is judged by its thresholds).
+            foreach (var r in s.Requests)
+            {
+                var rt = r.Totals;
+                var rl = rt.Latency;
+                cases.Add(new XElement(
+                    "testcase",
+                    new XAttribute("classname", $"{run.PlanName}.scenarios.{s.Name}"),
+                    new XAttribute("name", r.Name),
+                    new XAttribute("time", s.DurationSeconds.ToString("0.###", inv)),
+                    new XElement("system-out", string.Create(inv, $"requests {rt.Requests}, {rt.Rps:0.0}/s, errors {rt.ErrorRate * 100:0.##}%, mean {rl.MeanMs:0.###} ms, p50 {rl.P50Ms:0.###} ms, p90 {rl.P90Ms:0.###} ms, p95 {rl.P95Ms:0.###} ms, p99 {rl.P99Ms:0.###} ms, max {rl.MaxMs:0.###} ms"))));
+            }
         }
 
         int failures = 0, skipped = 0;

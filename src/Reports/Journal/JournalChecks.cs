@@ -10,10 +10,11 @@ internal static class JournalChecks
     /// <summary>Why the entry is not well formed, or null when it is.</summary>
     public static string? Problem(JournalEntry entry) => entry switch
     {
-        JournalLoad load => NullItem(load.Scenarios, "scenarios")
-            ?? load.Scenarios.Select(s => IsFileName(s.File) ? null : $"scenario '{s.Name}' names its interval logs '{s.File}', not a plain file name").FirstOrDefault(p => p is not null)
-            ?? (load.Scenarios.Select(s => s.Name).Distinct(StringComparer.Ordinal).Count() != load.Scenarios.Count ? "two scenarios have one name" : null),
-        JournalSecond second => NullItem(second.Scenarios, "scenarios"),
+        JournalLoad load => NullItem(load.Scenarios, "scenarios") ?? NullItem(load.Requests, "requests")
+            ?? load.AllSeries.Select(s => IsFileName(s.File) ? null : $"scenario '{s.Name}' names its interval logs '{s.File}', not a plain file name").FirstOrDefault(p => p is not null)
+            ?? (load.AllSeries.Select(s => s.Name).Distinct(StringComparer.Ordinal).Count() != load.Scenarios.Count + load.Requests.Count ? "two scenarios have one name" : null)
+            ?? (load.Requests.Any(r => r.Parent is null || load.Scenarios.All(s => s.Name != r.Parent)) ? "a request's series names no scenario of the run" : null),
+        JournalSecond second => NullItem(second.Scenarios, "scenarios") ?? NullItem(second.Requests, "requests"),
         JournalObserved observed => NullItem(observed.Series, "series") ?? NullItem(observed.Events, "events") ?? NullItem(observed.Gaps, "gaps") ?? NullItem(observed.Probes, "probes"),
         JournalObservation observation => NullItem(observation.Series, "series") ?? NullItem(observation.Events, "events"),
         JournalEnd end => NullItem(end.Scenarios, "scenarios") ?? NullItem(end.GeneratorWarnings, "generatorWarnings"),

@@ -61,6 +61,13 @@ public sealed record JournalLoad : JournalEntry
     public IReadOnlyDictionary<string, string> Targets { get; init; } = new Dictionary<string, string>();
 
     public required IReadOnlyList<JournalScenario> Scenarios { get; init; }
+
+    /// <summary>Each request of a scenario of several requests, with its own series (<see cref="JournalScenario.Parent"/> set).</summary>
+    public IReadOnlyList<JournalScenario> Requests { get; init; } = [];
+
+    /// <summary>Every series the journal holds: the scenarios', then their requests'.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IEnumerable<JournalScenario> AllSeries => Scenarios.Concat(Requests);
 }
 
 /// <summary>A scenario as the journal knows it; <see cref="File"/> names its interval logs (FILE.latency.hlog, FILE.service.hlog).</summary>
@@ -80,6 +87,11 @@ public sealed record JournalScenario
 
     /// <summary>The deployment, p95 limit and load steps of the scale-reaction waterfall.</summary>
     public ReactionScope? Reaction { get; init; }
+
+    /// <summary>For a request's series: the scenario it belongs to, and its label there (<see cref="Name"/> is its key).</summary>
+    public string? Parent { get; init; }
+
+    public string? Label { get; init; }
 }
 
 /// <summary>A second of the run: each running scenario's counts (their histograms are the next line of its interval logs).</summary>
@@ -88,6 +100,9 @@ public sealed record JournalSecond : JournalEntry
     public required int Second { get; init; }
     public required IReadOnlyList<JournalSample> Scenarios { get; init; }
     public GeneratorSecond? Generator { get; init; }
+
+    /// <summary>The requests' own seconds (already counted in their scenarios': never summed with them).</summary>
+    public IReadOnlyList<JournalSample> Requests { get; init; } = [];
 }
 
 /// <summary>One scenario's second: everything of <see cref="SecondSample"/> but the histograms.</summary>

@@ -63,7 +63,8 @@ public static class RunJournal
             {
                 if (entry is JournalLoad load)
                 {
-                    foreach (var s in load.Scenarios.Where(s => scenario is null || s.Name == scenario))
+                    // A request's key names its own series; the run's seconds are the scenarios' (a request's are in them already).
+                    foreach (var s in (scenario is null ? load.Scenarios : load.AllSeries).Where(s => scenario is null || s.Name == scenario))
                     {
                         logs[s.Name] = (new HistogramLogReader(Path.Combine(folder, s.File + ".latency.hlog")), s.StartOffsetSeconds);
                     }
@@ -73,7 +74,7 @@ public static class RunJournal
                     var outcomes = new OutcomeCounts();
                     var latency = new List<(long, long)>();
                     bool any = false;
-                    foreach (var s in second.Scenarios)
+                    foreach (var s in scenario is null ? second.Scenarios : second.Scenarios.Concat(second.Requests))
                     {
                         if (!logs.TryGetValue(s.Scenario, out var log))
                         {
@@ -91,7 +92,7 @@ public static class RunJournal
 
                     if (any)
                     {
-                        yield return new SecondData(scenario is null ? second.Second : second.Scenarios.First(s => s.Scenario == scenario).Second, outcomes, latency);
+                        yield return new SecondData(scenario is null ? second.Second : second.Scenarios.Concat(second.Requests).First(s => s.Scenario == scenario).Second, outcomes, latency);
                     }
                 }
             }
@@ -204,7 +205,7 @@ public static class RunJournal
                     break;
                 case JournalLoad load:
                     _load = load;
-                    foreach (var s in load.Scenarios)
+                    foreach (var s in load.AllSeries)
                     {
                         _scenarios[s.Name] = new ScenarioBuilder(s, folder);
                     }
@@ -212,7 +213,7 @@ public static class RunJournal
                     break;
                 case JournalSecond second:
                     _lastSecond = second.Second;
-                    foreach (var s in second.Scenarios)
+                    foreach (var s in second.Scenarios.Concat(second.Requests))
                     {
                         _scenarios.GetValueOrDefault(s.Scenario)?.Add(s);
                     }
@@ -290,10 +291,19 @@ public static class RunJournal
             var ended = _end?.EndedUtc ?? (_load is null ? start.StartedUtc : loadStart + TimeSpan.FromSeconds(_lastSecond + 1));
             var scenarios = new List<ScenarioResult>();
             var journalWarnings = new List<string>();
-            foreach (var b in _scenarios.Values)
+            var requests = new Dictionary<string, List<ScenarioResult>>(StringComparer.Ordinal);
+            foreach (var b in _scenarios.Values.Where(b => b.Spec.Parent is not null))
+            {
+                var end = _end?.Scenarios.FirstOrDefault(e => e.Name == b.Spec.Parent);
+                var request = b.Build(end, null) with { Name = b.Spec.Label ?? b.Spec.Name };
+                (requests.TryGetValue(b.Spec.Parent!, out var list) ? list : requests[b.Spec.Parent!] = []).Add(request);
+                b.Dispose();
+            }
+
+            foreach (var b in _scenarios.Values.Where(b => b.Spec.Parent is null))
             {
                 var end = _end?.Scenarios.FirstOrDefault(e => e.Name == b.Spec.Name);
-                var scenario = b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name));
+                var scenario = b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name)) with { Requests = requests.GetValueOrDefault(b.Spec.Name) ?? [] };
                 scenarios.Add(scenario with { Capacity = Usl.Model(scenario) });
                 if (b.Warning is { } warning)
                 {

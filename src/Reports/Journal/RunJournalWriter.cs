@@ -76,7 +76,7 @@ public sealed class RunJournalWriter : IDisposable
         RepairTail(Path.Combine(folder, EntriesFile), IsEntry);
         var file = new FileStream(Path.Combine(folder, EntriesFile), FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024);
         var writer = new RunJournalWriter(folder, file, writerLock, time);
-        foreach (var s in load.Scenarios)
+        foreach (var s in load.AllSeries)
         {
             RepairTail(Path.Combine(folder, s.File + ".latency.hlog"), _ => false);
             RepairTail(Path.Combine(folder, s.File + ".service.hlog"), _ => false);
@@ -120,7 +120,7 @@ public sealed class RunJournalWriter : IDisposable
     {
         lock (_lock)
         {
-            foreach (var s in load.Scenarios)
+            foreach (var s in load.AllSeries)
             {
                 var latency = new HistogramLogWriter(Path.Combine(_folder, s.File + ".latency.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', latency from the intended start in µs");
                 var service = new HistogramLogWriter(Path.Combine(_folder, s.File + ".service.hlog"), load.LoadStartUtc, $"Constellation run journal: scenario '{s.Name}', service time from the actual send in µs");
@@ -133,36 +133,42 @@ public sealed class RunJournalWriter : IDisposable
     }
 
     /// <summary>A second of the run: the histograms into the interval logs, then the counts into run.jsonl.</summary>
-    public void Second(int runSecond, IReadOnlyList<(string Scenario, SecondSample Sample)> samples, GeneratorSecond? generator)
+    public void Second(int runSecond, IReadOnlyList<(string Scenario, SecondSample Sample)> samples, GeneratorSecond? generator, IReadOnlyList<(string Key, SecondSample Sample)>? requests = null)
     {
         lock (_lock)
         {
-            var lines = new List<JournalSample>(samples.Count);
-            foreach (var (scenario, s) in samples)
-            {
-                if (_logs.TryGetValue(scenario, out var log))
-                {
-                    log.Latency.Append(log.Offset + s.Second, s.LatencyHistogram, s.Latency.MaxMs);
-                    log.Service.Append(log.Offset + s.Second, s.ServiceTimeHistogram, s.ServiceTime.MaxMs);
-                }
-
-                lines.Add(new JournalSample
-                {
-                    Scenario = scenario,
-                    Second = s.Second,
-                    Offered = s.Offered,
-                    Started = s.Started,
-                    Outcomes = s.Outcomes,
-                    BytesReceived = s.BytesReceived,
-                    InFlight = s.InFlight,
-                    Latency = s.Latency,
-                    ServiceTime = s.ServiceTime,
-                });
-            }
-
-            Write(new JournalSecond { Second = runSecond, Scenarios = lines, Generator = generator });
+            Write(new JournalSecond { Second = runSecond, Scenarios = Lines(samples), Generator = generator, Requests = requests is null ? [] : Lines(requests) });
             Flush(force: false);
         }
+    }
+
+    /// <summary>The counts of each series' second; its histograms go to the series' interval logs.</summary>
+    private List<JournalSample> Lines(IReadOnlyList<(string Name, SecondSample Sample)> samples)
+    {
+        var lines = new List<JournalSample>(samples.Count);
+        foreach (var (name, s) in samples)
+        {
+            if (_logs.TryGetValue(name, out var log))
+            {
+                log.Latency.Append(log.Offset + s.Second, s.LatencyHistogram, s.Latency.MaxMs);
+                log.Service.Append(log.Offset + s.Second, s.ServiceTimeHistogram, s.ServiceTime.MaxMs);
+            }
+
+            lines.Add(new JournalSample
+            {
+                Scenario = name,
+                Second = s.Second,
+                Offered = s.Offered,
+                Started = s.Started,
+                Outcomes = s.Outcomes,
+                BytesReceived = s.BytesReceived,
+                InFlight = s.InFlight,
+                Latency = s.Latency,
+                ServiceTime = s.ServiceTime,
+            });
+        }
+
+        return lines;
     }
 
     /// <summary>Any other line (a stop, the observer's account, the end, the gate, the stores).</summary>

@@ -45,6 +45,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
     /// <summary>After a second Ctrl+C, how long the agents get to write their last seconds before the run ends without them.</summary>
     private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(3);
 
+    private HashSet<string> _requestKeys = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _stops = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _stopLabels = new(StringComparer.Ordinal);
@@ -103,6 +104,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
 
         var tracks = weights.Select((w, i) => new Track(i, w, new LoadShare(i, weights))).ToList();
         var merged = scenarios.ToDictionary(s => s.Spec.Name, s => new MergedScenario(s.Spec), StringComparer.Ordinal);
+        _requestKeys = [.. scenarios.SelectMany(s => RequestLabels.Distinct(s.Spec).Select(l => RequestLabels.Key(s.Spec.Name, l)))];
         listener.OnStart(new RunStart(startAt, scenarios), new ExecutorControl(this));
         bool cancelSent = false;
         int next = 0;
@@ -331,6 +333,13 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
                 scenario.Add(sample);
             }
 
+            // The requests' own seconds, merged the same way (for the keys the plan's sequences have).
+            var requests = new List<ScenarioSecond>();
+            foreach (var group in parts.SelectMany(p => p.Second.Requests).GroupBy(s => (s.Scenario, s.Second)).Where(g => _requestKeys.Contains(g.Key.Scenario)))
+            {
+                requests.Add(new ScenarioSecond(group.Key.Scenario, group.Key.Second, RunMerger.MergeSecond(group.Key.Second, [.. group.Select(g => g.Sample)])));
+            }
+
             // The generator's health in a second: the busiest agent's (a run is limited by its most limited agent).
             var generators = parts.Select(p => p.Second.Generator).OfType<GeneratorSecond>().ToList();
             var generator = generators.Count == 0 ? null : GeneratorHealthAssessor.Combine(next, generators, sumInFlight: true);
@@ -341,7 +350,7 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
             }
 
             var progress = new EngineProgress(TimeSpan.FromSeconds(next + 1), merged.Values.Select(m => m.Spec.StartAfter + m.Spec.Load.Duration).DefaultIfEmpty(TimeSpan.Zero).Max(), [.. merged.Values.Select(m => m.Progress(next, labels.GetValueOrDefault(m.Spec.Name)))], generator?.CpuPercent ?? 0);
-            listener.OnSecond(new RunSecond(next, samples, generator, progress));
+            listener.OnSecond(new RunSecond(next, samples, generator, progress) { Requests = requests });
             next++;
         }
 

@@ -117,6 +117,9 @@ public sealed record AgentSecond(int RunSecond, IReadOnlyList<AgentSample> Sampl
 {
     /// <summary>The agent's own CPU and pacer lag in that second.</summary>
     public GeneratorSecond? Generator { get; init; }
+
+    /// <summary>The requests' own seconds in scenarios of several requests (keyed by <see cref="Core.Plans.RequestLabels.Key"/>).</summary>
+    public IReadOnlyList<AgentSample> Requests { get; init; } = [];
 }
 
 public sealed record AgentSample(string Scenario, int Second, SecondSample Sample);

@@ -56,11 +56,11 @@ public static class AgentRecovery
         {
             foreach (var (runSecond, parts) in seconds)
             {
-                var merged = parts.SelectMany(p => p.Samples).GroupBy(s => (s.Scenario, s.Second))
-                    .Select(g => (g.Key.Scenario, RunMerger.MergeSecond(g.Key.Second, [.. g.Select(x => x.Sample)])))
-                    .ToList();
+                static List<(string, SecondSample)> Merge(IEnumerable<AgentSample> samples) => [.. samples.GroupBy(s => (s.Scenario, s.Second))
+                    .Select(g => (g.Key.Scenario, RunMerger.MergeSecond(g.Key.Second, [.. g.Select(x => x.Sample)])))];
                 var generators = parts.Select(p => p.Generator).OfType<GeneratorSecond>().ToList();
-                journal.Second(runSecond, merged, generators.Count == 0 ? null : GeneratorHealthAssessor.Combine(runSecond, generators, sumInFlight: true));
+                var requestKeys = load.Requests.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+                journal.Second(runSecond, Merge(parts.SelectMany(p => p.Samples)), generators.Count == 0 ? null : GeneratorHealthAssessor.Combine(runSecond, generators, sumInFlight: true), Merge(parts.SelectMany(p => p.Requests).Where(r => requestKeys.Contains(r.Scenario))));
                 last = runSecond;
             }
 

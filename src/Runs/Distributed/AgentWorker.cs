@@ -258,7 +258,11 @@ public sealed class AgentWorker(TimeProvider time, ILogger log)
                 Generator.Add(g);
             }
 
-            writer.TryWrite(new AgentSecond(second.Second, [.. second.Scenarios.Select(x => new AgentSample(x.Scenario, x.Second, x.Sample))]) { Generator = second.Generator });
+            writer.TryWrite(new AgentSecond(second.Second, [.. second.Scenarios.Select(x => new AgentSample(x.Scenario, x.Second, x.Sample))])
+            {
+                Generator = second.Generator,
+                Requests = [.. second.Requests.Select(x => new AgentSample(x.Scenario, x.Second, x.Sample))],
+            });
         }
 
         public AgentScenarioOutcome Outcome(ScenarioEnd end)

@@ -119,6 +119,8 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             var recorder = new ScenarioRecorder();
             var executors = new List<RequestExecutor>();
             var sequence = s.Spec.Sequence;
+            var labels = RequestLabels.Of(s.Spec);
+            var own = labels.Distinct(StringComparer.Ordinal).ToDictionary(l => l, l => new RequestState(RequestLabels.Key(s.Spec.Name, l)), StringComparer.Ordinal);
             if (s.Urls.Count != sequence.Count)
             {
                 throw new ArgumentException($"scenario '{s.Spec.Name}' has {sequence.Count} request(s) but {s.Urls.Count} URL(s); resolve it with ResolvedScenario.On", nameof(scenarios));
@@ -128,10 +130,10 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             {
                 var r = sequence[i];
                 var endpoint = await HttpEndpoint.CreateAsync(s.Urls[i], r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect, s.SkipTlsVerify).ConfigureAwait(false);
-                executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time));
+                executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time, labels.Count == 0 ? null : own[labels[i]].Recorder));
             }
 
-            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executors, time, options.Share), options.Share));
+            states.Add(new State(s, ScenarioRunner.Create(s.Spec, executors, time, options.Share), options.Share) { Requests = [.. own.Values] });
         }
 
         using var stopRun = new CancellationTokenSource();
@@ -287,6 +289,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             double lagMax = 0;
             long inFlight = 0;
             var samples = new List<ScenarioSecond>(states.Count);
+            var requests = new List<ScenarioSecond>();
             bool paced = false;
             lagSecond.Reset();
             foreach (var st in states)
@@ -310,6 +313,11 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
                 var sample = Sample(st, tick - 1 - st.StartSecond);
                 st.Finished = completed;
                 samples.Add(new ScenarioSecond(st.Spec.Name, sample.Second, sample));
+                foreach (var r in st.Requests)
+                {
+                    var interval = r.Recorder.TakeInterval(r.LatencyBuffer, r.ServiceTimeBuffer);
+                    requests.Add(new ScenarioSecond(r.Key, sample.Second, SampleOf(interval, sample.Second, offered: 0, st.Runner.InFlight)));
+                }
             }
 
             var paused = GC.GetTotalPauseDuration();
@@ -324,7 +332,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             };
             gcPaused = paused;
             var progress = new EngineProgress(TimeSpan.FromSeconds((now - t0) / freq), planned, states.Select(Progress).ToList(), processCpu);
-            listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress));
+            listener.OnSecond(new RunSecond(tick - 1, samples, generatorSecond, progress) { Requests = requests });
             if (finalTick || states.All(s => s.Finished))
             {
                 return;
@@ -343,24 +351,26 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             offered = 0; // the scenario was stopped: nothing more was planned to be sent
         }
 
-        var sample = new SecondSample
-        {
-            Second = second,
-            Offered = offered,
-            Started = interval.Started,
-            Outcomes = interval.Counts,
-            BytesReceived = interval.Bytes,
-            InFlight = st.Runner.InFlight,
-            Latency = Histograms.Summarise(interval.Latency),
-            ServiceTime = Histograms.Summarise(interval.ServiceTime),
-            LatencyHistogram = interval.Latency.TotalCount == 0 ? null : Histograms.Encode(interval.Latency),
-            ServiceTimeHistogram = interval.ServiceTime.TotalCount == 0 ? null : Histograms.Encode(interval.ServiceTime),
-        };
+        var sample = SampleOf(interval, second, offered, st.Runner.InFlight);
         st.TotalRequests += interval.Counts.Completed;
         st.TotalErrors += interval.Counts.Errors;
         st.Last = sample;
         return sample;
     }
+
+    private static SecondSample SampleOf(ScenarioRecorder.Interval interval, int second, double offered, long inFlight) => new()
+    {
+        Second = second,
+        Offered = offered,
+        Started = interval.Started,
+        Outcomes = interval.Counts,
+        BytesReceived = interval.Bytes,
+        InFlight = inFlight,
+        Latency = Histograms.Summarise(interval.Latency),
+        ServiceTime = Histograms.Summarise(interval.ServiceTime),
+        LatencyHistogram = interval.Latency.TotalCount == 0 ? null : Histograms.Encode(interval.Latency),
+        ServiceTimeHistogram = interval.ServiceTime.TotalCount == 0 ? null : Histograms.Encode(interval.ServiceTime),
+    };
 
     private ScenarioProgress Progress(State st)
     {
@@ -422,6 +432,10 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         public HdrHistogram.LongHistogram ServiceTimeBuffer { get; } = Histograms.Create();
 
         public SecondSample? Last { get; set; }
+
+        /// <summary>Each request's own recording, in a scenario of several requests.</summary>
+        public IReadOnlyList<RequestState> Requests { get; init; } = [];
+
         public long TotalRequests { get; set; }
         public long TotalErrors { get; set; }
 
@@ -436,6 +450,15 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             Runner.RequestStop();
         }
     }
+}
+
+/// <summary>One request label's own recording, and where its seconds are drained.</summary>
+internal sealed class RequestState(string key)
+{
+    public string Key { get; } = key;
+    public ScenarioRecorder Recorder { get; } = new();
+    public HdrHistogram.LongHistogram LatencyBuffer { get; } = Histograms.Create();
+    public HdrHistogram.LongHistogram ServiceTimeBuffer { get; } = Histograms.Create();
 }
 
 /// <summary>How the engine takes part in a run: alone (the defaults), or as one agent of a distributed run.</summary>

@@ -9,15 +9,18 @@ public sealed class RequestExecutor
 {
     private readonly HttpEndpoint _endpoint;
     private readonly ScenarioRecorder _recorder;
+    private readonly ScenarioRecorder? _own;
     private readonly TimeoutWatchdog _watchdog;
     private readonly TimeProvider _time;
     private readonly long _timeoutTicks;
     private readonly double _ticksPerMicro;
 
-    public RequestExecutor(HttpEndpoint endpoint, ScenarioRecorder recorder, TimeoutWatchdog watchdog, TimeProvider time)
+    /// <summary><paramref name="own"/>: where this request's own results go as well, in a scenario of several requests.</summary>
+    public RequestExecutor(HttpEndpoint endpoint, ScenarioRecorder recorder, TimeoutWatchdog watchdog, TimeProvider time, ScenarioRecorder? own = null)
     {
         _endpoint = endpoint;
         _recorder = recorder;
+        _own = own;
         _watchdog = watchdog;
         _time = time;
         _timeoutTicks = (long)(endpoint.Timeout.TotalSeconds * time.TimestampFrequency);
@@ -35,6 +38,7 @@ public sealed class RequestExecutor
     {
         long sendTs = _time.GetTimestamp();
         _recorder.RecordStarted();
+        _own?.RecordStarted();
         for (int attempt = 0; ; attempt++)
         {
             bool reused = connection is not null;
@@ -114,10 +118,8 @@ public sealed class RequestExecutor
     {
         long now = _time.GetTimestamp();
         // Latency counts from the intended start; an arrival sent ahead of its time (released with a batch) from its send.
-        _recorder.RecordCompleted(
-            outcome,
-            (long)((now - Math.Min(intendedTs, sendTs)) / _ticksPerMicro),
-            (long)((now - sendTs) / _ticksPerMicro),
-            bytes);
+        long latency = (long)((now - Math.Min(intendedTs, sendTs)) / _ticksPerMicro), service = (long)((now - sendTs) / _ticksPerMicro);
+        _recorder.RecordCompleted(outcome, latency, service, bytes);
+        _own?.RecordCompleted(outcome, latency, service, bytes);
     }
 }

@@ -34,12 +34,24 @@ public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyD
                 LatencyLimits = [.. s.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new Core.Results.LatencyLimit(c.Text, c.Threshold))],
                 Reaction = Core.Results.ReactionScope.For(s.Spec),
             })],
+            Requests = [.. start.Scenarios.SelectMany(s => RequestLabels.Distinct(s.Spec).Select(label => new JournalScenario
+            {
+                Name = RequestLabels.Key(s.Spec.Name, label),
+                Parent = s.Spec.Name,
+                Label = label,
+                Target = s.Spec.Target,
+                Model = s.Spec.Load.Model.ToString().ToLowerInvariant(),
+                Url = PlanRedactor.RedactUrl(s.Urls[RequestLabels.Of(s.Spec).ToList().IndexOf(label)]),
+                StartOffsetSeconds = Math.Round(s.Spec.StartAfter.TotalSeconds),
+                PlannedSeconds = Math.Ceiling(s.Spec.Load.Duration.TotalSeconds),
+                File = FileName($"{s.Spec.Name}.{label}", files),
+            }))],
         });
     }
 
     public void OnSecond(RunSecond second)
     {
-        journal.Second(second.Second, [.. second.Scenarios.Select(s => (s.Scenario, s.Sample))], second.Generator);
+        journal.Second(second.Second, [.. second.Scenarios.Select(s => (s.Scenario, s.Sample))], second.Generator, [.. second.Requests.Select(s => (s.Scenario, s.Sample))]);
         if (observer is not null)
         {
             Observed(journal, observer, _loadStart, origin: null);

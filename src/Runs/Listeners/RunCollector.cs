@@ -18,7 +18,7 @@ public sealed class RunCollector : IRunListener
 
     public void OnSecond(RunSecond second)
     {
-        foreach (var s in second.Scenarios)
+        foreach (var s in second.Scenarios.Concat(second.Requests))
         {
             if (!_seconds.TryGetValue(s.Scenario, out var list))
             {
@@ -65,6 +65,22 @@ public sealed class RunCollector : IRunListener
                 BreakingPoint = _breakingPoints.GetValueOrDefault(spec.Name),
                 LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
                 Reaction = ReactionScope.For(spec),
+                Requests = [.. Core.Plans.RequestLabels.Distinct(spec).Select(label =>
+                {
+                    var own = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(Core.Plans.RequestLabels.Key(spec.Name, label)) ?? [];
+                    return new ScenarioResult
+                    {
+                        Name = label,
+                        Target = spec.Target,
+                        Model = spec.Load.Model.ToString().ToLowerInvariant(),
+                        Url = Core.Plans.PlanRedactor.RedactUrl(r.Urls[Core.Plans.RequestLabels.Of(spec).ToList().IndexOf(label)]),
+                        StartOffsetSeconds = ended.StartOffsetSeconds,
+                        DurationSeconds = ended.DurationSeconds,
+                        EndReason = ended.EndReason,
+                        Seconds = own,
+                        Totals = ScenarioTotalsCalculator.FromSamples(own, ended.DurationSeconds),
+                    };
+                })],
             });
         }
 
