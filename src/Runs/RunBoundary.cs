@@ -108,7 +108,11 @@ public sealed record RunEnd
 }
 
 /// <summary>How one scenario ended: completed, stopped (its stop condition held), cancelled or aborted.</summary>
-public sealed record ScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason);
+public sealed record ScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason)
+{
+    /// <summary>Failed checks by their named reason (an extractor that found nothing).</summary>
+    public IReadOnlyDictionary<string, long> Failures { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>
 /// Every listener of a run as one: it fans each call out in order, and stands between the listeners and the executor

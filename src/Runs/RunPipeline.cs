@@ -187,7 +187,7 @@ public sealed partial class RunPipeline(TimeProvider time, ILogger log)
             Error = error,
             AbortedBy = end?.AbortedBy,
             CancelledBy = status == RunStatus.Cancelled ? options.CancelledBy?.Invoke() : null,
-            Scenarios = [.. (end?.Scenarios ?? []).Select(e => new Reports.Journal.JournalScenarioEnd(e.Name, e.StartOffsetSeconds, e.DurationSeconds, e.EndReason))],
+            Scenarios = [.. (end?.Scenarios ?? []).Select(e => new Reports.Journal.JournalScenarioEnd(e.Name, e.StartOffsetSeconds, e.DurationSeconds, e.EndReason) { Failures = e.Failures })],
             Distribution = end?.Distribution,
             GeneratorBottleneck = end?.GeneratorBottleneck ?? false,
             GeneratorWarnings = end?.GeneratorWarnings ?? [],

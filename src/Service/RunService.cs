@@ -111,7 +111,7 @@ public sealed class RunService(IOptions<ServiceOptions> options, IBackgroundJobC
             return [];
         }
 
-        return [.. files.Order(StringComparer.Ordinal).Select(f => (Path.GetFileNameWithoutExtension(f), PlanLoader.LoadFile(f)))];
+        return [.. files.Order(StringComparer.Ordinal).Select(f => (Path.GetFileNameWithoutExtension(f), PlanLoader.LoadFile(f, withData: false)))];
     }
 
     /// <summary>The secrets a plan refers to that this service's environment cannot give.</summary>

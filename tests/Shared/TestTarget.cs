@@ -28,6 +28,14 @@ public sealed class TestTarget : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byPath = new(StringComparer.Ordinal);
 
+    // The login journey: a session id (cookie) → (user, token); the accounts each user read with both.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string User, string Token)> _sessions = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _accounts = new(StringComparer.Ordinal);
+    private long _sessionSeq;
+
+    /// <summary>Successful GET /account per user: the request carried the session cookie and the bearer token its login gave.</summary>
+    public IReadOnlyDictionary<string, long> AccountsRead => _accounts;
+
     public Uri Url(string pathAndQuery) => new(BaseUrl, pathAndQuery);
 
     public static async Task<TestTarget> StartAsync(TimeSpan? keepAliveTimeout = null)
@@ -89,6 +97,37 @@ public sealed class TestTarget : IAsyncDisposable
             {
                 Interlocked.Decrement(ref _current);
             }
+        });
+        // A login journey: POST /login {"user","password"} (password = user + "-pw") sets a session cookie and answers
+        // a token; GET /account answers 200 only with that cookie and "Authorization: Bearer TOKEN" of the same session.
+        app.MapPost("/login", async (HttpContext ctx) =>
+        {
+            using var doc = await System.Text.Json.JsonDocument.ParseAsync(ctx.Request.Body);
+            var user = doc.RootElement.TryGetProperty("user", out var u) ? u.GetString() : null;
+            var password = doc.RootElement.TryGetProperty("password", out var p) ? p.GetString() : null;
+            if (user is null || password != user + "-pw")
+            {
+                return Results.StatusCode(401);
+            }
+
+            var n = Interlocked.Increment(ref _sessionSeq);
+            var sid = $"s{n}";
+            var token = $"tok-{user}-{n}";
+            _sessions[sid] = (user, token);
+            ctx.Response.Headers.Append("Set-Cookie", $"sid={sid}; Path=/; HttpOnly");
+            ctx.Response.Headers.Append("Set-Cookie", "theme=dark; Path=/static");
+            return Results.Json(new { token, user });
+        });
+        app.MapGet("/account", (HttpContext ctx) =>
+        {
+            var sid = ctx.Request.Cookies["sid"];
+            if (sid is null || !_sessions.TryGetValue(sid, out var session) || ctx.Request.Headers.Authorization.ToString() != $"Bearer {session.Token}")
+            {
+                return Results.StatusCode(401);
+            }
+
+            _accounts.AddOrUpdate(session.User, 1, (_, c) => c + 1);
+            return Results.Text($"<p>account of <b id=\"user\">{session.User}</b></p>");
         });
         app.MapGet("/ok", () => Results.Text("ok"));
         app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));

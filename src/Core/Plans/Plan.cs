@@ -92,6 +92,15 @@ public sealed record ScenarioSpec
     /// <summary>Pass/fail rules on this scenario's results: the CI gate.</summary>
     public IReadOnlyList<Gate.Threshold> Thresholds { get; init; } = [];
 
+    /// <summary>Each user's cookie jar (plan key <c>cookies</c>); null: on for a sequence, off for one request.</summary>
+    public CookieSpec? Cookies { get; init; }
+
+    /// <summary>The jar in force: the plan's, else on (kept across iterations) for a sequence of requests.</summary>
+    public CookieSpec EffectiveCookies => Cookies ?? new CookieSpec(Sequence.Count > 1);
+
+    /// <summary>Test data for <c>${data.COLUMN}</c> (plan key <c>data</c>).</summary>
+    public DataSpec? Data { get; init; }
+
     /// <summary>
     /// The watched deployment this scenario's load lands on (plan key <c>deployment</c>; one of
     /// observe.kubernetes.workloads), for the scale-reaction waterfall. Null: the deployment named like the target.
@@ -119,6 +128,9 @@ public sealed record RequestSpec
 
     /// <summary>Checks on every answer (plan key <c>expect</c>); null: any 2xx/3xx answer is a success.</summary>
     public ResponseExpectation? Expect { get; init; }
+
+    /// <summary>Values taken from the answer into <c>${vars.NAME}</c> for the iteration's later requests (plan key <c>extract</c>).</summary>
+    public IReadOnlyList<ExtractSpec> Extract { get; init; } = [];
 }
 
 /// <summary>

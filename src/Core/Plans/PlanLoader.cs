@@ -12,7 +12,8 @@ public sealed record PlanLoadResult(Plan? Plan, IReadOnlyList<PlanError> Errors)
 /// </summary>
 public static class PlanLoader
 {
-    public static PlanLoadResult LoadFile(string path)
+    /// <summary>Loads a plan file; its scenarios' data files are read relative to its folder unless <paramref name="withData"/> is false (listing plans).</summary>
+    public static PlanLoadResult LoadFile(string path, bool withData = true)
     {
         string text;
         try
@@ -30,15 +31,33 @@ public static class PlanLoader
             return new PlanLoadResult(null, [new PlanError(path, $"cannot read the plan: {e.Message}")]);
         }
 
-        return Parse(text);
+        return Parse(text, withData ? Path.GetDirectoryName(Path.GetFullPath(path)) : null);
     }
 
-    public static PlanLoadResult Parse(string yaml)
+    /// <summary>
+    /// Reads and validates a plan; with <paramref name="dataFolder"/>, its scenarios' data files are read from there
+    /// (their rows kept in the plan, their columns checked against the placeholders).
+    /// </summary>
+    public static PlanLoadResult Parse(string yaml, string? dataFolder = null)
     {
         var (plan, read) = PlanYamlReader.Read(yaml);
         if (plan is null)
         {
             return new PlanLoadResult(null, read.All());
+        }
+
+        if (dataFolder is not null)
+        {
+            plan = WithData(plan, (s, i) =>
+            {
+                var (table, error) = DataFiles.Read(Path.Combine(dataFolder, s.Data!.File));
+                if (error is not null)
+                {
+                    read.Add($"scenarios[{i}].data.file", error);
+                }
+
+                return table;
+            });
         }
 
         // The validator speaks of paths; the reader knows their lines. A value that could not be read is not
@@ -51,6 +70,12 @@ public static class PlanLoader
         var errors = read.All();
         return errors.Count == 0 ? new PlanLoadResult(plan, []) : new PlanLoadResult(null, errors);
     }
+
+    /// <summary>The plan with each scenario's data rows from <paramref name="rows"/> (null: left as they are).</summary>
+    public static Plan WithData(Plan plan, Func<ScenarioSpec, int, DataTable?> rows) => plan with
+    {
+        Scenarios = [.. plan.Scenarios.Select((s, i) => s.Data is null ? s : s with { Data = s.Data with { Rows = rows(s, i) ?? s.Data.Rows } })],
+    };
 
     /// <summary>Validates a plan built in memory (load's flags, a JMeter import, the service's overrides).</summary>
     public static PlanLoadResult Check(Plan plan)

@@ -9,7 +9,7 @@ namespace Constellation.Core.Plans;
 /// JMeter, changed by the service's overrides — and returns every problem at once, each with its path
 /// (<c>scenarios[1].load.stages[0].rate: must be &gt; 0, got -5</c>). Every limit is an error, never a silent cap.
 /// </summary>
-public static class PlanValidator
+public static partial class PlanValidator
 {
     /// <summary>Longest a plan may run, a scenario's start delay included: every load loop is bounded in time.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(24);
@@ -239,6 +239,7 @@ public static class PlanValidator
             }
 
             ValidateRequests(s, path, add);
+            ValidateJourney(s, path, add);
             ValidateLoad(s.Load, $"{path}.load", add);
             if (s.Sequence.Count > 1 && s.Load.Model == LoadModel.Open)
             {
@@ -246,6 +247,84 @@ public static class PlanValidator
             }
         }
     }
+
+    /// <summary>Extractors that compile, and placeholders that name a data column or a value extracted earlier in the iteration.</summary>
+    private static void ValidateJourney(ScenarioSpec s, string path, Action<string, string> add)
+    {
+        bool sequence = s.Sequence.Count > 1 || s.Sequence[0].Name is not null;
+        var extracted = new HashSet<string>(StringComparer.Ordinal);
+        bool journey = s.Data is not null || s.Sequence.Any(r => r.Extract.Count > 0);
+        if (journey && s.Load.Model == LoadModel.Open)
+        {
+            add(sequence ? $"{path}.requests" : $"{path}.request", "data and extracted values follow a user's iterations: use the closed model (users)");
+        }
+
+        for (int j = 0; j < s.Sequence.Count; j++)
+        {
+            var r = s.Sequence[j];
+            var rp = sequence ? $"{path}.requests[{j}]" : $"{path}.request";
+            var texts = new List<(string Where, string? Text)> { ("path", r.Path), ("body", r.Body) };
+            texts.AddRange(r.Headers.Select(h => ($"headers.{h.Key}", (string?)h.Value)));
+            foreach (var (where, text) in texts)
+            {
+                foreach (var (kind, name) in Placeholders.Find(text))
+                {
+                    if (kind == "vars" && !extracted.Contains(name))
+                    {
+                        add($"{rp}.{where}", $"${{vars.{name}}} is not extracted by an earlier request of the sequence (extract: [{{ name: {name}, ... }}])");
+                    }
+                    else if (kind == "data" && s.Data is null)
+                    {
+                        add($"{rp}.{where}", $"${{data.{name}}} needs the scenario's data: data: {{ file: FILE.csv }}");
+                    }
+                    else if (kind == "data" && s.Data?.Rows is { } rows && !rows.Columns.Contains(name))
+                    {
+                        add($"{rp}.{where}", $"${{data.{name}}}: {s.Data.File} has no column '{name}' (its columns: {string.Join(", ", rows.Columns)})");
+                    }
+                }
+            }
+
+            for (int k = 0; k < r.Extract.Count; k++)
+            {
+                var x = r.Extract[k];
+                var xp = $"{rp}.extract[{k}]";
+                if (!NameToken().IsMatch(x.Name))
+                {
+                    add($"{xp}.name", $"must be a name of letters, digits, '_' and '-' (it is ${{vars.NAME}}), got '{x.Name}'");
+                }
+
+                switch (x.Kind)
+                {
+                    case ExtractKind.Regex:
+                        try
+                        {
+                            var re = new System.Text.RegularExpressions.Regex(x.Expression, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+                            if (x.Group < 0 || x.Group > re.GetGroupNumbers().Max())
+                            {
+                                add($"{xp}.group", $"the expression has {re.GetGroupNumbers().Max()} group(s); group {x.Group} does not exist");
+                            }
+                        }
+                        catch (ArgumentException e)
+                        {
+                            add($"{xp}.regex", $"is not a regular expression: {e.Message}");
+                        }
+
+                        break;
+                    case ExtractKind.Json when !JsonPath.TryParse(x.Expression, out _, out var why):
+                        add($"{xp}.json", why!);
+                        break;
+                    case ExtractKind.Header when !NameToken().IsMatch(x.Expression):
+                        add($"{xp}.header", $"must be a header name, got '{x.Expression}'");
+                        break;
+                }
+
+                extracted.Add(x.Name);
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial System.Text.RegularExpressions.Regex NameToken();
 
     private static void ValidateRequests(ScenarioSpec s, string path, Action<string, string> add)
     {

@@ -153,12 +153,82 @@ internal static class PlanYamlReader
                 StopWhen = stops,
                 Thresholds = ReadThresholds(s, errors),
                 Deployment = s.String("deployment"),
+                Cookies = ReadCookies(s, errors),
+                Data = ReadData(s, errors),
             };
             s.RejectUnknown();
             result.Add(scenario);
         }
 
         return result;
+    }
+
+    /// <summary><c>cookies: true | false | { clearEachIteration: true }</c>.</summary>
+    private static CookieSpec? ReadCookies(YamlMap s, YamlErrors errors)
+    {
+        var node = s.Get("cookies");
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is YamlDotNet.RepresentationModel.YamlScalarNode)
+        {
+            return s.Bool("cookies") is { } on ? new CookieSpec(on) : null;
+        }
+
+        if (YamlMap.From(node, s.Child("cookies"), errors) is not { } c)
+        {
+            return null;
+        }
+
+        var spec = new CookieSpec(c.Bool("enabled") ?? true, c.Bool("clearEachIteration") ?? false);
+        c.RejectUnknown();
+        return spec;
+    }
+
+    /// <summary><c>data: { file, bind: user | iteration, order: sequential | random | unique, atEnd: recycle | stop }</c>.</summary>
+    private static DataSpec? ReadData(YamlMap s, YamlErrors errors)
+    {
+        if (!s.Has("data") || YamlMap.From(s.Get("data"), s.Child("data"), errors) is not { } d)
+        {
+            return null;
+        }
+
+        T Pick<T>(string key, T fallback, params (string Text, T Value)[] choices)
+        {
+            var text = d.String(key);
+            if (text is null)
+            {
+                return fallback;
+            }
+
+            foreach (var (t, v) in choices)
+            {
+                if (t == text)
+                {
+                    return v;
+                }
+            }
+
+            errors.Add(d.Child(key), $"must be one of {string.Join(", ", choices.Select(c => c.Text))}, got '{text}'", d.Get(key, markUsed: false));
+            return fallback;
+        }
+
+        var spec = new DataSpec
+        {
+            File = d.String("file") ?? string.Empty,
+            Bind = Pick("bind", DataBinding.Iteration, ("iteration", DataBinding.Iteration), ("user", DataBinding.User)),
+            Order = Pick("order", DataOrder.Sequential, ("sequential", DataOrder.Sequential), ("random", DataOrder.Random), ("unique", DataOrder.Unique)),
+            Recycle = Pick("atEnd", true, ("recycle", true), ("stop", false)),
+        };
+        if (spec.File.Length == 0)
+        {
+            errors.Add(d.Child("file"), "is required: a CSV file with a header line, or JSON lines (.jsonl)", d.Node);
+        }
+
+        d.RejectUnknown();
+        return spec;
     }
 
     /// <summary>The scenario's request (key <c>request</c>) or its sequence (key <c>requests</c>); default: GET /.</summary>
@@ -213,9 +283,86 @@ internal static class PlanYamlReader
             Body = r.String("body"),
             Timeout = r.Duration("timeout") ?? TimeSpan.FromSeconds(10),
             Expect = r.Has("expect") ? ReadExpect(r, errors) : null,
+            Extract = ReadExtract(r, errors),
         };
         r.RejectUnknown();
         return request;
+    }
+
+    /// <summary><c>extract: [{ name, json | regex (+ group) | header | between: [left, right], default }]</c>.</summary>
+    private static List<ExtractSpec> ReadExtract(YamlMap r, YamlErrors errors)
+    {
+        var result = new List<ExtractSpec>();
+        var seq = r.Sequence("extract");
+        for (int i = 0; seq is not null && i < seq.Children.Count; i++)
+        {
+            var path = $"{r.Child("extract")}[{i}]";
+            if (YamlMap.From(seq.Children[i], path, errors) is not { } e)
+            {
+                continue;
+            }
+
+            var name = e.String("name");
+            var kinds = new[] { "json", "regex", "header", "between" }.Where(e.Has).ToList();
+            foreach (var k in new[] { "json", "regex", "header", "between", "group", "default" })
+            {
+                e.Get(k, markUsed: true);
+            }
+
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Add(e.Child("name"), "is required: the value is ${vars.NAME} in later requests", e.Node);
+            }
+
+            if (kinds.Count != 1)
+            {
+                errors.Add(path, "takes one of json (a JSON path), regex (with group), header or between: [left, right]", e.Node);
+                e.RejectUnknown();
+                continue;
+            }
+
+            var kind = kinds[0];
+            string? expression = null, right = null;
+            if (kind == "between")
+            {
+                var pair = ScalarList(e, "between", errors);
+                if (pair.Count != 2 || pair[0].Text.Length == 0)
+                {
+                    errors.Add(e.Child("between"), "is [left, right]: the text before and after the value (left not empty; right empty: to the end)", e.Get("between", markUsed: false));
+                }
+                else
+                {
+                    (expression, right) = (pair[0].Text, pair[1].Text);
+                }
+            }
+            else
+            {
+                expression = e.String(kind);
+            }
+
+            int group = 1;
+            if (e.Number("group") is { } g)
+            {
+                group = (int)g;
+            }
+
+            if (expression is not null && name is not null)
+            {
+                result.Add(new ExtractSpec
+                {
+                    Name = name,
+                    Kind = kind switch { "json" => ExtractKind.Json, "regex" => ExtractKind.Regex, "header" => ExtractKind.Header, _ => ExtractKind.Boundary },
+                    Expression = expression,
+                    Right = right,
+                    Group = group,
+                    Default = e.String("default"),
+                });
+            }
+
+            e.RejectUnknown();
+        }
+
+        return result;
     }
 
     private static ResponseExpectation? ReadExpect(YamlMap request, YamlErrors errors)

@@ -151,6 +151,34 @@ public static class PlanYamlWriter
             e.Emit(new SequenceEnd());
         }
 
+        if (s.Cookies is { ClearEachIteration: false } plain)
+        {
+            Pair(e, "cookies", plain.Enabled);
+        }
+        else if (s.Cookies is { } cookies)
+        {
+            Key(e, "cookies");
+            e.Emit(new MappingStart(null, null, true, MappingStyle.Flow));
+            if (!cookies.Enabled)
+            {
+                Pair(e, "enabled", false);
+            }
+
+            Pair(e, "clearEachIteration", true);
+            e.Emit(new MappingEnd());
+        }
+
+        if (s.Data is { } data)
+        {
+            Key(e, "data");
+            e.Emit(new MappingStart(null, null, true, MappingStyle.Flow));
+            Pair(e, "file", data.File);
+            Pair(e, "bind", data.Bind.ToString().ToLowerInvariant());
+            Pair(e, "order", data.Order.ToString().ToLowerInvariant());
+            Pair(e, "atEnd", data.Recycle ? "recycle" : "stop");
+            e.Emit(new MappingEnd());
+        }
+
         Key(e, "load");
         WriteLoad(e, s.Load);
         if (s.StopWhen.Count > 0)
@@ -175,7 +203,7 @@ public static class PlanYamlWriter
     }
 
     private static bool IsDefault(RequestSpec r) =>
-        r.Method == "GET" && r.Path == "/" && r.Headers.Count == 0 && r.Body is null && r.Timeout == TimeSpan.FromSeconds(10) && r.Expect is null;
+        r.Method == "GET" && r.Path == "/" && r.Headers.Count == 0 && r.Body is null && r.Timeout == TimeSpan.FromSeconds(10) && r.Expect is null && r.Extract.Count == 0;
 
     private static void WriteRequest(IEmitter e, RequestSpec r)
     {
@@ -239,6 +267,43 @@ public static class PlanYamlWriter
             }
 
             e.Emit(new MappingEnd());
+        }
+
+        if (r.Extract.Count > 0)
+        {
+            Key(e, "extract");
+            e.Emit(new SequenceStart(null, null, true, SequenceStyle.Block));
+            foreach (var x in r.Extract)
+            {
+                e.Emit(new MappingStart(null, null, true, MappingStyle.Flow));
+                Pair(e, "name", x.Name);
+                if (x.Kind == ExtractKind.Boundary)
+                {
+                    Key(e, "between");
+                    e.Emit(new SequenceStart(null, null, true, SequenceStyle.Flow));
+                    Text(e, x.Expression);
+                    Text(e, x.Right ?? string.Empty);
+                    e.Emit(new SequenceEnd());
+                }
+                else
+                {
+                    Pair(e, x.Kind.ToString().ToLowerInvariant(), x.Expression);
+                }
+
+                if (x.Kind == ExtractKind.Regex && x.Group != 1)
+                {
+                    Pair(e, "group", x.Group);
+                }
+
+                if (x.Default is { } d)
+                {
+                    Pair(e, "default", d);
+                }
+
+                e.Emit(new MappingEnd());
+            }
+
+            e.Emit(new SequenceEnd());
         }
 
         e.Emit(new MappingEnd());

@@ -178,6 +178,13 @@ public static class RunSections
         ]);
     }
 
+    /// <summary>Failed checks by their named reason (an extractor that found nothing), per scenario; null when there are none.</summary>
+    public static ReportSection? Failures(RunRecord run)
+    {
+        var rows = run.Scenarios.SelectMany(s => s.Failures.OrderByDescending(f => f.Value).Select(f => new TableRow([s.Name, f.Key, f.Value.ToString(Inv)], Tone.Warning))).ToList();
+        return rows.Count == 0 ? null : new ReportSection("Failed checks by reason", [new TableBlock(["scenario", "reason", "answers"], rows)]);
+    }
+
     /// <summary>Most steps listed one by one in the reaction table (all of them count in the phase statistics).</summary>
     public const int MaxStepRows = 20;
 

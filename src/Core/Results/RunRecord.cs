@@ -142,6 +142,9 @@ public sealed record ScenarioResult
     /// </summary>
     public IReadOnlyList<ScenarioResult> Requests { get; init; } = [];
 
+    /// <summary>Failed checks by their named reason: "extract token (json $.token): no match" — which part of a journey broke.</summary>
+    public IReadOnlyDictionary<string, long> Failures { get; init; } = new Dictionary<string, long>();
+
     /// <summary>What the scale-reaction waterfall needs of the plan (from the journal; run.json has the waterfall itself).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public ReactionScope? Reaction { get; init; }

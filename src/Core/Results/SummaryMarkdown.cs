@@ -46,6 +46,11 @@ public static class SummaryMarkdown
             SectionMarkdown.Append(sb, requests);
         }
 
+        if (RunSections.Failures(run) is { } failures)
+        {
+            SectionMarkdown.Append(sb, failures);
+        }
+
         if (run.Gate is { } judged)
         {
             SectionMarkdown.Append(sb, RunSections.Thresholds(judged));

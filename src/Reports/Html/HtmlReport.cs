@@ -67,6 +67,11 @@ public static partial class HtmlReport
             SectionHtml.Append(sb, requests);
         }
 
+        if (RunSections.Failures(run) is { } failures)
+        {
+            SectionHtml.Append(sb, failures);
+        }
+
         foreach (var s in run.Scenarios)
         {
             sb.Append(inv, $"<section class=\"charts\"><h2>{E(s.Name)} <small>{E(s.Url)}</small></h2>\n");

@@ -172,7 +172,11 @@ public sealed record JournalEnd : JournalEntry
 }
 
 /// <summary>How one scenario ended.</summary>
-public sealed record JournalScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason);
+public sealed record JournalScenarioEnd(string Name, double StartOffsetSeconds, double DurationSeconds, EndReason EndReason)
+{
+    /// <summary>Failed checks by their named reason.</summary>
+    public IReadOnlyDictionary<string, long> Failures { get; init; } = new Dictionary<string, long>();
+}
 
 /// <summary>The gate's verdict, judged once at the end (a rebuilt record keeps it, baseline and all).</summary>
 public sealed record JournalGate : JournalEntry

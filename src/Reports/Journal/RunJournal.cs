@@ -303,7 +303,7 @@ public static class RunJournal
             foreach (var b in _scenarios.Values.Where(b => b.Spec.Parent is null))
             {
                 var end = _end?.Scenarios.FirstOrDefault(e => e.Name == b.Spec.Name);
-                var scenario = b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name)) with { Requests = requests.GetValueOrDefault(b.Spec.Name) ?? [] };
+                var scenario = b.Build(end, _breakingPoints.GetValueOrDefault(b.Spec.Name)) with { Requests = requests.GetValueOrDefault(b.Spec.Name) ?? [], Failures = end?.Failures ?? new Dictionary<string, long>() };
                 scenarios.Add(scenario with { Capacity = Usl.Model(scenario) });
                 if (b.Warning is { } warning)
                 {

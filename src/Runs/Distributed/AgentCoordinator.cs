@@ -91,7 +91,17 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
         var split = AgentSecrets.Extract(planText, run.Targets, run.Secrets);
         await _exchange.PutAsync(
             AgentProtocol.AssignmentKey,
-            new AgentAssignment { RunId = run.RunId, PlanText = split.PlanText, TargetUrls = split.TargetUrls, TargetUserInfo = split.TargetUserInfo, Weights = weights, StartAtUtc = startAt, Lease = _options.Lease },
+            new AgentAssignment
+            {
+                RunId = run.RunId,
+                PlanText = split.PlanText,
+                TargetUrls = split.TargetUrls,
+                TargetUserInfo = split.TargetUserInfo,
+                Weights = weights,
+                StartAtUtc = startAt,
+                Lease = _options.Lease,
+                Data = _plan.Scenarios.Where(s => s.Data?.Rows is not null).ToDictionary(s => s.Name, s => s.Data!.Rows!, StringComparer.Ordinal),
+            },
             cancel).ConfigureAwait(false);
         long heartbeat = 0;
         var control = new AgentControl { Heartbeat = heartbeat };
@@ -379,7 +389,11 @@ public sealed class AgentCoordinator(TimeProvider time, ILogger log, AgentRun ru
                 : abortedBy is not null ? EndReason.Aborted
                 : completedReasons.Count == 0 ? (cancelled ? EndReason.Cancelled : EndReason.Failed)
                 : completedReasons.Where(r => r != EndReason.Completed).DefaultIfEmpty(EndReason.Completed).First();
-            ends.Add(new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, m.Seconds, reason));
+            ends.Add(new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, m.Seconds, reason)
+            {
+                Failures = tracks.SelectMany(t => t.Outcome?.Scenarios.FirstOrDefault(s => s.Name == spec.Name)?.Failures ?? new Dictionary<string, long>())
+                    .GroupBy(f => f.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(f => f.Value), StringComparer.Ordinal),
+            });
 
             // The planned load of the seconds the scenario ran (up to its breaking point), and the part of it lost
             // with agents that ended early.

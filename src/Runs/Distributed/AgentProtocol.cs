@@ -81,6 +81,9 @@ public sealed record AgentAssignment
     /// <summary>Targets whose base URL carries user:password, with the environment variable that holds it.</summary>
     public IReadOnlyDictionary<string, string> TargetUserInfo { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Each scenario's data rows (an agent has the plan's text, not its data files).</summary>
+    public IReadOnlyDictionary<string, Core.Plans.DataTable> Data { get; init; } = new Dictionary<string, Core.Plans.DataTable>();
+
     /// <summary>One weight per agent; agent I takes Weights[I] / sum of the load.</summary>
     public required IReadOnlyList<int> Weights { get; init; }
 
@@ -147,4 +150,8 @@ public sealed record AgentOutcome
 }
 
 /// <summary>One scenario of one agent: how it ended and what this agent sent of it.</summary>
-public sealed record AgentScenarioOutcome(string Name, double DurationSeconds, EndReason EndReason, long Started, long Completed, long Errors);
+public sealed record AgentScenarioOutcome(string Name, double DurationSeconds, EndReason EndReason, long Started, long Completed, long Errors)
+{
+    /// <summary>Failed checks by their named reason.</summary>
+    public IReadOnlyDictionary<string, long> Failures { get; init; } = new Dictionary<string, long>();
+}

@@ -76,7 +76,7 @@ public static class AgentSecrets
 
         try
         {
-            return SecretReferences.Resolve(loaded.Plan!, new SecretSource(env));
+            return SecretReferences.Resolve(PlanLoader.WithData(loaded.Plan!, (s, _) => assignment.Data.GetValueOrDefault(s.Name)), new SecretSource(env));
         }
         catch (SecretException e)
         {

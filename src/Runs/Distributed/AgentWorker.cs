@@ -268,7 +268,7 @@ public sealed class AgentWorker(TimeProvider time, ILogger log)
         public AgentScenarioOutcome Outcome(ScenarioEnd end)
         {
             var (started, completed, errors) = _sent.GetValueOrDefault(end.Name);
-            return new AgentScenarioOutcome(end.Name, end.DurationSeconds, end.EndReason, started, completed, errors);
+            return new AgentScenarioOutcome(end.Name, end.DurationSeconds, end.EndReason, started, completed, errors) { Failures = end.Failures };
         }
     }
 }

@@ -130,7 +130,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
             {
                 var r = sequence[i];
                 var endpoint = await HttpEndpoint.CreateAsync(s.Urls[i], r.Method, r.Headers, r.Body, r.Timeout, cancel, r.Expect, s.SkipTlsVerify).ConfigureAwait(false);
-                executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time, labels.Count == 0 ? null : own[labels[i]].Recorder));
+                executors.Add(new RequestExecutor(endpoint, recorder, watchdog, time, labels.Count == 0 ? null : own[labels[i]].Recorder, r.Extract));
             }
 
             states.Add(new State(s, ScenarioRunner.Create(s.Spec, executors, time, options.Share), options.Share) { Requests = [.. own.Values] });
@@ -403,7 +403,7 @@ public sealed class LoadEngine(TimeProvider time) : IRunExecutor
         double freq = time.TimestampFrequency;
         long end = st.EndTimestamp ?? time.GetTimestamp();
         double duration = Math.Max(0, (end - st.StartTimestamp) / freq);
-        return new ScenarioEnd(st.Spec.Name, (st.StartTimestamp - t0) / freq, Math.Round(duration, 3), st.StopReason ?? EndReason.Completed);
+        return new ScenarioEnd(st.Spec.Name, (st.StartTimestamp - t0) / freq, Math.Round(duration, 3), st.StopReason ?? EndReason.Completed) { Failures = st.Runner.Recorder.Failures };
     }
 
     private sealed class State(ResolvedScenario resolved, ScenarioRunner runner, LoadShare share)

@@ -14,13 +14,15 @@ public sealed class RequestExecutor
     private readonly TimeProvider _time;
     private readonly long _timeoutTicks;
     private readonly double _ticksPerMicro;
+    private readonly Extractors? _extractors;
 
     /// <summary><paramref name="own"/>: where this request's own results go as well, in a scenario of several requests.</summary>
-    public RequestExecutor(HttpEndpoint endpoint, ScenarioRecorder recorder, TimeoutWatchdog watchdog, TimeProvider time, ScenarioRecorder? own = null)
+    public RequestExecutor(HttpEndpoint endpoint, ScenarioRecorder recorder, TimeoutWatchdog watchdog, TimeProvider time, ScenarioRecorder? own = null, IReadOnlyList<Core.Plans.ExtractSpec>? extract = null)
     {
         _endpoint = endpoint;
         _recorder = recorder;
         _own = own;
+        _extractors = extract is { Count: > 0 } ? new Extractors(extract) : null;
         _watchdog = watchdog;
         _time = time;
         _timeoutTicks = (long)(endpoint.Timeout.TotalSeconds * time.TimestampFrequency);
@@ -34,8 +36,27 @@ public sealed class RequestExecutor
     /// planned start) and service time from the actual send. Returns the connection to reuse, or null.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Http1Connection?> ExecuteAsync(Http1Connection? connection, long intendedTimestamp, CancellationToken abort)
+    public async ValueTask<Http1Connection?> ExecuteAsync(Http1Connection? connection, long intendedTimestamp, CancellationToken abort, Session? session = null)
     {
+        // A user's request: placeholders filled and the jar's cookies added; its answer feeds the jar and the extractors.
+        byte[]? composed = null;
+        ResponseCapture? capture = null;
+        if (session is not null)
+        {
+            var cookie = session.Cookies?.HeaderFor(_endpoint.Url);
+            if (_endpoint.Dynamic || cookie is not null)
+            {
+                string? missing = null;
+                composed = _endpoint.Compose(session, cookie, ref missing);
+            }
+
+            if (session.Cookies is not null || _extractors is not null)
+            {
+                capture = session.Capture;
+                capture.Prepare(_extractors?.HeaderNames ?? [], _extractors?.NeedsBody ?? false);
+            }
+        }
+
         long sendTs = _time.GetTimestamp();
         _recorder.RecordStarted();
         _own?.RecordStarted();
@@ -56,9 +77,22 @@ public sealed class RequestExecutor
                 }
 
                 Volatile.Write(ref connection.DeadlineTimestamp, sendTs + _timeoutTicks);
-                var result = await connection.ExchangeAsync(_endpoint, abort).ConfigureAwait(false);
+                var result = await connection.ExchangeAsync(_endpoint, abort, composed, capture).ConfigureAwait(false);
                 Volatile.Write(ref connection.DeadlineTimestamp, 0);
-                Record(result.Outcome, intendedTimestamp, sendTs, result.BytesReceived);
+                long answeredTs = _time.GetTimestamp(); // the extraction below is the generator's time, not the server's
+                var outcome = result.Outcome;
+                if (capture is not null)
+                {
+                    session!.Cookies?.Store(_endpoint.Url, capture.SetCookies);
+                    if (_extractors?.Apply(capture, session.Vars) is { } failed && outcome is Outcome.Status2xx or Outcome.Status3xx)
+                    {
+                        // An answer without what the journey needs from it: a failed check, named by its extractor.
+                        outcome = Outcome.CheckFailed;
+                        _recorder.RecordFailure(failed);
+                    }
+                }
+
+                Record(outcome, intendedTimestamp, sendTs, result.BytesReceived, answeredTs);
                 if (connection.IsBroken)
                 {
                     Close(connection);
@@ -114,9 +148,9 @@ public sealed class RequestExecutor
         return c;
     }
 
-    private void Record(Outcome outcome, long intendedTs, long sendTs, long bytes)
+    private void Record(Outcome outcome, long intendedTs, long sendTs, long bytes, long? at = null)
     {
-        long now = _time.GetTimestamp();
+        long now = at ?? _time.GetTimestamp();
         // Latency counts from the intended start; an arrival sent ahead of its time (released with a batch) from its send.
         long latency = (long)((now - Math.Min(intendedTs, sendTs)) / _ticksPerMicro), service = (long)((now - sendTs) / _ticksPerMicro);
         _recorder.RecordCompleted(outcome, latency, service, bytes);

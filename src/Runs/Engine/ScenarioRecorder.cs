@@ -18,7 +18,21 @@ public sealed class ScenarioRecorder
 
     private const int DroppedSlot = 15;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _failures = new(StringComparer.Ordinal);
+
     public void RecordStarted() => Interlocked.Increment(ref _started);
+
+    /// <summary>Counts a named reason a check failed (an extractor that found nothing); at most 100 distinct reasons are kept.</summary>
+    public void RecordFailure(string reason)
+    {
+        if (_failures.Count < 100 || _failures.ContainsKey(reason))
+        {
+            _failures.AddOrUpdate(reason, 1, (_, n) => n + 1);
+        }
+    }
+
+    /// <summary>The named failures so far, by reason.</summary>
+    public IReadOnlyDictionary<string, long> Failures => new SortedDictionary<string, long>(_failures, StringComparer.Ordinal);
 
     public void RecordDropped() => Interlocked.Increment(ref _counts[DroppedSlot * 8]);
 

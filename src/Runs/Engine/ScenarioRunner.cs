@@ -272,15 +272,21 @@ public sealed class ClosedModelRunner : ScenarioRunner
     private readonly int[]? _remaining;
     private int _exhausted;
 
+    private readonly DataFeed? _data;
+
     public ClosedModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
         : base(spec, executors, time, share)
     {
+        _data = spec.Data is { } data ? new DataFeed(data, share) : null;
         if (spec.Load.Iterations is { } iterations)
         {
             _remaining = new int[Math.Max(0, share.UsersOf(Curve.Peak))];
             Array.Fill(_remaining, iterations);
         }
     }
+
+    /// <summary>Users keep a session: cookies, data or extracted values.</summary>
+    private bool NeedsSession => Spec.EffectiveCookies.Enabled || _data is not null || Spec.Sequence.Any(r => r.Extract.Count > 0);
 
     public override async Task RunAsync(long startTimestamp, CancellationToken abort)
     {
@@ -293,9 +299,9 @@ public sealed class ClosedModelRunner : ScenarioRunner
             while (!linked.IsCancellationRequested)
             {
                 long now = Time.GetTimestamp();
-                if (now >= end || (_remaining is not null && Volatile.Read(ref _exhausted) >= _remaining.Length))
+                if (now >= end || (_remaining is not null && Volatile.Read(ref _exhausted) >= _remaining.Length) || (_data is { Exhausted: true } && users.Count > 0 && InFlight == 0))
                 {
-                    break;
+                    break; // the duration is over, every user sent its iterations, or the data is used up and its users stopped
                 }
 
                 var elapsed = TimeSpan.FromSeconds((now - startTimestamp) / freq);
@@ -353,6 +359,9 @@ public sealed class ClosedModelRunner : ScenarioRunner
         var think = Spec.Load.ThinkTime;
         var thinkMax = Spec.Load.ThinkTimeMax ?? think;
         var executors = Executors;
+        var cookies = Spec.EffectiveCookies;
+        var session = NeedsSession ? new Session(cookies.Enabled ? new CookieJar(Time) : null) { Columns = _data?.Columns } : null;
+        bool firstIteration = true;
         AddInFlight(1);
         try
         {
@@ -366,10 +375,26 @@ public sealed class ClosedModelRunner : ScenarioRunner
                     break; // this user has sent all its iterations
                 }
 
+                if (session is not null)
+                {
+                    session.NewIteration(cookies.ClearEachIteration);
+                    if (_data is not null && (firstIteration || Spec.Data!.Bind == Core.Plans.DataBinding.Iteration))
+                    {
+                        if (!_data.TryNext(out var row))
+                        {
+                            break; // the data is used up and the plan says stop (JMeter's "stop thread on EOF")
+                        }
+
+                        session.Row = row;
+                    }
+                }
+
+                firstIteration = false;
+
                 for (int i = 0; i < executors.Count && !(i > 0 && stop.IsCancellationRequested); i++)
                 {
                     long now = Time.GetTimestamp();
-                    connection = await executors[i].ExecuteAsync(connection, now, abort).ConfigureAwait(false);
+                    connection = await executors[i].ExecuteAsync(connection, now, abort, session).ConfigureAwait(false);
                     bool last = left == 0 && i == executors.Count - 1;
                     var pause = thinkMax > think ? think + ((thinkMax - think) * Random.Shared.NextDouble()) : think;
                     if (!last && pause > TimeSpan.Zero)

@@ -89,9 +89,9 @@ public sealed class Http1Connection : IDisposable
 
     /// <summary>Sends the request and reads the whole response. Throws on I/O failure.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct)
+    public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct, byte[]? composed = null, ResponseCapture? capture = null)
     {
-        var request = endpoint.RequestBytes;
+        var request = composed ?? endpoint.RequestBytes;
         ResponseStarted = false;
         if (_tls is null)
         {
@@ -139,6 +139,7 @@ public sealed class Http1Connection : IDisposable
             _start = headerEnd + 4;
             if (status >= 200)
             {
+                capture?.ReadHeaders(head);
                 break;
             }
 
@@ -157,6 +158,7 @@ public sealed class Http1Connection : IDisposable
         var checks = endpoint.Checks;
         var scan = checks is { ChecksBody: true } ? (_scan ??= new BodyScan()) : null;
         scan?.Reset(checks!);
+        IBodySink? sink = capture is { WantsBody: true } ? (scan is null ? capture : new BothSinks(scan, capture)) : scan;
 
         if (endpoint.IsHead || status is 204 or 304)
         {
@@ -164,24 +166,24 @@ public sealed class Http1Connection : IDisposable
         }
         else if (chunked)
         {
-            bytes += await SkipChunkedAsync(scan, ct).ConfigureAwait(false);
+            bytes += await SkipChunkedAsync(sink, ct).ConfigureAwait(false);
         }
         else if (contentLength >= 0)
         {
-            bytes += await SkipAsync(contentLength, scan, ct).ConfigureAwait(false);
+            bytes += await SkipAsync(contentLength, sink, ct).ConfigureAwait(false);
         }
         else
         {
             // No framing: the body runs to the end of the connection.
             close = true;
             bytes += _end - _start;
-            scan?.Feed(_buffer.AsSpan(_start, _end - _start));
+            sink?.Feed(_buffer.AsSpan(_start, _end - _start));
             _start = _end;
             int n;
             while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
             {
                 bytes += n;
-                scan?.Feed(_buffer.AsSpan(_start, n));
+                sink?.Feed(_buffer.AsSpan(_start, n));
                 _start = _end;
             }
         }
@@ -213,7 +215,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipAsync(long length, BodyScan? scan, CancellationToken ct)
+    private async ValueTask<long> SkipAsync(long length, IBodySink? scan, CancellationToken ct)
     {
         long remaining = length;
         while (true)
@@ -237,7 +239,7 @@ public sealed class Http1Connection : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipChunkedAsync(BodyScan? scan, CancellationToken ct)
+    private async ValueTask<long> SkipChunkedAsync(IBodySink? scan, CancellationToken ct)
     {
         long total = 0;
         while (true)

@@ -60,7 +60,7 @@ public sealed class ResponseChecks
 /// (longest text − 1) bytes — enough to find a text split across two reads. A body is never buffered, so a
 /// connection's memory does not grow with the size of the answers it checks.
 /// </summary>
-public sealed class BodyScan
+public sealed class BodyScan : IBodySink
 {
     private byte[][] _needles = [];
     private bool[] _found = [];

@@ -65,6 +65,7 @@ public sealed class RunCollector : IRunListener
                 BreakingPoint = _breakingPoints.GetValueOrDefault(spec.Name),
                 LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
                 Reaction = ReactionScope.For(spec),
+                Failures = ended.Failures,
                 Requests = [.. Core.Plans.RequestLabels.Distinct(spec).Select(label =>
                 {
                     var own = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(Core.Plans.RequestLabels.Key(spec.Name, label)) ?? [];

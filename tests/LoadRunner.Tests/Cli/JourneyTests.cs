@@ -1,0 +1,151 @@
+using Constellation.Core.Results;
+using Constellation.LoadRunner.Cli;
+using Constellation.LoadRunner.Tests.Support;
+using Constellation.Tests;
+
+namespace Constellation.LoadRunner.Tests.Cli;
+
+/// <summary>
+/// A login journey against a loopback server that refuses /account without the session cookie its login set and
+/// the token its login answered: cookies, data and extraction end to end.
+/// </summary>
+public sealed class JourneyTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-journey-").FullName;
+    private TestTarget _target = null!;
+
+    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _target.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private async Task<string> PlanAsync(string scenarioExtra = "", string extract = "{ name: token, json: $.token }", string users = "user,password\nann,ann-pw\nbob,bob-pw\n\"c, d\",\"c, d-pw\"\n", string load = "{ model: closed, users: 3, duration: 30s, iterations: 4 }")
+    {
+        await File.WriteAllTextAsync(Path.Combine(_dir, "users.csv"), users, TestContext.Current.CancellationToken);
+        var path = Path.Combine(_dir, $"journey-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, $$"""
+            name: journey
+            targets:
+              web: { baseUrl: "{{_target.BaseUrl}}" }
+            scenarios:
+              - name: login
+                target: web
+                data: { file: users.csv, bind: user }
+                {{scenarioExtra}}
+                requests:
+                  - name: login
+                    method: POST
+                    path: /login
+                    headers: { Content-Type: application/json }
+                    body: '{"user": "${data.user}", "password": "${data.password}"}'
+                    extract: [{{extract}}]
+                  - name: account
+                    path: /account
+                    headers: { Authorization: "Bearer ${vars.token}" }
+                    expect: { bodyContains: [account of] }
+                load: {{load}}
+            """, TestContext.Current.CancellationToken);
+        return path;
+    }
+
+    private async Task<(int Code, RunRecord Record, string Log)> RunAsync(string plan, string runId, params string[] extra)
+    {
+        var (code, o, e) = await CliRunner.RunAsync(["run", plan, "-o", _dir, "--run-id", runId, "-q", .. extra]);
+        var json = Path.Combine(_dir, runId, "run.json");
+        File.Exists(json).ShouldBeTrue($"{o}\n{e}");
+        return (code, await RunRecordJson.ReadAsync(json, TestContext.Current.CancellationToken), $"{o}\n{e}");
+    }
+
+    [Fact]
+    public async Task ALoginJourney_WithCookiesDataAndAnExtractedToken_ReadsEveryAccount()
+    {
+        var (code, record, log) = await RunAsync(await PlanAsync(), "journey");
+
+        code.ShouldBe(ExitCodes.Ok, log);
+        var s = record.Scenarios.Single();
+        s.Requests.Select(r => (r.Name, r.Totals.Requests, r.Totals.Outcomes.Errors)).ShouldBe([("login", 12L, 0L), ("account", 12L, 0L)], log);
+
+        // One row per user for its life (bind: user): each of the three users logged in as its own row, a quoted CSV field included.
+        _target.AccountsRead.ShouldBe(new Dictionary<string, long> { ["ann"] = 4, ["bob"] = 4, ["c, d"] = 4 }, ignoreOrder: true);
+        s.Failures.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task WithoutCookies_TheServerRefusesTheAccount()
+    {
+        var (code, record, log) = await RunAsync(await PlanAsync(scenarioExtra: "cookies: false"), "nocookies");
+
+        code.ShouldBe(ExitCodes.Ok, log); // no threshold: the run passes, its errors are in the numbers
+        var account = record.Scenarios.Single().Requests.Single(r => r.Name == "account");
+        account.Totals.Outcomes.Status4xx.ShouldBe(12, log);
+        _target.AccountsRead.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task AnExtractorThatFindsNothing_IsAFailedCheckNamedByIt()
+    {
+        var (_, record, log) = await RunAsync(await PlanAsync(extract: "{ name: token, json: $.access_token }"), "noextract");
+
+        var s = record.Scenarios.Single();
+        var login = s.Requests.Single(r => r.Name == "login");
+        login.Totals.Outcomes.CheckFailed.ShouldBe(12, log);
+        s.Failures.ShouldBe(new Dictionary<string, long> { ["extract token (json $.access_token): no match"] = 12 });
+        s.Requests.Single(r => r.Name == "account").Totals.Outcomes.Status4xx.ShouldBe(12); // sent with an empty token, refused
+        (await File.ReadAllTextAsync(Path.Combine(_dir, "noextract", "summary.md"), TestContext.Current.CancellationToken)).ShouldContain("| login | extract token (json $.access_token): no match | 12 |");
+    }
+
+    [Fact]
+    public async Task UniqueDataThatStops_EachRowOnce_ThenTheUsersStop()
+    {
+        var rows = "user,password\n" + string.Concat(Enumerable.Range(1, 5).Select(i => $"u{i},u{i}-pw\n"));
+        var plan = await PlanAsync(users: rows, load: "{ model: closed, users: 2, duration: 30s }");
+        plan = await Rewrite(plan, "data: { file: users.csv, bind: user }", "data: { file: users.csv, order: unique, atEnd: stop }");
+
+        var started = DateTime.UtcNow;
+        var (code, record, log) = await RunAsync(plan, "unique");
+
+        code.ShouldBe(ExitCodes.Ok, log);
+        _target.AccountsRead.ShouldBe(Enumerable.Range(1, 5).ToDictionary(i => $"u{i}", _ => 1L), ignoreOrder: true);
+        (DateTime.UtcNow - started).ShouldBeLessThan(TimeSpan.FromSeconds(20)); // ended when the rows did, not at 30 s
+        record.Scenarios.Single().Requests.Single(r => r.Name == "login").Totals.Requests.ShouldBe(5);
+    }
+
+    [Theory]
+    [InlineData("${vars.nope}", "${vars.nope} is not extracted by an earlier request")]
+    [InlineData("${data.email}", "users.csv has no column 'email' (its columns: user, password)")]
+    public async Task APlaceholderThatCanNeverHaveAValue_IsRefusedBeforeAnyLoad(string placeholder, string message)
+    {
+        var plan = await Rewrite(await PlanAsync(), "Bearer ${vars.token}", $"Bearer {placeholder}");
+        var before = _target.Requests;
+
+        var (code, _, err) = await CliRunner.RunAsync("run", plan, "-o", _dir);
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain(message);
+        _target.Requests.ShouldBe(before);
+    }
+
+    [Theory]
+    [InlineData("{ name: token, regex: '(unclosed' }", "is not a regular expression")]
+    [InlineData("{ name: token, json: '$.items[?(@.id)]' }", "neither an index nor a quoted name")]
+    [InlineData("{ name: token, regex: 'a(b)', group: 3 }", "group 3 does not exist")]
+    [InlineData("{ name: token, json: $.a, header: X }", "takes one of json")]
+    public async Task ABadExtractor_IsRefusedBeforeAnyLoad(string extract, string message)
+    {
+        var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(extract: extract), "-o", _dir);
+
+        code.ShouldBe(ExitCodes.InvalidInput, err);
+        err.ShouldContain(message);
+    }
+
+    private static async Task<string> Rewrite(string plan, string from, string to)
+    {
+        var text = await File.ReadAllTextAsync(plan, TestContext.Current.CancellationToken);
+        text.ShouldContain(from);
+        await File.WriteAllTextAsync(plan, text.Replace(from, to, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        return plan;
+    }
+}
