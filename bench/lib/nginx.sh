@@ -1,5 +1,6 @@
 # Sourced by the benchmarks. start_nginx WORK: one nginx worker serving WORK/nginx/www on a free loopback port
-# (keep-alive, no access log); sets nginx_port and nginx_pid and returns once the port accepts connections.
+# (keep-alive, no access log), with NGINX_LOCATIONS (extra location blocks) when set; sets nginx_port and
+# nginx_pid and returns once the port accepts connections.
 # stop_nginx stops it. WORK must be world-readable (nginx workers run as www-data when started as root).
 start_nginx() {
   local work=$1
@@ -15,7 +16,7 @@ http {
   access_log off;
   keepalive_requests 1000000;
   keepalive_timeout 60s;
-  server { listen 127.0.0.1:$nginx_port; root $work/nginx/www; location / { } }
+  server { listen 127.0.0.1:$nginx_port; root $work/nginx/www; location / { } ${NGINX_LOCATIONS:-} }
 }
 CONF
   /usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &

@@ -96,11 +96,14 @@ public sealed class JsonPath
     }
 
     /// <summary>The value at the path in <paramref name="json"/>; null when the body is not JSON or the path leads nowhere.</summary>
-    public string? Select(string json)
+    public string? Select(string json) => Select(System.Text.Encoding.UTF8.GetBytes(json));
+
+    /// <summary>The value at the path in the UTF-8 JSON <paramref name="utf8"/>; null when it is not JSON or the path leads nowhere.</summary>
+    public string? Select(ReadOnlyMemory<byte> utf8)
     {
         try
         {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 64 });
             var e = doc.RootElement;
             foreach (var step in _steps)
             {

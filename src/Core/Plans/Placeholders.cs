@@ -20,6 +20,56 @@ public static partial class Placeholders
     public static IEnumerable<(string Kind, string Name)> Find(string? text) =>
         text is null ? [] : Pattern().Matches(text).Select(m => (m.Groups["kind"].Value, Uri.UnescapeDataString(m.Groups["name"].Value)));
 
+    /// <summary>A text cut once at its placeholders, filled many times without a regular expression.</summary>
+    public sealed class Template
+    {
+        private readonly (string Literal, string? Kind, string? Name)[] _parts;
+
+        public Template(string text)
+        {
+            var parts = new List<(string, string?, string?)>();
+            int at = 0;
+            foreach (Match m in Pattern().Matches(text))
+            {
+                parts.Add((text[at..m.Index], m.Groups["kind"].Value, Uri.UnescapeDataString(m.Groups["name"].Value)));
+                at = m.Index + m.Length;
+            }
+
+            parts.Add((text[at..], null, null));
+            _parts = [.. parts];
+            Text = text;
+        }
+
+        public string Text { get; }
+
+        public bool HasPlaceholders => _parts.Length > 1;
+
+        /// <summary>The text's pieces in order: a literal, then the placeholder after it (none after the last).</summary>
+        public IReadOnlyList<(string Literal, string? Kind, string? Name)> Parts => _parts;
+
+        /// <summary>Appends the text with each placeholder's value (through <paramref name="encode"/>); <paramref name="missing"/> gets the first without one.</summary>
+        public void AppendTo(StringBuilder sb, Func<string, string, string?> value, Func<string, string>? encode, ref string? missing)
+        {
+            foreach (var (literal, kind, name) in _parts)
+            {
+                sb.Append(literal);
+                if (kind is null)
+                {
+                    continue;
+                }
+
+                if (value(kind, name!) is { } v)
+                {
+                    sb.Append(encode is null ? v : encode(v));
+                }
+                else
+                {
+                    missing ??= $"${{{kind}.{name}}}";
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// <paramref name="text"/> with each placeholder replaced by <paramref name="value"/>'s answer for it, through
     /// <paramref name="encode"/>; <paramref name="missing"/> gets the first that had none (replaced by nothing).

@@ -83,8 +83,12 @@ public sealed class RequestExecutor
                 var outcome = result.Outcome;
                 if (capture is not null)
                 {
-                    session!.Cookies?.Store(_endpoint.Url, capture.SetCookies);
-                    if (_extractors?.Apply(capture, session.Vars) is { } failed && outcome is Outcome.Status2xx or Outcome.Status3xx)
+                    if (capture.SetCookies.Count > 0)
+                    {
+                        session!.Cookies?.Store(_endpoint.Url, capture.SetCookies);
+                    }
+
+                    if (_extractors?.Apply(capture, session!.Vars) is { } failed && outcome is Outcome.Status2xx or Outcome.Status3xx)
                     {
                         // An answer without what the journey needs from it: a failed check, named by its extractor.
                         outcome = Outcome.CheckFailed;

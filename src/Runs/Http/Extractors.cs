@@ -46,32 +46,55 @@ public sealed class ResponseCapture : IBodySink
         _body.Write(data);
     }
 
-    /// <summary>The header block's Set-Cookie values and the headers asked for (the first of each name).</summary>
-    public void ReadHeaders(ReadOnlySpan<byte> head)
+    /// <summary>Whether a header of this name is kept: Set-Cookie, or one an extractor asked for.</summary>
+    public bool Wants(ReadOnlySpan<byte> name)
     {
-        foreach (var line in Encoding.Latin1.GetString(head).Split("\r\n").Skip(1))
+        if (Ascii.EqualsIgnoreCase(name, "set-cookie"u8))
         {
-            int colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                continue;
-            }
+            return true;
+        }
 
-            var name = line[..colon].Trim();
-            var value = line[(colon + 1)..].Trim();
-            if (name.Equals("set-cookie", StringComparison.OrdinalIgnoreCase))
+        for (int i = 0; i < HeaderNames.Count; i++)
+        {
+            if (name.Length == HeaderNames[i].Length && Ascii.EqualsIgnoreCase(name, HeaderNames[i]))
             {
-                SetCookies.Add(value);
+                return true;
             }
+        }
 
-            if (HeaderNames.Any(h => h.Equals(name, StringComparison.OrdinalIgnoreCase)))
+        return false;
+    }
+
+    /// <summary>Keeps a header <see cref="Wants"/> said yes to (the first of each asked name).</summary>
+    public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        var text = Encoding.Latin1.GetString(value);
+        if (Ascii.EqualsIgnoreCase(name, "set-cookie"u8))
+        {
+            SetCookies.Add(text);
+        }
+
+        for (int i = 0; i < HeaderNames.Count; i++)
+        {
+            if (name.Length == HeaderNames[i].Length && Ascii.EqualsIgnoreCase(name, HeaderNames[i]))
             {
-                Headers.TryAdd(name, value);
+                Headers.TryAdd(HeaderNames[i], text);
             }
         }
     }
 
+    /// <summary>A whole header block's Set-Cookie values and asked headers (for tests and callers outside a connection).</summary>
+    public void ReadHeaders(ReadOnlySpan<byte> head)
+    {
+        long length = -1;
+        bool chunked = false, close = false;
+        Http1Connection.ParseHeaders(head, ref length, ref chunked, ref close, this);
+    }
+
     public string Body() => Encoding.UTF8.GetString(_body.GetBuffer(), 0, (int)_body.Length);
+
+    /// <summary>The kept body as bytes (valid until the next answer).</summary>
+    public ReadOnlyMemory<byte> BodyBytes => _body.GetBuffer().AsMemory(0, (int)_body.Length);
 }
 
 /// <summary>Something the body of an answer is fed to as it streams by.</summary>
@@ -121,7 +144,7 @@ public sealed class Extractors
                 {
                     ExtractKind.Header => answer.Headers.GetValueOrDefault(spec.Expression),
                     ExtractKind.Regex => regex!.Match(body ??= answer.Body()) is { Success: true } m && spec.Group < m.Groups.Count && m.Groups[spec.Group].Success ? m.Groups[spec.Group].Value : null,
-                    ExtractKind.Json => path!.Select(body ??= answer.Body()),
+                    ExtractKind.Json => path!.Select(answer.BodyBytes),
                     ExtractKind.Boundary => Between(body ??= answer.Body(), spec.Expression, spec.Right!),
                     _ => null,
                 };

@@ -134,12 +134,11 @@ public sealed class Http1Connection : IDisposable
             contentLength = -1;
             chunked = false;
             close = head.Length > 7 && head[7] == (byte)'0'; // HTTP/1.0 closes by default
-            ParseHeaders(head, ref contentLength, ref chunked, ref close);
+            ParseHeaders(head, ref contentLength, ref chunked, ref close, status >= 200 ? capture : null);
             bytes += headerEnd + 4 - _start;
             _start = headerEnd + 4;
             if (status >= 200)
             {
-                capture?.ReadHeaders(head);
                 break;
             }
 
@@ -362,7 +361,8 @@ public sealed class Http1Connection : IDisposable
         return status;
     }
 
-    internal static void ParseHeaders(ReadOnlySpan<byte> head, ref long contentLength, ref bool chunked, ref bool close)
+    /// <summary>Reads the framing headers; <paramref name="capture"/> (a final answer's) gets the Set-Cookie values and the headers it asks for in the same pass.</summary>
+    internal static void ParseHeaders(ReadOnlySpan<byte> head, ref long contentLength, ref bool chunked, ref bool close, ResponseCapture? capture = null)
     {
         int lineStart = head.IndexOf("\r\n"u8);
         while (lineStart >= 0 && lineStart + 2 < head.Length)
@@ -401,6 +401,10 @@ public sealed class Http1Connection : IDisposable
                     }
 
                     contentLength = v;
+                }
+                else if (capture is not null && capture.Wants(name))
+                {
+                    capture.Add(name, value);
                 }
                 else if (EqualsIgnoreCase(name, "transfer-encoding"u8))
                 {

@@ -12,24 +12,42 @@ namespace Constellation.Runs.Http;
 public sealed class HttpEndpoint
 {
     private readonly string _method;
-    private readonly IReadOnlyList<(string Name, string Value)> _headers;
-    private readonly string? _body;
+    private readonly Core.Plans.Placeholders.Template _path;
+    private readonly IReadOnlyList<(string Name, Core.Plans.Placeholders.Template Value)> _headers;
+    private readonly Core.Plans.Placeholders.Template? _body;
+    private readonly bool _hasCookieHeader;
 
     private HttpEndpoint(Uri url, EndPoint endPoint, string method, IReadOnlyList<(string Name, string Value)> headers, string? body, TimeSpan timeout, ResponseChecks? checks, bool skipTlsVerify)
     {
         Url = url;
         EndPoint = endPoint;
         _method = method;
-        _headers = headers;
-        _body = body;
+        _path = new(url.PathAndQuery);
+        _headers = [.. headers.Select(h => (h.Name, new Core.Plans.Placeholders.Template(h.Value)))];
+        _body = body is null ? null : new(body);
+        _hasCookieHeader = headers.Any(h => h.Name.Equals("Cookie", StringComparison.OrdinalIgnoreCase));
         IsHead = method == "HEAD";
         Timeout = timeout;
         Checks = checks;
         SkipTlsVerify = skipTlsVerify;
-        Dynamic = Core.Plans.Placeholders.Has(url.PathAndQuery) || Core.Plans.Placeholders.Has(body) || headers.Any(h => Core.Plans.Placeholders.Has(h.Value));
+        Dynamic = _path.HasPlaceholders || (_body?.HasPlaceholders ?? false) || _headers.Any(h => h.Value.HasPlaceholders);
         string? missing = null;
         RequestBytes = Compose(null, null, ref missing);
+        _program = Dynamic ? RequestProgram.For(this, method, _path, _headers, _body) : null;
+        if (!Dynamic && !_hasCookieHeader)
+        {
+            // The jar's Cookie header goes right after the request's own headers: the rest never changes.
+            var end = RequestBytes.AsSpan().IndexOf("\r\n\r\n"u8);
+            _head = RequestBytes[..(end + 2)];
+            _tail = RequestBytes[(end + 2)..];
+        }
     }
+
+    private readonly RequestProgram? _program;
+
+    // A request that only gains a Cookie header: its bytes before and after where the header goes.
+    private readonly byte[]? _head;
+    private readonly byte[]? _tail;
 
     public Uri Url { get; }
     public EndPoint EndPoint { get; }
@@ -57,13 +75,31 @@ public sealed class HttpEndpoint
     /// </summary>
     public byte[] Compose(Session? session, string? cookie, ref string? missing)
     {
-        string? Value(string kind, string name) => session?.Value(kind, name);
-        string Fill(string text, Func<string, string> encode, ref string? miss) =>
-            session is null || !Dynamic ? text : Core.Plans.Placeholders.Replace(text, Value, encode, ref miss);
+        if (Dynamic && session is not null && _program is not null)
+        {
+            return _program.Run(session, cookie, ref missing);
+        }
 
+        if (!Dynamic && cookie is not null && _head is not null)
+        {
+            // Only the jar's cookies change: splice them in.
+            int n = Encoding.UTF8.GetByteCount(cookie);
+            var spliced = new byte[_head.Length + 8 + n + 2 + _tail!.Length];
+            _head.CopyTo(spliced, 0);
+            "Cookie: "u8.CopyTo(spliced.AsSpan(_head.Length));
+            Encoding.UTF8.GetBytes(cookie, spliced.AsSpan(_head.Length + 8));
+            "\r\n"u8.CopyTo(spliced.AsSpan(_head.Length + 8 + n));
+            _tail.CopyTo(spliced, _head.Length + 8 + n + 2);
+            return spliced;
+        }
+
+        Func<string, string, string?> value = session is null ? static (_, _) => null : session.Value;
+        bool fill = session is not null;
         var url = Url;
         var sb = new StringBuilder(256);
-        sb.Append(_method).Append(' ').Append(Fill(url.PathAndQuery, Uri.EscapeDataString, ref missing)).Append(" HTTP/1.1\r\n");
+        sb.Append(_method).Append(' ');
+        Append(sb, _path, fill, value, Uri.EscapeDataString, ref missing);
+        sb.Append(" HTTP/1.1\r\n");
         sb.Append("Host: ").Append(url.IdnHost);
         if (!url.IsDefaultPort)
         {
@@ -71,24 +107,23 @@ public sealed class HttpEndpoint
         }
 
         sb.Append("\r\n");
-        bool hasUserAgent = false, hasAccept = false, hasAuthorization = false, hasCookie = false;
+        bool hasUserAgent = false, hasAccept = false, hasAuthorization = false;
         foreach (var (k, v) in _headers)
         {
             hasUserAgent |= k.Equals("User-Agent", StringComparison.OrdinalIgnoreCase);
             hasAccept |= k.Equals("Accept", StringComparison.OrdinalIgnoreCase);
             hasAuthorization |= k.Equals("Authorization", StringComparison.OrdinalIgnoreCase);
-            bool isCookie = k.Equals("Cookie", StringComparison.OrdinalIgnoreCase);
-            hasCookie |= isCookie;
-            var value = Fill(v, x => x.Replace('\r', ' ').Replace('\n', ' '), ref missing);
-            if (isCookie && cookie is not null)
+            sb.Append(k).Append(": ");
+            Append(sb, v, fill, value, static x => x.Replace('\r', ' ').Replace('\n', ' '), ref missing);
+            if (cookie is not null && k.Equals("Cookie", StringComparison.OrdinalIgnoreCase))
             {
-                value = $"{value}; {cookie}"; // the plan's cookies first, then the jar's
+                sb.Append("; ").Append(cookie); // the plan's cookies first, then the jar's
             }
 
-            sb.Append(k).Append(": ").Append(value).Append("\r\n");
+            sb.Append("\r\n");
         }
 
-        if (!hasCookie && cookie is not null)
+        if (!_hasCookieHeader && cookie is not null)
         {
             sb.Append("Cookie: ").Append(cookie).Append("\r\n");
         }
@@ -110,7 +145,14 @@ public sealed class HttpEndpoint
             sb.Append("Accept: */*\r\n");
         }
 
-        var body = _body is null ? null : Fill(_body, x => x, ref missing);
+        string? body = null;
+        if (_body is not null)
+        {
+            var b = new StringBuilder(_body.Text.Length + 32);
+            Append(b, _body, fill, value, null, ref missing);
+            body = b.ToString();
+        }
+
         var bodyBytes = body is null ? [] : Encoding.UTF8.GetBytes(body);
         if (body is not null || _method is "POST" or "PUT" or "PATCH")
         {
@@ -125,6 +167,18 @@ public sealed class HttpEndpoint
         head.CopyTo(request, 0);
         bodyBytes.CopyTo(request, head.Length);
         return request;
+    }
+
+    private static void Append(StringBuilder sb, Core.Plans.Placeholders.Template t, bool fill, Func<string, string, string?> value, Func<string, string>? encode, ref string? missing)
+    {
+        if (fill)
+        {
+            t.AppendTo(sb, value, encode, ref missing);
+        }
+        else
+        {
+            sb.Append(t.Text);
+        }
     }
 
     /// <summary>Resolves the host once and pre-serializes the request (no per-request formatting when nothing changes per user).</summary>
@@ -157,4 +211,239 @@ public sealed class HttpEndpoint
             .ToList();
         return new HttpEndpoint(url, endPoint, method, kept, body, timeout, expect is null ? null : new ResponseChecks(expect), skipTlsVerify);
     }
+}
+
+/// <summary>
+/// A request with placeholders as a list of pieces made once — literal bytes, and the values to fill in — so each
+/// exchange costs one allocation and the values' encoding, not a string build of the whole request.
+/// </summary>
+internal sealed class RequestProgram
+{
+    private readonly Piece[] _head;
+    private readonly Piece[] _body;
+    private readonly bool _hasBody;
+    private readonly byte[] _end;
+
+    private RequestProgram(Piece[] head, Piece[] body, bool hasBody, byte[] end)
+    {
+        _head = head;
+        _body = body;
+        _hasBody = hasBody;
+        _end = end;
+    }
+
+    /// <summary>The pieces of an endpoint's request: the head up to (not including) where a Cookie header would go, the body after.</summary>
+    public static RequestProgram? For(HttpEndpoint endpoint, string method, Core.Plans.Placeholders.Template path, IReadOnlyList<(string Name, Core.Plans.Placeholders.Template Value)> headers, Core.Plans.Placeholders.Template? body)
+    {
+        if (headers.Any(h => h.Name.Equals("Cookie", StringComparison.OrdinalIgnoreCase)))
+        {
+            return null; // the plan's own Cookie header joins the jar's: the general path does that
+        }
+
+        var head = new List<Piece>();
+        var text = new StringBuilder();
+        void Flush()
+        {
+            if (text.Length > 0)
+            {
+                head.Add(new Piece(Encoding.UTF8.GetBytes(text.ToString()), null, null, Encode.None));
+                text.Clear();
+            }
+        }
+
+        void Add(Core.Plans.Placeholders.Template t, Encode encode, List<Piece> into, StringBuilder literal, Action flush)
+        {
+            foreach (var (lit, kind, name) in t.Parts)
+            {
+                literal.Append(lit);
+                if (kind is not null)
+                {
+                    flush();
+                    into.Add(new Piece(null, kind, name, encode));
+                }
+            }
+        }
+
+        var url = endpoint.Url;
+        text.Append(method).Append(' ');
+        Add(path, Encode.Path, head, text, Flush);
+        text.Append(" HTTP/1.1\r\nHost: ").Append(url.IdnHost);
+        if (!url.IsDefaultPort)
+        {
+            text.Append(':').Append(url.Port);
+        }
+
+        text.Append("\r\n");
+        bool hasUserAgent = false, hasAccept = false, hasAuthorization = false;
+        foreach (var (k, v) in headers)
+        {
+            hasUserAgent |= k.Equals("User-Agent", StringComparison.OrdinalIgnoreCase);
+            hasAccept |= k.Equals("Accept", StringComparison.OrdinalIgnoreCase);
+            hasAuthorization |= k.Equals("Authorization", StringComparison.OrdinalIgnoreCase);
+            text.Append(k).Append(": ");
+            Add(v, Encode.Header, head, text, Flush);
+            text.Append("\r\n");
+        }
+
+        if (!hasAuthorization && url.UserInfo.Length > 0)
+        {
+            text.Append("Authorization: Basic ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(url.UserInfo)))).Append("\r\n");
+        }
+
+        if (!hasUserAgent)
+        {
+            text.Append("User-Agent: constellation/").Append(ToolInfo.Version).Append("\r\n");
+        }
+
+        if (!hasAccept)
+        {
+            text.Append("Accept: */*\r\n");
+        }
+
+        Flush();
+        var bodyPieces = new List<Piece>();
+        var bodyText = new StringBuilder();
+        void FlushBody()
+        {
+            if (bodyText.Length > 0)
+            {
+                bodyPieces.Add(new Piece(Encoding.UTF8.GetBytes(bodyText.ToString()), null, null, Encode.None));
+                bodyText.Clear();
+            }
+        }
+
+        if (body is not null)
+        {
+            Add(body, Encode.None, bodyPieces, bodyText, FlushBody);
+            FlushBody();
+        }
+
+        return new RequestProgram([.. head], [.. bodyPieces], body is not null || method is "POST" or "PUT" or "PATCH", "\r\n"u8.ToArray());
+    }
+
+    public byte[] Run(Session session, string? cookie, ref string? missing)
+    {
+        var values = System.Buffers.ArrayPool<string?>.Shared.Rent(_head.Length + _body.Length);
+        try
+        {
+            return Run(session, cookie, ref missing, values);
+        }
+        finally
+        {
+            Array.Clear(values);
+            System.Buffers.ArrayPool<string?>.Shared.Return(values);
+        }
+    }
+
+    private byte[] Run(Session session, string? cookie, ref string? missing, string?[] values)
+    {
+        int headLength = 0, bodyLength = 0;
+        for (int i = 0; i < _head.Length + _body.Length; i++)
+        {
+            var p = i < _head.Length ? _head[i] : _body[i - _head.Length];
+            int n;
+            if (p.Literal is { } lit)
+            {
+                n = lit.Length;
+            }
+            else
+            {
+                var v = session.Value(p.Kind!, p.Name!);
+                if (v is null)
+                {
+                    missing ??= $"${{{p.Kind}.{p.Name}}}";
+                    v = string.Empty;
+                }
+
+                v = p.Encoding switch
+                {
+                    Encode.Path => Uri.EscapeDataString(v),
+                    Encode.Header when v.AsSpan().IndexOfAny('\r', '\n') >= 0 => v.Replace('\r', ' ').Replace('\n', ' '),
+                    _ => v,
+                };
+                values[i] = v;
+                n = Encoding.UTF8.GetByteCount(v);
+            }
+
+            if (i < _head.Length)
+            {
+                headLength += n;
+            }
+            else
+            {
+                bodyLength += n;
+            }
+        }
+
+        int cookieLength = cookie is null ? 0 : 8 + Encoding.UTF8.GetByteCount(cookie) + 2;
+        string? contentLength = _hasBody ? $"Content-Length: {bodyLength}\r\n" : null;
+        int total = headLength + cookieLength + (contentLength?.Length ?? 0) + _end.Length + bodyLength;
+        var bytes = new byte[total];
+        var span = bytes.AsSpan();
+        int at = 0;
+        for (int i = 0; i < _head.Length + _body.Length; i++)
+        {
+            if (i == _head.Length)
+            {
+                if (cookie is not null)
+                {
+                    "Cookie: "u8.CopyTo(span[at..]);
+                    at += 8;
+                    at += Encoding.UTF8.GetBytes(cookie, span[at..]);
+                    "\r\n"u8.CopyTo(span[at..]);
+                    at += 2;
+                }
+
+                if (contentLength is not null)
+                {
+                    at += Encoding.ASCII.GetBytes(contentLength, span[at..]);
+                }
+
+                _end.CopyTo(span[at..]);
+                at += _end.Length;
+            }
+
+            var p = i < _head.Length ? _head[i] : _body[i - _head.Length];
+            if (p.Literal is { } lit)
+            {
+                lit.CopyTo(span[at..]);
+                at += lit.Length;
+            }
+            else
+            {
+                at += Encoding.UTF8.GetBytes(values[i]!, span[at..]);
+            }
+        }
+
+        if (_body.Length == 0)
+        {
+            // No body pieces: the head's end was not reached in the loop.
+            if (cookie is not null)
+            {
+                "Cookie: "u8.CopyTo(span[at..]);
+                at += 8;
+                at += Encoding.UTF8.GetBytes(cookie, span[at..]);
+                "\r\n"u8.CopyTo(span[at..]);
+                at += 2;
+            }
+
+            if (contentLength is not null)
+            {
+                at += Encoding.ASCII.GetBytes(contentLength, span[at..]);
+            }
+
+            _end.CopyTo(span[at..]);
+        }
+
+        return bytes;
+    }
+
+    private enum Encode
+    {
+        None,
+        Path,
+        Header,
+    }
+
+    private sealed record Piece(byte[]? Literal, string? Kind, string? Name, Encode Encoding);
 }

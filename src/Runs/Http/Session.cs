@@ -53,9 +53,18 @@ public sealed class CookieJar(TimeProvider time)
     private readonly List<Cookie> _cookies = [];
     private long _order;
 
+    // The Cookie headers made since the jar last changed, by request URL (an endpoint's one Uri object: a reference
+    // lookup), and until when they hold (the first expiry).
+    private readonly Dictionary<Uri, string?> _made = new(ReferenceEqualityComparer.Instance);
+    private DateTimeOffset _madeUntil = DateTimeOffset.MaxValue;
+
     public int Count => _cookies.Count;
 
-    public void Clear() => _cookies.Clear();
+    public void Clear()
+    {
+        _cookies.Clear();
+        _made.Clear();
+    }
 
     /// <summary>Stores the Set-Cookie header values of an answer to <paramref name="url"/>.</summary>
     public void Store(Uri url, IEnumerable<string> setCookies)
@@ -68,6 +77,13 @@ public sealed class CookieJar(TimeProvider time)
                 continue;
             }
 
+            int same = _cookies.FindIndex(x => x.Name == c.Name && x.Domain == c.Domain && x.Path == c.Path);
+            if (same >= 0 && _cookies[same] is var old && old.Value == c.Value && old.Secure == c.Secure && old.HostOnly == c.HostOnly && old.Expires == c.Expires)
+            {
+                continue; // the same cookie again (a login that sets what the jar holds): nothing changes
+            }
+
+            _made.Clear();
             _cookies.RemoveAll(x => x.Name == c.Name && x.Domain == c.Domain && x.Path == c.Path);
             if (c.Expires <= now)
             {
@@ -91,19 +107,52 @@ public sealed class CookieJar(TimeProvider time)
         }
 
         var now = time.GetUtcNow();
-        _cookies.RemoveAll(c => c.Expires <= now);
-        var host = url.IdnHost.ToLowerInvariant();
-        var path = string.IsNullOrEmpty(url.AbsolutePath) ? "/" : url.AbsolutePath;
-        bool https = url.Scheme == Uri.UriSchemeHttps;
-        StringBuilder? sb = null;
-        foreach (var c in _cookies.Where(c => (c.HostOnly ? host == c.Domain : DomainMatch(host, c.Domain)) && PathMatch(path, c.Path) && (!c.Secure || https))
-                     .OrderByDescending(c => c.Path.Length).ThenBy(c => c.Order))
+        if (_madeUntil <= now)
         {
-            sb = sb is null ? new StringBuilder() : sb.Append("; ");
-            sb.Append(c.Name).Append('=').Append(c.Value);
+            _made.Clear();
         }
 
-        return sb?.ToString();
+        if (_made.TryGetValue(url, out var made))
+        {
+            return made; // a journey's requests go to a few places, with a jar that seldom changes
+        }
+
+        _cookies.RemoveAll(c => c.Expires <= now);
+        var header = Header(url.IdnHost.ToLowerInvariant(), string.IsNullOrEmpty(url.AbsolutePath) ? "/" : url.AbsolutePath, url.Scheme == Uri.UriSchemeHttps);
+        if (_made.Count >= 64)
+        {
+            _made.Clear();
+        }
+
+        _made[url] = header;
+        _madeUntil = _cookies.Count == 0 ? DateTimeOffset.MaxValue : _cookies.Min(c => c.Expires);
+        return header;
+    }
+
+    private string? Header(string host, string path, bool https)
+    {
+        var matching = new List<Cookie>();
+        foreach (var c in _cookies)
+        {
+            if ((c.HostOnly ? host == c.Domain : DomainMatch(host, c.Domain)) && PathMatch(path, c.Path) && (!c.Secure || https))
+            {
+                matching.Add(c);
+            }
+        }
+
+        if (matching.Count == 0)
+        {
+            return null;
+        }
+
+        matching.Sort((a, b) => a.Path.Length != b.Path.Length ? b.Path.Length.CompareTo(a.Path.Length) : a.Order.CompareTo(b.Order));
+        var sb = new StringBuilder();
+        foreach (var c in matching)
+        {
+            sb.Append(sb.Length == 0 ? string.Empty : "; ").Append(c.Name).Append('=').Append(c.Value);
+        }
+
+        return sb.ToString();
     }
 
     private static Cookie? Parse(string header, Uri url, DateTimeOffset now)

@@ -101,4 +101,29 @@ public sealed class SessionTests
         DataFiles.Csv("a\n", "x.csv").Error.ShouldBe("x.csv: no rows after the header");
         DataFiles.JsonLines("[1]\n", "x.jsonl").Error.ShouldBe("x.jsonl: line 1: not a JSON object");
     }
+
+    [Fact]
+    public async Task ARequestWithPlaceholders_IsComposedPerUser_ValuesEncodedWhereTheyGo()
+    {
+        var url = new Uri("http://127.0.0.1:8080/users/${data.user}/orders?q=${vars.q}");
+        var endpoint = await HttpEndpoint.CreateAsync(url, "POST", new Dictionary<string, string> { ["Authorization"] = "Bearer ${vars.token}", ["X-Plain"] = "p" }, "{\"u\":\"${data.user}\",\"é\":1}", TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        var session = new Session(null) { Columns = new Dictionary<string, int> { ["user"] = 0 }, Row = ["ann b"] };
+        session.Vars["token"] = "t-1\r\nX-Injected: 1";
+        session.Vars["q"] = "a&b";
+        string? missing = null;
+
+        var text = System.Text.Encoding.UTF8.GetString(endpoint.Compose(session, "sid=s1", ref missing));
+
+        endpoint.Dynamic.ShouldBeTrue();
+        missing.ShouldBeNull();
+        var body = "{\"u\":\"ann b\",\"é\":1}";
+        text.ShouldBe(
+            "POST /users/ann%20b/orders?q=a%26b HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAuthorization: Bearer t-1  X-Injected: 1\r\nX-Plain: p\r\n"
+            + $"User-Agent: constellation/{ToolInfo.Version}\r\nAccept: */*\r\nCookie: sid=s1\r\nContent-Length: {System.Text.Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}");
+
+        session.Vars.Clear();
+        text = System.Text.Encoding.UTF8.GetString(endpoint.Compose(session, null, ref missing));
+        missing.ShouldBe("${vars.q}"); // the first without a value, in the order they are sent
+        text.ShouldContain("Authorization: Bearer \r\n"); // sent empty, as k6 does
+    }
 }
