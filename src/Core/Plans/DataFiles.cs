@@ -7,7 +7,7 @@ namespace Constellation.Core.Plans;
 public static class DataFiles
 {
     /// <summary>The rows of <paramref name="path"/> (.jsonl/.ndjson as JSON lines, anything else as CSV), or why not.</summary>
-    public static (DataTable? Table, string? Error) Read(string path)
+    public static (DataTable? Table, string? Error) Read(string path, IReadOnlyList<string>? columns = null, bool skipFirstLine = false)
     {
         try
         {
@@ -24,7 +24,7 @@ public static class DataFiles
 
             var text = File.ReadAllText(path, Encoding.UTF8);
             var ext = Path.GetExtension(path).ToLowerInvariant();
-            return ext is ".jsonl" or ".ndjson" ? JsonLines(text, path) : Csv(text, path);
+            return ext is ".jsonl" or ".ndjson" ? JsonLines(text, path) : Csv(text, path, columns, skipFirstLine);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -33,8 +33,21 @@ public static class DataFiles
     }
 
     /// <summary>CSV text with a header line: fields separated by commas, "quoted" when they hold a comma, a quote ("") or a line break.</summary>
-    public static (DataTable? Table, string? Error) Csv(string text, string name)
+    public static (DataTable? Table, string? Error) Csv(string text, string name, IReadOnlyList<string>? columns = null, bool skipFirstLine = false)
     {
+        if (columns is { Count: > 0 })
+        {
+            // Named columns: every line is data (but a skipped first one), under the names given.
+            var header = string.Join(',', columns.Select(c => c.Contains(',', StringComparison.Ordinal) || c.Contains('"', StringComparison.Ordinal) ? $"\"{c.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : c));
+            if (skipFirstLine)
+            {
+                int nl = text.IndexOf('\n', StringComparison.Ordinal);
+                text = nl < 0 ? string.Empty : text[(nl + 1)..];
+            }
+
+            return Csv(header + "\n" + text, name);
+        }
+
         var records = new List<string[]>();
         var field = new StringBuilder();
         var record = new List<string>();

@@ -89,6 +89,12 @@ public sealed record DataSpec
     public DataOrder Order { get; init; } = DataOrder.Sequential;
     public bool Recycle { get; init; } = true;
 
+    /// <summary>Column names for a CSV file without a header line (JMeter's variable names); its first line is data unless <see cref="SkipFirstLine"/>.</summary>
+    public IReadOnlyList<string> Columns { get; init; } = [];
+
+    /// <summary>Skip the CSV file's first line (a header replaced by <see cref="Columns"/>).</summary>
+    public bool SkipFirstLine { get; init; }
+
     /// <summary>The rows, read when the plan is loaded (null until then, and when the file could not be read).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public DataTable? Rows { get; init; }

@@ -50,7 +50,7 @@ public static class PlanLoader
         {
             plan = WithData(plan, (s, i) =>
             {
-                var (table, error) = DataFiles.Read(Path.Combine(dataFolder, s.Data!.File));
+                var (table, error) = DataFiles.Read(Path.Combine(dataFolder, s.Data!.File), s.Data.Columns, s.Data.SkipFirstLine);
                 if (error is not null)
                 {
                     read.Add($"scenarios[{i}].data.file", error);

@@ -221,6 +221,8 @@ internal static class PlanYamlReader
             Bind = Pick("bind", DataBinding.Iteration, ("iteration", DataBinding.Iteration), ("user", DataBinding.User)),
             Order = Pick("order", DataOrder.Sequential, ("sequential", DataOrder.Sequential), ("random", DataOrder.Random), ("unique", DataOrder.Unique)),
             Recycle = Pick("atEnd", true, ("recycle", true), ("stop", false)),
+            Columns = [.. ScalarList(d, "columns", errors).Select(x => x.Text)],
+            SkipFirstLine = d.Bool("skipFirstLine") ?? false,
         };
         if (spec.File.Length == 0)
         {

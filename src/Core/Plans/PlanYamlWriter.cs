@@ -176,6 +176,23 @@ public static class PlanYamlWriter
             Pair(e, "bind", data.Bind.ToString().ToLowerInvariant());
             Pair(e, "order", data.Order.ToString().ToLowerInvariant());
             Pair(e, "atEnd", data.Recycle ? "recycle" : "stop");
+            if (data.Columns.Count > 0)
+            {
+                Key(e, "columns");
+                e.Emit(new SequenceStart(null, null, true, SequenceStyle.Flow));
+                foreach (var c in data.Columns)
+                {
+                    Text(e, c);
+                }
+
+                e.Emit(new SequenceEnd());
+            }
+
+            if (data.SkipFirstLine)
+            {
+                Pair(e, "skipFirstLine", true);
+            }
+
             e.Emit(new MappingEnd());
         }
 

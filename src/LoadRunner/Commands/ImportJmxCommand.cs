@@ -102,7 +102,7 @@ internal static class ImportJmxCommand
             JmxImportResult result;
             try
             {
-                result = JmxImporter.Import(text, new JmxImportOptions { Properties = properties, MaxDuration = pr.GetValue(maxDuration).Value, StopWhen = pr.GetValue(stopWhen) ?? [], SourceName = file.Name });
+                result = JmxImporter.Import(text, new JmxImportOptions { Properties = properties, MaxDuration = pr.GetValue(maxDuration).Value, StopWhen = pr.GetValue(stopWhen) ?? [], SourceName = file.Name, BaseDirectory = file.DirectoryName });
             }
             catch (JmxFormatException e)
             {

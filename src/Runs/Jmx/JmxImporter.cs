@@ -24,6 +24,9 @@ public sealed record JmxImportOptions
 
     /// <summary>The .jmx's file name, for the plan's header comment.</summary>
     public string SourceName { get; init; } = "plan.jmx";
+
+    /// <summary>The .jmx's folder: a CSV Data Set's file is read there for its column names (JMeter resolves it there too).</summary>
+    public string? BaseDirectory { get; init; }
 }
 
 /// <summary>
@@ -83,6 +86,7 @@ public static class JmxImporter
 
             bool serial = JmxContext.Bool(testPlan.Prop("TestPlan.serialize_threadgroups"));
             _threads = Threads(testPlan, groups, scope, serial);
+            DefineRuntimeVariables(testPlan);
             var offset = TimeSpan.Zero;
             foreach (var group in groups)
             {
@@ -203,6 +207,136 @@ public static class JmxImporter
             }
         }
 
+        /// <summary>
+        /// The variables JMeter sets at run time become placeholders: a CSV Data Set's columns ${data.NAME}, an
+        /// extractor's reference names ${vars.NAME} — so ${user} in a sampler is the user's data, not an unknown.
+        /// </summary>
+        private void DefineRuntimeVariables(JmxElement testPlan)
+        {
+            foreach (var e in Descendants(testPlan))
+            {
+                switch (e.Tag)
+                {
+                    case "CSVDataSet":
+                        foreach (var column in DataColumns(e))
+                        {
+                            c.Values.Define(column, $"${{data.{column}}}");
+                        }
+
+                        break;
+                    case "RegexExtractor":
+                        Runtime(e.Prop("RegexExtractor.refname"));
+                        break;
+                    case "BoundaryExtractor":
+                        Runtime(e.Prop("BoundaryExtractor.refname"));
+                        break;
+                    case "JSONPostProcessor":
+                        foreach (var name in (e.Prop("JSONPostProcessor.referenceNames") ?? string.Empty).Split(';'))
+                        {
+                            Runtime(name);
+                        }
+
+                        break;
+                }
+            }
+
+            void Runtime(string? name)
+            {
+                if (!string.IsNullOrWhiteSpace(name))
+                {
+                    c.Values.Define(name.Trim(), $"${{vars.{name.Trim()}}}");
+                }
+            }
+        }
+
+        /// <summary>A CSV Data Set's column names: its variable names, else its file's first line (read from the .jmx's folder).</summary>
+        private List<string> DataColumns(JmxElement e)
+        {
+            var names = c.Eval(e, e.Prop("variableNames"));
+            if (!string.IsNullOrWhiteSpace(names))
+            {
+                return [.. names.Split(c.Eval(e, e.Prop("delimiter")) is { Length: 1 } d ? d[0] : ',').Select(n => n.Trim()).Where(n => n.Length > 0)];
+            }
+
+            var file = c.Eval(e, e.Prop("filename"));
+            if (string.IsNullOrEmpty(file) || c.Options.BaseDirectory is null)
+            {
+                return [];
+            }
+
+            try
+            {
+                using var reader = new StreamReader(Path.Combine(c.Options.BaseDirectory, file));
+                var header = reader.ReadLine();
+                return header is null ? [] : [.. header.TrimStart('\uFEFF').Split(',').Select(n => n.Trim().Trim('"'))];
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return [];
+            }
+        }
+
+        /// <summary>The scenario's cookie jar and data from the thread group's Cookie Manager and CSV Data Set.</summary>
+        private (CookieSpec Cookies, DataSpec? Data) Journey(JmxElement group, JmxScope scope, bool sequence)
+        {
+            CookieSpec cookies;
+            if (scope.CookieManagers.Count == 0)
+            {
+                cookies = new CookieSpec(false); // JMeter keeps no cookies without a Cookie Manager
+            }
+            else
+            {
+                var manager = scope.CookieManagers[^1];
+                cookies = new CookieSpec(true, JmxContext.Bool(c.Eval(manager, manager.Prop("CookieManager.clearEachIteration"))));
+                if (scope.CookieManagers.Count > 1)
+                {
+                    c.Note(scope.CookieManagers[0], "several Cookie Managers in scope: the innermost one's settings are used");
+                }
+            }
+
+            if (scope.DataSets.Count == 0)
+            {
+                return (cookies, null);
+            }
+
+            var set = scope.DataSets[^1];
+            if (scope.DataSets.Count > 1)
+            {
+                c.Unmapped(scope.DataSets[0], $"several CSV Data Sets in one thread group: only '{set.Name}' is converted (a scenario has one data source)");
+            }
+
+            string? P(string prop) => c.Eval(set, set.Prop(prop));
+            if (P("delimiter") is { Length: > 0 } delimiter && delimiter != ",")
+            {
+                c.Unmapped(set, $"the delimiter '{delimiter}': only comma-separated files are read");
+            }
+
+            if (P("shareMode") is { } share && share.Contains("thread", StringComparison.OrdinalIgnoreCase))
+            {
+                c.Note(set, "sharing mode 'current thread' (each thread reads the file from its start) becomes rows shared by all users in file order");
+            }
+
+            bool recycle = P("recycle") is not { } r || JmxContext.Bool(r);
+            bool stop = JmxContext.Bool(P("stopThread"));
+            if (!recycle && !stop)
+            {
+                c.Note(set, "at the end of the file JMeter hands out <EOF> values and goes on; here the user stops (atEnd: stop)");
+            }
+
+            var names = c.Eval(set, set.Prop("variableNames"));
+            var data = new DataSpec
+            {
+                File = P("filename") ?? string.Empty,
+                Bind = DataBinding.Iteration,
+                Order = DataOrder.Sequential,
+                Recycle = recycle,
+                Columns = string.IsNullOrWhiteSpace(names) ? [] : DataColumns(set),
+                SkipFirstLine = !string.IsNullOrWhiteSpace(names) && JmxContext.Bool(P("ignoreFirstLine")),
+            };
+            c.Note(set, $"CSV Data Set '{data.File}' becomes the scenario's data (a row per iteration, in file order, shared by all users); its path is relative to the plan's folder, as it was to the .jmx's");
+            return (cookies, data);
+        }
+
         private static IEnumerable<JmxElement> Descendants(JmxElement e) => e.Children.SelectMany(c => c.Enabled ? Descendants(c).Prepend(c) : []);
 
         /// <summary>An element that is neither a scope element, a sampler, a controller nor a thread group.</summary>
@@ -228,10 +362,8 @@ public static class JmxImporter
 
         private static string Describe(string tag) => tag switch
         {
-            "CookieManager" => "HTTP Cookie Manager (cookies are not kept between requests)",
             "CacheManager" => "HTTP Cache Manager",
-            "CSVDataSet" => "CSV Data Set Config (per-user data)",
-            "RegexExtractor" or "JSONPostProcessor" or "BoundaryExtractor" or "XPathExtractor" => $"{tag} (values extracted from responses)",
+            "XPathExtractor" => $"{tag} (only Regular Expression, JSON and Boundary Extractors map)",
             "JSR223Sampler" or "JSR223PreProcessor" or "JSR223PostProcessor" or "BeanShellSampler" or "BeanShellPreProcessor" or "BeanShellPostProcessor" => $"{tag} (scripts)",
             "GaussianRandomTimer" or "PoissonRandomTimer" or "SyncTimer" or "PreciseThroughputTimer" => $"{tag} (only Constant, Uniform Random and Constant Throughput timers map)",
             "DurationAssertion" or "SizeAssertion" or "JSONPathAssertion" or "XPathAssertion" => $"{tag} (only Response Assertions map)",
@@ -275,6 +407,7 @@ public static class JmxImporter
             var name = UniqueName(group.Name);
             var remarks = new List<string>();
             var load = JmxLoads.Build(group, shape, sequence[0].Scope, c, remarks, wholeStart, _threads);
+            var (cookies, data) = Journey(group, sequence[0].Scope, sequence.Count > 1);
             var scenario = new ScenarioSpec
             {
                 Name = name,
@@ -283,6 +416,8 @@ public static class JmxImporter
                 Load = load,
                 StartAfter = wholeStart,
                 StopWhen = c.Options.StopWhen,
+                Cookies = cookies.Enabled || sequence.Count > 1 ? cookies : null,
+                Data = data,
             };
             if (sequence.Count > 1)
             {

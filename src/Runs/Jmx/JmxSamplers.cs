@@ -12,6 +12,12 @@ internal sealed class JmxScope
     public List<JmxElement> Timers { get; init; } = [];
     public List<JmxElement> Throughput { get; init; } = [];
     public List<JmxElement> Assertions { get; init; } = [];
+    public List<JmxElement> CookieManagers { get; init; } = [];
+    public List<JmxElement> DataSets { get; init; } = [];
+    public List<JmxElement> Extractors { get; init; } = [];
+
+    /// <summary>The post-processors that extract values into variables.</summary>
+    public static readonly IReadOnlySet<string> ExtractorTags = new HashSet<string>(StringComparer.Ordinal) { "RegexExtractor", "JSONPostProcessor", "BoundaryExtractor" };
 
     public JmxScope Copy() => new()
     {
@@ -20,11 +26,15 @@ internal sealed class JmxScope
         Timers = [.. Timers],
         Throughput = [.. Throughput],
         Assertions = [.. Assertions],
+        CookieManagers = [.. CookieManagers],
+        DataSets = [.. DataSets],
+        Extractors = [.. Extractors],
     };
 
     /// <summary>Whether an element configures its scope rather than doing something (a header manager, a timer, …).</summary>
     public static bool IsScopeElement(JmxElement e) =>
-        e.Tag is "HeaderManager" or "ConstantTimer" or "UniformRandomTimer" or "ConstantThroughputTimer" or "ResponseAssertion" or "Arguments"
+        e.Tag is "HeaderManager" or "ConstantTimer" or "UniformRandomTimer" or "ConstantThroughputTimer" or "ResponseAssertion" or "Arguments" or "CookieManager" or "CSVDataSet"
+        || ExtractorTags.Contains(e.Tag)
         || (e.Tag == "ConfigTestElement" && e.GuiClass == "HttpDefaultsGui");
 
     /// <summary>Adds the enabled scope elements among <paramref name="elements"/> (they apply whatever their order).</summary>
@@ -48,6 +58,15 @@ internal sealed class JmxScope
                     break;
                 case "ResponseAssertion":
                     Assertions.Add(e);
+                    break;
+                case "CookieManager":
+                    CookieManagers.Add(e);
+                    break;
+                case "CSVDataSet":
+                    DataSets.Add(e);
+                    break;
+                case var t when ExtractorTags.Contains(t):
+                    Extractors.Add(e);
                     break;
             }
         }
@@ -179,6 +198,7 @@ internal static class JmxSamplers
             Headers = headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase),
             Body = body,
             Expect = Expectation(scope, c),
+            Extract = Extract(scope, c),
         };
         if (Field("HTTPSampler.response_timeout") is { Length: > 0 } rt && double.TryParse(rt, NumberStyles.Float, CultureInfo.InvariantCulture, out var rtMs) && rtMs > 0 && double.IsFinite(rtMs))
         {
@@ -198,6 +218,125 @@ internal static class JmxSamplers
         }
 
         return new SamplerRequest(server, request);
+    }
+
+    /// <summary>
+    /// The Regular Expression, JSON and Boundary Extractors in scope (JMeter runs every post-processor in scope after
+    /// each sampler) as the request's extractors: the first match (match number 1), a regex template of one group
+    /// ($N$), JSON paths in the supported subset. JMeter sets a variable to its default and goes on when nothing
+    /// matches; here an empty default makes it a failed check (noted), a given default is used.
+    /// </summary>
+    private static List<ExtractSpec> Extract(JmxScope scope, JmxContext c)
+    {
+        var result = new List<ExtractSpec>();
+        foreach (var e in scope.Extractors)
+        {
+            string? P(string prop) => c.Eval(e, e.Prop(prop));
+            bool FirstMatch(string? number)
+            {
+                if (string.IsNullOrEmpty(number) || number.Trim() == "1")
+                {
+                    return true;
+                }
+
+                c.Unmapped(e, $"match number {number}: only the first match (1) maps (0 is a random match, -1 all of them)");
+                return false;
+            }
+
+            switch (e.Tag)
+            {
+                case "RegexExtractor":
+                {
+                    var name = P("RegexExtractor.refname");
+                    var regex = P("RegexExtractor.regex");
+                    var template = P("RegexExtractor.template") ?? "$1$";
+                    var field = P("RegexExtractor.useHeaders");
+                    if (field is { Length: > 0 } and not "false")
+                    {
+                        c.Unmapped(e, $"a regular expression over '{field}' (not the body): use a header extractor (extract: [{{ name, header }}]) instead");
+                        continue;
+                    }
+
+                    var m = System.Text.RegularExpressions.Regex.Match(template, @"^\$(\d+)\$$");
+                    if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(regex))
+                    {
+                        c.Unmapped(e, "a Regular Expression Extractor needs a reference name and a regular expression");
+                        continue;
+                    }
+
+                    if (!m.Success)
+                    {
+                        c.Unmapped(e, $"the template '{template}' is not one group ($1$)");
+                        continue;
+                    }
+
+                    if (!FirstMatch(P("RegexExtractor.match_number")))
+                    {
+                        continue;
+                    }
+
+                    result.Add(WithDefault(new ExtractSpec { Name = name, Kind = ExtractKind.Regex, Expression = regex, Group = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) }, P("RegexExtractor.default"), e, c));
+                    break;
+                }
+
+                case "BoundaryExtractor":
+                {
+                    var name = P("BoundaryExtractor.refname");
+                    var left = P("BoundaryExtractor.lboundary");
+                    if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(left))
+                    {
+                        c.Unmapped(e, "a Boundary Extractor needs a reference name and a left boundary");
+                        continue;
+                    }
+
+                    if (!FirstMatch(P("BoundaryExtractor.match_number")))
+                    {
+                        continue;
+                    }
+
+                    result.Add(WithDefault(new ExtractSpec { Name = name, Kind = ExtractKind.Boundary, Expression = left, Right = P("BoundaryExtractor.rboundary") ?? string.Empty }, P("BoundaryExtractor.default"), e, c));
+                    break;
+                }
+
+                case "JSONPostProcessor":
+                {
+                    var names = (P("JSONPostProcessor.referenceNames") ?? string.Empty).Split(';');
+                    var paths = (P("JSONPostProcessor.jsonPathExprs") ?? string.Empty).Split(';');
+                    var numbers = (P("JSONPostProcessor.match_numbers") ?? string.Empty).Split(';');
+                    var defaults = (P("JSONPostProcessor.defaultValues") ?? string.Empty).Split(';');
+                    for (int i = 0; i < names.Length && i < paths.Length; i++)
+                    {
+                        if (names[i].Trim().Length == 0 || !FirstMatch(i < numbers.Length ? numbers[i] : null))
+                        {
+                            continue;
+                        }
+
+                        if (!JsonPath.TryParse(paths[i].Trim(), out _, out var why))
+                        {
+                            c.Unmapped(e, $"JSON path {paths[i]}: {why}");
+                            continue;
+                        }
+
+                        result.Add(WithDefault(new ExtractSpec { Name = names[i].Trim(), Kind = ExtractKind.Json, Expression = paths[i].Trim() }, i < defaults.Length ? defaults[i] : null, e, c));
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static ExtractSpec WithDefault(ExtractSpec spec, string? value, JmxElement e, JmxContext c)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            return spec with { Default = value };
+        }
+
+        c.Note(e, $"'{spec.Name}': no default value, so an answer without a match is a failed check here (JMeter sets the variable empty and goes on)");
+        return spec;
     }
 
     private static List<(string Name, string Value, bool UseEquals)> Arguments(JmxElement owner, XElement? arguments, JmxContext c)

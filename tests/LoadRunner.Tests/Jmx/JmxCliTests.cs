@@ -33,7 +33,7 @@ public sealed class JmxCliTests : IAsyncLifetime
 
         code.ShouldBe(ExitCodes.ImportIncomplete);
         File.Exists(plan).ShouldBeFalse();
-        err.ShouldContain("not converted: Checkout journey / HTTP Cookie Manager [CookieManager]");
+        err.ShouldContain("not converted: Checkout journey / shoppers / login / token [RegexExtractor]: a Regular Expression Extractor needs a reference name and a regular expression");
         err.ShouldContain("not converted: Checkout journey / shoppers / if logged in [IfController]");
         err.ShouldContain("note: Checkout journey / InfluxDB [BackendListener]: listener replaced");
         err.ShouldContain("Re-run with --allow-partial");
@@ -42,6 +42,10 @@ public sealed class JmxCliTests : IAsyncLifetime
 
         code.ShouldBe(ExitCodes.Ok);
         output.ShouldContain($"wrote {plan}: 1 scenario(s), 1 target(s)");
+        var (invalid, _, why) = await Cli("validate", plan);
+        invalid.ShouldBe(ExitCodes.InvalidInput); // its CSV Data Set's file is not beside the plan
+        why.ShouldContain("scenarios[0].data.file: no such file");
+        File.Copy(Example("users.csv"), Path.Combine(_dir, "users.csv"));
         (await Cli("validate", plan)).Code.ShouldBe(ExitCodes.Ok);
         (await Cli("import-jmx", Example("unsupported.jmx"), "-o", plan, "--allow-partial")).Code.ShouldBe(ExitCodes.InvalidInput); // exists: --force
     }
@@ -229,5 +233,36 @@ public sealed class JmxCliTests : IAsyncLifetime
 
         jmeterRate.ShouldBeInRange(20.0 / 3 * 0.9, 20.0 / 3 * 1.1, $"JMeter itself: {timed.Count} timed samples in 15 s");
         (oursRate / jmeterRate).ShouldBeInRange(0.95, 1.05, $"Constellation {oursRate:0.##}/s, JMeter {jmeterRate:0.##}/s");
+    }
+
+    /// <summary>
+    /// A login journey — a CSV Data Set's user logs in, a Regular Expression Extractor takes the token, the HTTP
+    /// Cookie Manager keeps the session cookie — in Debian's JMeter 2.13 and converted, against a loopback server
+    /// that refuses /account without that cookie and that token: both read every account, without an error.
+    /// </summary>
+    [Fact]
+    public async Task ALoginJourney_InJMeterAndConverted_ReadsTheSameAccounts()
+    {
+        var jmx = Example("login-journey.jmx");
+        File.Copy(Example("users.csv"), Path.Combine(_dir, "users.csv"));
+        var samples = await RunJMeterAsync(jmx, "journey");
+        var jmeterAccounts = _target.AccountsRead.ToDictionary(kv => kv.Key, kv => kv.Value);
+        samples.Count.ShouldBe(12); // 3 threads × 2 loops × 2 samplers
+        samples.ShouldAllBe(f => f[7] == "true");
+        jmeterAccounts.ShouldBe(new Dictionary<string, long> { ["ann"] = 2, ["bob"] = 2, ["cid"] = 2 }, ignoreOrder: true);
+
+        var plan = Path.Combine(_dir, "journey.yaml");
+        var (importCode, _, importErr) = await Cli("import-jmx", jmx, "-o", plan, $"-Jport={_target.BaseUrl.Port}");
+        importCode.ShouldBe(ExitCodes.Ok, importErr);
+        var yaml = await File.ReadAllTextAsync(plan, TestContext.Current.CancellationToken);
+        yaml.ShouldContain("cookies: {clearEachIteration: true}");
+        yaml.ShouldContain("${data.user}");
+        yaml.ShouldContain("Bearer ${vars.token}");
+        var (code, _, err) = await Cli("run", plan, "--output", _dir, "--run-id", "journey", "-q");
+        code.ShouldBe(ExitCodes.Ok, err);
+        var record = await RunRecordJson.ReadAsync(Path.Combine(_dir, "journey", "run.json"), TestContext.Current.CancellationToken);
+
+        record.Scenarios.Single().Requests.Select(r => (r.Name, r.Totals.Requests, r.Totals.Outcomes.Errors)).ShouldBe([("login", 6L, 0L), ("account", 6L, 0L)]);
+        _target.AccountsRead.ToDictionary(kv => kv.Key, kv => kv.Value - jmeterAccounts.GetValueOrDefault(kv.Key)).ShouldBe(jmeterAccounts, ignoreOrder: true);
     }
 }

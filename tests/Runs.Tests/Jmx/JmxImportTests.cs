@@ -152,7 +152,6 @@ public sealed class JmxImportTests
         result.Complete.ShouldBeFalse();
         result.Unmapped.Select(f => f.Path).Distinct().Order(StringComparer.Ordinal).ShouldBe(
         [
-            "Checkout journey / HTTP Cookie Manager",
             "Checkout journey / seed data",
             "Checkout journey / shoppers / compute",
             "Checkout journey / shoppers / if logged in",
@@ -161,10 +160,9 @@ public sealed class JmxImportTests
             "Checkout journey / shoppers / login / token regex",
             "Checkout journey / shoppers / login / under 1s",
             "Checkout journey / shoppers / think",
-            "Checkout journey / users.csv",
         ]);
         result.Unmapped.ShouldContain(f => f.Message.Contains("${__Random(1,1000)}", StringComparison.Ordinal));
-        result.Unmapped.ShouldContain(f => f.Message.Contains("variable ${user} is not defined", StringComparison.Ordinal));
+        result.Unmapped.ShouldContain(f => f.Path.EndsWith("login / token", StringComparison.Ordinal) && f.Message.Contains("needs a reference name and a regular expression", StringComparison.Ordinal));
         result.Notes.ShouldContain(n => n.Path == "Checkout journey / InfluxDB" && n.Element == "BackendListener");
         result.Notes.ShouldContain(n => n.Path == "Checkout journey / shoppers / debug" && n.Message.Contains("disabled", StringComparison.Ordinal));
 
@@ -173,7 +171,9 @@ public sealed class JmxImportTests
         var shoppers = result.Validation.Plan!.Scenarios.Single();
         shoppers.Sequence.Select(r => r.Name).ShouldBe(["login", "catalog"]);
         shoppers.Request.Method.ShouldBe("POST");
-        shoppers.Request.Body.ShouldBe("""{"user":"${user}","nonce":"${__Random(1,1000)}"}""");
+        shoppers.Request.Body.ShouldBe("""{"user":"${data.user}","nonce":"${__Random(1,1000)}"}"""); // the CSV Data Set's column
+        shoppers.Cookies.ShouldBe(new CookieSpec(true, ClearEachIteration: true)); // the Cookie Manager
+        shoppers.Data.ShouldNotBeNull().Columns.ShouldBe(["user", "password"]);
         shoppers.Load.Duration.ShouldBe(TimeSpan.FromSeconds(30));
         result.Yaml.ShouldContain("# NOT converted (imported with --allow-partial):");
     }
@@ -234,6 +234,58 @@ public sealed class JmxImportTests
 
         plan.Scenarios.Single(s => s.Name == "timed").Load.Curve.ValueAt(TimeSpan.FromSeconds(10)).ShouldBe(2.5, 0.01);
         plan.Scenarios.Single(s => s.Name == "other").Load.Curve.ValueAt(TimeSpan.FromSeconds(10)).ShouldBe(7.5, 0.01);
+    }
+
+    [Fact]
+    public void JourneyElements_BecomeCookiesDataAndExtractors_AndTheirVariablesPlaceholders()
+    {
+        const string journey = """
+            <CookieManager testclass="CookieManager" testname="cookies" enabled="true"><boolProp name="CookieManager.clearEachIteration">false</boolProp></CookieManager><hashTree/>
+            <CSVDataSet testclass="CSVDataSet" testname="accounts" enabled="true">
+              <stringProp name="filename">accounts.csv</stringProp><stringProp name="variableNames">email,secret</stringProp>
+              <boolProp name="ignoreFirstLine">true</boolProp><boolProp name="recycle">false</boolProp><boolProp name="stopThread">true</boolProp>
+            </CSVDataSet><hashTree/>
+            """;
+        var login = Sampler("/login?email=${email}", """
+            <JSONPostProcessor testclass="JSONPostProcessor" testname="json" enabled="true">
+              <stringProp name="JSONPostProcessor.referenceNames">token;id</stringProp>
+              <stringProp name="JSONPostProcessor.jsonPathExprs">$.token;$.items[0].id</stringProp>
+              <stringProp name="JSONPostProcessor.match_numbers">1;1</stringProp>
+              <stringProp name="JSONPostProcessor.defaultValues">;none</stringProp>
+            </JSONPostProcessor><hashTree/>
+            <BoundaryExtractor testclass="BoundaryExtractor" testname="csrf" enabled="true">
+              <stringProp name="BoundaryExtractor.refname">csrf</stringProp><stringProp name="BoundaryExtractor.lboundary">value="</stringProp><stringProp name="BoundaryExtractor.rboundary">"</stringProp>
+            </BoundaryExtractor><hashTree/>
+            <RegexExtractor testclass="RegexExtractor" testname="all" enabled="true">
+              <stringProp name="RegexExtractor.refname">all</stringProp><stringProp name="RegexExtractor.regex">(a)</stringProp><stringProp name="RegexExtractor.template">$1$</stringProp><stringProp name="RegexExtractor.match_number">-1</stringProp>
+            </RegexExtractor><hashTree/>
+            """);
+        var use = Sampler("/orders/${id}?t=${token}&amp;c=${csrf}");
+
+        var result = JmxImporter.Import(Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 10), journey + login + use)), new JmxImportOptions());
+
+        var s = result.Validation.Plan.ShouldNotBeNull(string.Join("; ", result.Validation.Errors)).Scenarios.Single();
+        s.Cookies.ShouldBe(new CookieSpec(true));
+        var data = s.Data.ShouldNotBeNull();
+        (data.File, data.SkipFirstLine, data.Recycle, data.Bind).ShouldBe(("accounts.csv", true, false, DataBinding.Iteration)); // named columns, header skipped, stop at the end
+        data.Columns.ShouldBe(["email", "secret"]);
+        s.Sequence[0].Path.ShouldBe("/login?email=${data.email}");
+        s.Sequence[0].Extract.ShouldBe([
+            new ExtractSpec { Name = "token", Kind = ExtractKind.Json, Expression = "$.token" },
+            new ExtractSpec { Name = "id", Kind = ExtractKind.Json, Expression = "$.items[0].id", Default = "none" },
+            new ExtractSpec { Name = "csrf", Kind = ExtractKind.Boundary, Expression = "value=\"", Right = "\"" },
+        ]);
+        s.Sequence[1].Path.ShouldBe("/orders/${vars.id}?t=${vars.token}&c=${vars.csrf}");
+        result.Unmapped.ShouldContain(f => f.Element == "RegexExtractor" && f.Message.Contains("match number -1", StringComparison.Ordinal));
+        result.Notes.ShouldContain(n => n.Message.Contains("'token': no default value, so an answer without a match is a failed check here", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void WithoutACookieManager_ASequenceKeepsNoCookies_AsInJMeter()
+    {
+        var plan = JmxImporter.Import(Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 1, ramp: 0, duration: 5), Sampler("/a") + Sampler("/b"))), new JmxImportOptions()).Validation.Plan!;
+
+        plan.Scenarios.Single().Cookies.ShouldBe(new CookieSpec(false));
     }
 
     [Fact]
