@@ -128,22 +128,7 @@ public sealed class HttpEndpoint
             sb.Append("Cookie: ").Append(cookie).Append("\r\n");
         }
 
-        if (!hasAuthorization && url.UserInfo.Length > 0)
-        {
-            // Credentials in the base URL (https://user:pass@host/) are sent as HTTP Basic, as curl and browsers do;
-            // an explicit Authorization header wins.
-            sb.Append("Authorization: Basic ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(url.UserInfo)))).Append("\r\n");
-        }
-
-        if (!hasUserAgent)
-        {
-            sb.Append("User-Agent: constellation/").Append(ToolInfo.Version).Append("\r\n");
-        }
-
-        if (!hasAccept)
-        {
-            sb.Append("Accept: */*\r\n");
-        }
+        AppendDefaults(sb, url, hasUserAgent, hasAccept, hasAuthorization);
 
         string? body = null;
         if (_body is not null)
@@ -167,6 +152,28 @@ public sealed class HttpEndpoint
         head.CopyTo(request, 0);
         bodyBytes.CopyTo(request, head.Length);
         return request;
+    }
+
+    /// <summary>
+    /// The headers a request gets unless it has its own: Basic credentials from the base URL (https://user:pass@host/,
+    /// as curl and browsers send them; an explicit Authorization header wins), User-Agent and Accept.
+    /// </summary>
+    internal static void AppendDefaults(StringBuilder sb, Uri url, bool hasUserAgent, bool hasAccept, bool hasAuthorization)
+    {
+        if (!hasAuthorization && url.UserInfo.Length > 0)
+        {
+            sb.Append("Authorization: Basic ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(url.UserInfo)))).Append("\r\n");
+        }
+
+        if (!hasUserAgent)
+        {
+            sb.Append("User-Agent: constellation/").Append(ToolInfo.Version).Append("\r\n");
+        }
+
+        if (!hasAccept)
+        {
+            sb.Append("Accept: */*\r\n");
+        }
     }
 
     private static void Append(StringBuilder sb, Core.Plans.Placeholders.Template t, bool fill, Func<string, string, string?> value, Func<string, string>? encode, ref string? missing)
@@ -285,20 +292,7 @@ internal sealed class RequestProgram
             text.Append("\r\n");
         }
 
-        if (!hasAuthorization && url.UserInfo.Length > 0)
-        {
-            text.Append("Authorization: Basic ").Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(url.UserInfo)))).Append("\r\n");
-        }
-
-        if (!hasUserAgent)
-        {
-            text.Append("User-Agent: constellation/").Append(ToolInfo.Version).Append("\r\n");
-        }
-
-        if (!hasAccept)
-        {
-            text.Append("Accept: */*\r\n");
-        }
+        HttpEndpoint.AppendDefaults(text, url, hasUserAgent, hasAccept, hasAuthorization);
 
         Flush();
         var bodyPieces = new List<Piece>();
@@ -385,22 +379,7 @@ internal sealed class RequestProgram
         {
             if (i == _head.Length)
             {
-                if (cookie is not null)
-                {
-                    "Cookie: "u8.CopyTo(span[at..]);
-                    at += 8;
-                    at += Encoding.UTF8.GetBytes(cookie, span[at..]);
-                    "\r\n"u8.CopyTo(span[at..]);
-                    at += 2;
-                }
-
-                if (contentLength is not null)
-                {
-                    at += Encoding.ASCII.GetBytes(contentLength, span[at..]);
-                }
-
-                _end.CopyTo(span[at..]);
-                at += _end.Length;
+                at = HeadEnd(span, at, cookie, contentLength);
             }
 
             var p = i < _head.Length ? _head[i] : _body[i - _head.Length];
@@ -417,25 +396,31 @@ internal sealed class RequestProgram
 
         if (_body.Length == 0)
         {
-            // No body pieces: the head's end was not reached in the loop.
-            if (cookie is not null)
-            {
-                "Cookie: "u8.CopyTo(span[at..]);
-                at += 8;
-                at += Encoding.UTF8.GetBytes(cookie, span[at..]);
-                "\r\n"u8.CopyTo(span[at..]);
-                at += 2;
-            }
-
-            if (contentLength is not null)
-            {
-                at += Encoding.ASCII.GetBytes(contentLength, span[at..]);
-            }
-
-            _end.CopyTo(span[at..]);
+            HeadEnd(span, at, cookie, contentLength); // no body pieces: the loop never reached the head's end
         }
 
         return bytes;
+    }
+
+    /// <summary>The end of the head — the jar's Cookie header, Content-Length, the blank line — at <paramref name="at"/>; returns where the body starts.</summary>
+    private int HeadEnd(Span<byte> span, int at, string? cookie, string? contentLength)
+    {
+        if (cookie is not null)
+        {
+            "Cookie: "u8.CopyTo(span[at..]);
+            at += 8;
+            at += Encoding.UTF8.GetBytes(cookie, span[at..]);
+            "\r\n"u8.CopyTo(span[at..]);
+            at += 2;
+        }
+
+        if (contentLength is not null)
+        {
+            at += Encoding.ASCII.GetBytes(contentLength, span[at..]);
+        }
+
+        _end.CopyTo(span[at..]);
+        return at + _end.Length;
     }
 
     private enum Encode

@@ -1,7 +1,5 @@
-using Constellation.Core.Results;
 using Constellation.LoadRunner.Cli;
 using Constellation.LoadRunner.Tests.Support;
-using Constellation.Tests;
 
 namespace Constellation.LoadRunner.Tests.Cli;
 
@@ -9,27 +7,16 @@ namespace Constellation.LoadRunner.Tests.Cli;
 /// A login journey against a loopback server that refuses /account without the session cookie its login set and
 /// the token its login answered: cookies, data and extraction end to end.
 /// </summary>
-public sealed class JourneyTests : IAsyncLifetime
+public sealed class JourneyTests() : LoopbackRunTests("journey")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-journey-").FullName;
-    private TestTarget _target = null!;
-
-    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _target.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     private async Task<string> PlanAsync(string scenarioExtra = "", string extract = "{ name: token, json: $.token }", string users = "user,password\nann,ann-pw\nbob,bob-pw\n\"c, d\",\"c, d-pw\"\n", string load = "{ model: closed, users: 3, duration: 30s, iterations: 4 }")
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir, "users.csv"), users, TestContext.Current.CancellationToken);
-        var path = Path.Combine(_dir, $"journey-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(Path.Combine(Dir, "users.csv"), users, TestContext.Current.CancellationToken);
+        var path = Path.Combine(Dir, $"journey-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, $$"""
             name: journey
             targets:
-              web: { baseUrl: "{{_target.BaseUrl}}" }
+              web: { baseUrl: "{{Target.BaseUrl}}" }
             scenarios:
               - name: login
                 target: web
@@ -51,14 +38,6 @@ public sealed class JourneyTests : IAsyncLifetime
         return path;
     }
 
-    private async Task<(int Code, RunRecord Record, string Log)> RunAsync(string plan, string runId, params string[] extra)
-    {
-        var (code, o, e) = await CliRunner.RunAsync(["run", plan, "-o", _dir, "--run-id", runId, "-q", .. extra]);
-        var json = Path.Combine(_dir, runId, "run.json");
-        File.Exists(json).ShouldBeTrue($"{o}\n{e}");
-        return (code, await RunRecordJson.ReadAsync(json, TestContext.Current.CancellationToken), $"{o}\n{e}");
-    }
-
     [Fact]
     public async Task ALoginJourney_WithCookiesDataAndAnExtractedToken_ReadsEveryAccount()
     {
@@ -69,7 +48,7 @@ public sealed class JourneyTests : IAsyncLifetime
         s.Requests.Select(r => (r.Name, r.Totals.Requests, r.Totals.Outcomes.Errors)).ShouldBe([("login", 12L, 0L), ("account", 12L, 0L)], log);
 
         // One row per user for its life (bind: user): each of the three users logged in as its own row, a quoted CSV field included.
-        _target.AccountsRead.ShouldBe(new Dictionary<string, long> { ["ann"] = 4, ["bob"] = 4, ["c, d"] = 4 }, ignoreOrder: true);
+        Target.AccountsRead.ShouldBe(new Dictionary<string, long> { ["ann"] = 4, ["bob"] = 4, ["c, d"] = 4 }, ignoreOrder: true);
         s.Failures.ShouldBeEmpty();
     }
 
@@ -81,7 +60,7 @@ public sealed class JourneyTests : IAsyncLifetime
         code.ShouldBe(ExitCodes.Ok, log); // no threshold: the run passes, its errors are in the numbers
         var account = record.Scenarios.Single().Requests.Single(r => r.Name == "account");
         account.Totals.Outcomes.Status4xx.ShouldBe(12, log);
-        _target.AccountsRead.ShouldBeEmpty();
+        Target.AccountsRead.ShouldBeEmpty();
     }
 
     [Fact]
@@ -94,7 +73,7 @@ public sealed class JourneyTests : IAsyncLifetime
         login.Totals.Outcomes.CheckFailed.ShouldBe(12, log);
         s.Failures.ShouldBe(new Dictionary<string, long> { ["extract token (json $.access_token): no match"] = 12 });
         s.Requests.Single(r => r.Name == "account").Totals.Outcomes.Status4xx.ShouldBe(12); // sent with an empty token, refused
-        (await File.ReadAllTextAsync(Path.Combine(_dir, "noextract", "summary.md"), TestContext.Current.CancellationToken)).ShouldContain("| login | extract token (json $.access_token): no match | 12 |");
+        (await File.ReadAllTextAsync(Path.Combine(Dir, "noextract", "summary.md"), TestContext.Current.CancellationToken)).ShouldContain("| login | extract token (json $.access_token): no match | 12 |");
     }
 
     [Fact]
@@ -108,7 +87,7 @@ public sealed class JourneyTests : IAsyncLifetime
         var (code, record, log) = await RunAsync(plan, "unique");
 
         code.ShouldBe(ExitCodes.Ok, log);
-        _target.AccountsRead.ShouldBe(Enumerable.Range(1, 5).ToDictionary(i => $"u{i}", _ => 1L), ignoreOrder: true);
+        Target.AccountsRead.ShouldBe(Enumerable.Range(1, 5).ToDictionary(i => $"u{i}", _ => 1L), ignoreOrder: true);
         (DateTime.UtcNow - started).ShouldBeLessThan(TimeSpan.FromSeconds(20)); // ended when the rows did, not at 30 s
         record.Scenarios.Single().Requests.Single(r => r.Name == "login").Totals.Requests.ShouldBe(5);
     }
@@ -119,13 +98,13 @@ public sealed class JourneyTests : IAsyncLifetime
     public async Task APlaceholderThatCanNeverHaveAValue_IsRefusedBeforeAnyLoad(string placeholder, string message)
     {
         var plan = await Rewrite(await PlanAsync(), "Bearer ${vars.token}", $"Bearer {placeholder}");
-        var before = _target.Requests;
+        var before = Target.Requests;
 
-        var (code, _, err) = await CliRunner.RunAsync("run", plan, "-o", _dir);
+        var (code, _, err) = await CliRunner.RunAsync("run", plan, "-o", Dir);
 
         code.ShouldBe(ExitCodes.InvalidInput);
         err.ShouldContain(message);
-        _target.Requests.ShouldBe(before);
+        Target.Requests.ShouldBe(before);
     }
 
     [Theory]
@@ -135,7 +114,7 @@ public sealed class JourneyTests : IAsyncLifetime
     [InlineData("{ name: token, json: $.a, header: X }", "takes one of json")]
     public async Task ABadExtractor_IsRefusedBeforeAnyLoad(string extract, string message)
     {
-        var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(extract: extract), "-o", _dir);
+        var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(extract: extract), "-o", Dir);
 
         code.ShouldBe(ExitCodes.InvalidInput, err);
         err.ShouldContain(message);

@@ -1,7 +1,6 @@
 using Constellation.Core.Results;
 using Constellation.LoadRunner.Cli;
 using Constellation.LoadRunner.Tests.Support;
-using Constellation.Tests;
 
 namespace Constellation.LoadRunner.Tests.Cli;
 
@@ -9,27 +8,16 @@ namespace Constellation.LoadRunner.Tests.Cli;
 /// Per-request results of a sequence, end to end against loopback: run.json, summary.md, the report, junit.xml,
 /// export-jtl and thresholds on one request — alone and over two agents.
 /// </summary>
-public sealed class RequestResultsTests : IAsyncLifetime
+public sealed class RequestResultsTests() : LoopbackRunTests("requests")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("constellation-requests-").FullName;
-    private TestTarget _target = null!;
-
-    public async ValueTask InitializeAsync() => _target = await TestTarget.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _target.DisposeAsync();
-        Directory.Delete(_dir, recursive: true);
-    }
-
     /// <summary>2 users × 5 iterations of home, ok, slow (30 ms), ok again (the same label: one row, as in JMeter) and an unnamed 503.</summary>
     private async Task<string> PlanAsync(params string[] thresholds)
     {
-        var path = Path.Combine(_dir, $"plan-{Guid.NewGuid():N}.yaml");
+        var path = Path.Combine(Dir, $"plan-{Guid.NewGuid():N}.yaml");
         await File.WriteAllTextAsync(path, $$"""
             name: journey
             targets:
-              web: { baseUrl: "{{_target.BaseUrl}}" }
+              web: { baseUrl: "{{Target.BaseUrl}}" }
             scenarios:
               - name: shop
                 target: web
@@ -43,14 +31,6 @@ public sealed class RequestResultsTests : IAsyncLifetime
                 thresholds: [{{string.Join(", ", thresholds.Select(t => $"\"{t}\""))}}]
             """, TestContext.Current.CancellationToken);
         return path;
-    }
-
-    private async Task<(int Code, RunRecord Record, string Log)> RunAsync(string plan, string runId, params string[] extra)
-    {
-        var (code, o, e) = await CliRunner.RunAsync(["run", plan, "-o", _dir, "--run-id", runId, "-q", .. extra]);
-        var json = Path.Combine(_dir, runId, "run.json");
-        File.Exists(json).ShouldBeTrue($"{o}\n{e}");
-        return (code, await RunRecordJson.ReadAsync(json, TestContext.Current.CancellationToken), $"{o}\n{e}");
     }
 
     private static void ShouldHaveEachRequest(RunRecord record, string log)
@@ -86,7 +66,7 @@ public sealed class RequestResultsTests : IAsyncLifetime
         var results = record.Gate.ShouldNotBeNull().Thresholds.ToDictionary(t => t.Threshold, t => t.Passed);
         results.ShouldBe(new Dictionary<string, bool> { ["p(95){request:ok} < 1s"] = true, ["p(50){request:slow} < 10ms"] = false, ["error_rate{request:home} == 0%"] = true });
 
-        var run = Path.Combine(_dir, "journey");
+        var run = Path.Combine(Dir, "journey");
         var md = await File.ReadAllTextAsync(Path.Combine(run, "summary.md"), TestContext.Current.CancellationToken);
         md.ShouldContain("## Requests (aggregate report)");
         md.ShouldContain("| shop › slow | 10 |");
@@ -126,11 +106,11 @@ public sealed class RequestResultsTests : IAsyncLifetime
     [InlineData("p(95){request ok} < 1s", "a tag names one request of a sequence")]
     public async Task ABadRequestThreshold_IsRefusedBeforeAnyLoad(string threshold, string message)
     {
-        var before = _target.Requests;
-        var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(threshold), "-o", _dir);
+        var before = Target.Requests;
+        var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(threshold), "-o", Dir);
 
         code.ShouldBe(ExitCodes.InvalidInput);
         err.ShouldContain(message);
-        _target.Requests.ShouldBe(before);
+        Target.Requests.ShouldBe(before);
     }
 }
