@@ -213,6 +213,11 @@ public static partial class PlanValidator
             {
                 add($"{path}.name", "must be at most 100 characters, without line breaks or control characters");
             }
+            if (s.Name.Contains("{request:", StringComparison.Ordinal))
+            {
+                add($"{path}.name", "'{request:' marks one request's results: a scenario's name cannot hold it");
+            }
+
 
             if (string.IsNullOrEmpty(s.Target))
             {
@@ -241,10 +246,6 @@ public static partial class PlanValidator
             ValidateRequests(s, path, add);
             ValidateJourney(s, path, add);
             ValidateLoad(s.Load, $"{path}.load", add);
-            if (s.Sequence.Count > 1 && s.Load.Model == LoadModel.Open)
-            {
-                add($"{path}.requests", "a sequence of requests needs the closed model (each user sends them in order)");
-            }
         }
     }
 
@@ -253,10 +254,10 @@ public static partial class PlanValidator
     {
         bool sequence = s.Sequence.Count > 1 || s.Sequence[0].Name is not null;
         var extracted = new HashSet<string>(StringComparer.Ordinal);
-        bool journey = s.Data is not null || s.Sequence.Any(r => r.Extract.Count > 0);
-        if (journey && s.Load.Model == LoadModel.Open)
+
+        if (s.Data is { Order: DataOrder.Unique, Recycle: true })
         {
-            add(sequence ? $"{path}.requests" : $"{path}.request", "data and extracted values follow a user's iterations: use the closed model (users)");
+            add($"{path}.data.atEnd", "unique rows are each used once: at their end the users stop (atEnd: stop, the default for unique)");
         }
 
         for (int j = 0; j < s.Sequence.Count; j++)
@@ -315,6 +316,9 @@ public static partial class PlanValidator
                         break;
                     case ExtractKind.Header when !NameToken().IsMatch(x.Expression):
                         add($"{xp}.header", $"must be a header name, got '{x.Expression}'");
+                        break;
+                    case ExtractKind.Header when x.Expression.ToLowerInvariant() is "content-length" or "transfer-encoding" or "connection":
+                        add($"{xp}.header", $"{x.Expression} frames the answer for the connection, not for a journey: extract another header");
                         break;
                 }
 

@@ -134,9 +134,16 @@ public sealed class OpenModelRunner : ScenarioRunner
     private readonly Lock _idleLock = new();
     private CancellationToken _abort;
 
+    private readonly DataFeed? _data;
+
+    /// <summary>An arrival is a journey (k6's iteration): every request of the sequence, with a session of its own.</summary>
+    private readonly bool _journey;
+
     public OpenModelRunner(ScenarioSpec spec, IReadOnlyList<RequestExecutor> executors, TimeProvider time, LoadShare share)
         : base(spec, executors, time, share)
     {
+        _data = spec.Data is { } data ? new DataFeed(data, share) : null;
+        _journey = executors.Count > 1 || spec.EffectiveCookies.Enabled || _data is not null || spec.Sequence.Any(r => r.Extract.Count > 0);
     }
 
     public override async Task RunAsync(long startTimestamp, CancellationToken abort)
@@ -223,7 +230,7 @@ public sealed class OpenModelRunner : ScenarioRunner
             ReportLag(now - due);
             if (InFlight >= max)
             {
-                Recorder.RecordDropped();
+                Dropped();
                 continue;
             }
 
@@ -232,8 +239,35 @@ public sealed class OpenModelRunner : ScenarioRunner
         }
     }
 
+    /// <summary>An arrival not sent (in flight at maxInFlight, or no data row left): each of its requests counts as dropped.</summary>
+    private void Dropped()
+    {
+        for (int i = 0; i < Executors.Count; i++)
+        {
+            Recorder.RecordDropped();
+        }
+    }
+
     private async Task Fire(long intendedTimestamp)
     {
+        // A journey is a new user for this arrival: its own jar and data row.
+        Session? session = null;
+        if (_journey)
+        {
+            session = new Session(Spec.EffectiveCookies.Enabled ? new CookieJar(Time) : null) { Columns = _data?.Columns };
+            if (_data is not null)
+            {
+                if (!_data.TryNext(out var row))
+                {
+                    Dropped(); // the data is used up and the plan says stop
+                    AddInFlight(-1);
+                    return;
+                }
+
+                session.Row = row;
+            }
+        }
+
         Http1Connection? connection;
         lock (_idleLock)
         {
@@ -242,7 +276,19 @@ public sealed class OpenModelRunner : ScenarioRunner
 
         try
         {
-            connection = await Executor.ExecuteAsync(connection, intendedTimestamp, _abort).ConfigureAwait(false);
+            if (session is not null)
+            {
+                // The first request is measured from the arrival's intended time, each later one from when the one before it answered.
+                for (int i = 0; i < Executors.Count; i++)
+                {
+                    connection = await Executors[i].ExecuteAsync(connection, i == 0 ? intendedTimestamp : Time.GetTimestamp(), _abort, session).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                connection = await Executor.ExecuteAsync(connection, intendedTimestamp, _abort).ConfigureAwait(false);
+            }
+
             if (connection is not null)
             {
                 lock (_idleLock)

@@ -432,18 +432,20 @@ public static class JmxImporter
         }
 
         /// <summary>
-        /// Every sampler is a request of the sequence a user sends per iteration — against one server, and in the
-        /// closed model only (an arrival rate paces single requests).
+        /// Every sampler is a request of the sequence a user sends per iteration — against one server; under a
+        /// Constant Throughput Timer only the first (it paces samples, not iterations).
         /// </summary>
         private List<(JmxElement Sampler, SamplerRequest Request, JmxScope Scope)> Sequence(JmxElement group, GroupLoad shape, List<(JmxElement Sampler, JmxScope Scope)> samplers)
         {
-            bool open = shape.Open || JmxLoads.ThroughputTimer(samplers[0].Scope, c) is not null;
+            // An arrivals thread group starts an iteration per arrival: a journey. A Constant Throughput Timer paces every
+            // sample, not iterations, so its rate cannot be one of journeys.
+            bool paced = JmxLoads.ThroughputTimer(samplers[0].Scope, c) is not null;
             var sequence = new List<(JmxElement Sampler, SamplerRequest Request, JmxScope Scope)>();
             foreach (var (sampler, sc) in samplers)
             {
-                if (sequence.Count > 0 && open)
+                if (sequence.Count > 0 && paced)
                 {
-                    c.Unmapped(sampler, $"a sequence of requests needs the closed model; under an arrival rate only '{sequence[0].Sampler.Name}' of '{group.Name}' was converted");
+                    c.Unmapped(sampler, $"a Constant Throughput Timer paces every sample, not iterations: only '{sequence[0].Sampler.Name}' of '{group.Name}' was converted (an arrival rate starts whole journeys)");
                     continue;
                 }
 

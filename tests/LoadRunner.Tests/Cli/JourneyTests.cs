@@ -92,6 +92,30 @@ public sealed class JourneyTests() : LoopbackRunTests("journey")
         record.Scenarios.Single().Requests.Single(r => r.Name == "login").Totals.Requests.ShouldBe(5);
     }
 
+    [Fact]
+    public async Task InTheOpenModel_EachArrivalIsAWholeJourney_WithASessionOfItsOwn()
+    {
+        var (code, record, log) = await RunAsync(await PlanAsync(load: "{ model: open, rate: 10, duration: 3s }"), "open");
+
+        code.ShouldBe(ExitCodes.Ok, log);
+        var s = record.Scenarios.Single();
+        s.Seconds.Sum(x => x.Offered).ShouldBe(30, 0.001); // the plan counts arrivals: journeys
+        s.Requests.Select(r => (r.Name, r.Totals.Requests, r.Totals.Outcomes.Errors)).ShouldBe([("login", 30L, 0L), ("account", 30L, 0L)], log);
+        Target.AccountsRead.Values.Sum().ShouldBe(30); // each arrival logged in and read its account with its own cookie and token
+        s.Totals.Outcomes.Dropped.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task UniqueRowsThatWouldBeRecycled_AreRefused()
+    {
+        var plan = await Rewrite(await PlanAsync(), "data: { file: users.csv, bind: user }", "data: { file: users.csv, order: unique, atEnd: recycle }");
+
+        var (code, _, err) = await CliRunner.RunAsync("run", plan, "-o", Dir);
+
+        code.ShouldBe(ExitCodes.InvalidInput);
+        err.ShouldContain("unique rows are each used once");
+    }
+
     [Theory]
     [InlineData("${vars.nope}", "${vars.nope} is not extracted by an earlier request")]
     [InlineData("${data.email}", "users.csv has no column 'email' (its columns: user, password)")]
@@ -112,6 +136,7 @@ public sealed class JourneyTests() : LoopbackRunTests("journey")
     [InlineData("{ name: token, json: '$.items[?(@.id)]' }", "neither an index nor a quoted name")]
     [InlineData("{ name: token, regex: 'a(b)', group: 3 }", "group 3 does not exist")]
     [InlineData("{ name: token, json: $.a, header: X }", "takes one of json")]
+    [InlineData("{ name: token, header: Transfer-Encoding }", "frames the answer for the connection")]
     public async Task ABadExtractor_IsRefusedBeforeAnyLoad(string extract, string message)
     {
         var (code, _, err) = await CliRunner.RunAsync("run", await PlanAsync(extract: extract), "-o", Dir);

@@ -260,7 +260,12 @@ public sealed class JmxImportTests
               <stringProp name="RegexExtractor.refname">all</stringProp><stringProp name="RegexExtractor.regex">(a)</stringProp><stringProp name="RegexExtractor.template">$1$</stringProp><stringProp name="RegexExtractor.match_number">-1</stringProp>
             </RegexExtractor><hashTree/>
             """);
-        var use = Sampler("/orders/${id}?t=${token}&amp;c=${csrf}");
+        var use = Sampler("/orders/${id}?t=${token}&amp;c=${csrf}", string.Empty).Replace("</HTTPSamplerProxy>", """
+            <elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">
+              <elementProp name="note" elementType="HTTPArgument"><boolProp name="HTTPArgument.always_encode">true</boolProp>
+                <stringProp name="Argument.name">who</stringProp><stringProp name="Argument.value">a b ${email}</stringProp></elementProp>
+            </collectionProp></elementProp></HTTPSamplerProxy>
+            """, StringComparison.Ordinal);
 
         var result = JmxImporter.Import(Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 2, ramp: 0, duration: 10), journey + login + use)), new JmxImportOptions());
 
@@ -275,7 +280,7 @@ public sealed class JmxImportTests
             new ExtractSpec { Name = "id", Kind = ExtractKind.Json, Expression = "$.items[0].id", Default = "none" },
             new ExtractSpec { Name = "csrf", Kind = ExtractKind.Boundary, Expression = "value=\"", Right = "\"" },
         ]);
-        s.Sequence[1].Path.ShouldBe("/orders/${vars.id}?t=${vars.token}&c=${vars.csrf}");
+        s.Sequence[1].Path.ShouldBe("/orders/${vars.id}?t=${vars.token}&c=${vars.csrf}&who=a%20b%20${data.email}"); // URL-encoded around the placeholder
         result.Unmapped.ShouldContain(f => f.Element == "RegexExtractor" && f.Message.Contains("match number -1", StringComparison.Ordinal));
         result.Notes.ShouldContain(n => n.Message.Contains("'token': no default value, so an answer without a match is a failed check here", StringComparison.Ordinal));
     }
@@ -409,7 +414,7 @@ public sealed class JmxImportTests
         result.Validation.Plan!.Scenarios[0].Sequence.Select(r => r.Path).ShouldBe(["/a", "/b"]);
         result.Unmapped.Single().Message.ShouldContain("http://127.0.0.1:2 is not http://127.0.0.1:1");
         pacedResult.Validation.Plan!.Scenarios[0].Sequence.Select(r => r.Path).ShouldBe(["/a"]);
-        pacedResult.Unmapped.Single().Message.ShouldContain("a sequence of requests needs the closed model");
+        pacedResult.Unmapped.Single().Message.ShouldContain("a Constant Throughput Timer paces every sample, not iterations");
     }
 
     // ---- inline .jmx builders -----------------------------------------------------------------------------------
