@@ -129,7 +129,7 @@ public static class DataFiles
             }
         }
 
-        return Table(records.Count == 0 ? [] : records[0], records.Skip(1).ToList(), name);
+        return Table(records.Count == 0 ? [] : [.. records[0].Select(c => c.Trim())], records.Skip(1).ToList(), name); // names trimmed, as JMeter trims them
     }
 
     /// <summary>JSON lines: each non-empty line one object; its keys are the columns (strings as they are, numbers and booleans as written, null empty).</summary>

@@ -39,7 +39,7 @@ public sealed record ExtractSpec
     /// <summary>The right boundary (<see cref="ExtractKind.Boundary"/>).</summary>
     public string? Right { get; init; }
 
-    /// <summary>The regular expression's group (default 1, or 0 when it has none).</summary>
+    /// <summary>The regular expression's group (default 1; 0 is the whole match).</summary>
     public int Group { get; init; } = 1;
 
     public string? Default { get; init; }

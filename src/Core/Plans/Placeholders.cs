@@ -13,9 +13,6 @@ public static partial class Placeholders
     [GeneratedRegex(@"\$(?:\{|%7[Bb])(?<kind>data|vars)\.(?<name>[^}%\r\n]*(?:%(?!7[Dd])[^}%\r\n]*)*)(?:\}|%7[Dd])")]
     private static partial Regex Pattern();
 
-    /// <summary>Whether <paramref name="text"/> has any placeholder.</summary>
-    public static bool Has(string? text) => text is not null && text.Contains('$', StringComparison.Ordinal) && Pattern().IsMatch(text);
-
     /// <summary>Each placeholder in <paramref name="text"/>: its kind (data or vars) and name (URL-unescaped).</summary>
     public static IEnumerable<(string Kind, string Name)> Find(string? text) =>
         text is null ? [] : Pattern().Matches(text).Select(m => (m.Groups["kind"].Value, Uri.UnescapeDataString(m.Groups["name"].Value)));
@@ -71,36 +68,51 @@ public static partial class Placeholders
     }
 
     /// <summary>
-    /// <paramref name="text"/> with each placeholder replaced by <paramref name="value"/>'s answer for it, through
-    /// <paramref name="encode"/>; <paramref name="missing"/> gets the first that had none (replaced by nothing).
+    /// A value for a request's target (path and query) as JMeter and k6 put one in: as it is, but for what cannot
+    /// stand in a request line — spaces, controls, non-ASCII and the characters RFC 3986 excludes — percent-encoded,
+    /// so <c>/api/items?id=3</c> stays a path and query and <c>ann b</c> becomes <c>ann%20b</c>.
     /// </summary>
-    public static string Replace(string text, Func<string, string, string?> value, Func<string, string> encode, ref string? missing)
+    public static string EscapeForTarget(string value)
     {
-        var matches = Pattern().Matches(text);
-        if (matches.Count == 0)
+        static bool Keep(char ch) => char.IsAsciiLetterOrDigit(ch) || "-._~:/?[]@!$&'()*+,;=%".Contains(ch);
+        if (value.All(Keep))
         {
-            return text;
+            return value;
         }
 
-        var sb = new StringBuilder(text.Length + 32);
-        int at = 0;
-        foreach (Match m in matches)
+        var sb = new StringBuilder(value.Length + 16);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in value.EnumerateRunes())
         {
-            sb.Append(text, at, m.Index - at);
-            var kind = m.Groups["kind"].Value;
-            var name = Uri.UnescapeDataString(m.Groups["name"].Value);
-            if (value(kind, name) is { } v)
+            if (rune.IsAscii && Keep((char)rune.Value))
             {
-                sb.Append(encode(v));
-            }
-            else
-            {
-                missing ??= $"${{{kind}.{name}}}";
+                sb.Append((char)rune.Value);
+                continue;
             }
 
-            at = m.Index + m.Length;
+            int n = rune.EncodeToUtf8(utf8);
+            foreach (var b in utf8[..n])
+            {
+                sb.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
 
-        return sb.Append(text, at, text.Length - at).ToString();
+        return sb.ToString();
+    }
+
+    /// <summary><paramref name="text"/> with <paramref name="encode"/> applied to everything but its placeholders (an URL-encoded JMeter parameter holding a variable).</summary>
+    public static string EncodeOutside(string text, Func<string, string> encode)
+    {
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (var (literal, kind, name) in new Template(text).Parts)
+        {
+            sb.Append(encode(literal));
+            if (kind is not null)
+            {
+                sb.Append("${").Append(kind).Append('.').Append(name).Append('}');
+            }
+        }
+
+        return sb.ToString();
     }
 }

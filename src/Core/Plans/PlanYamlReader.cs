@@ -220,7 +220,7 @@ internal static class PlanYamlReader
             File = d.String("file") ?? string.Empty,
             Bind = Pick("bind", DataBinding.Iteration, ("iteration", DataBinding.Iteration), ("user", DataBinding.User)),
             Order = Pick("order", DataOrder.Sequential, ("sequential", DataOrder.Sequential), ("random", DataOrder.Random), ("unique", DataOrder.Unique)),
-            Recycle = Pick("atEnd", true, ("recycle", true), ("stop", false)),
+            Recycle = Pick("atEnd", d.String("order") != "unique", ("recycle", true), ("stop", false)), // unique rows are used once
             Columns = [.. ScalarList(d, "columns", errors).Select(x => x.Text)],
             SkipFirstLine = d.Bool("skipFirstLine") ?? false,
         };

@@ -4,9 +4,10 @@ using Constellation.Core.Plans;
 namespace Constellation.Runs.Engine;
 
 /// <summary>
-/// A scenario's data rows handed to its users (thread-safe): in file order shared by all users, at random, or each
-/// row once (an agent of a distributed run takes its own part of the rows: row i goes to agent i mod N); at the end,
-/// from the start again or no more rows (the user stops).
+/// A scenario's data rows handed to its users (thread-safe): in file order shared by all users (every agent of a
+/// distributed run from the first row, as every JMeter server reads its own copy), at random, or each row once
+/// (the agents split the rows by their weights, as they split arrivals); at the end, from the start again or no
+/// more rows (the user stops).
 /// </summary>
 public sealed class DataFeed
 {
@@ -20,7 +21,7 @@ public sealed class DataFeed
         var table = spec.Rows ?? throw new InvalidOperationException($"the data file {spec.File} was not loaded with the plan");
         Columns = table.Columns.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i, StringComparer.Ordinal);
         _rows = spec.Order == DataOrder.Unique && !share.IsWhole
-            ? [.. table.Rows.Where((_, i) => i % share.Agents == share.Index)]
+            ? [.. table.Rows.Where((_, i) => share.OwnsArrival(i))]
             : table.Rows;
     }
 

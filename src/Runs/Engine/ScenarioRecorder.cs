@@ -25,11 +25,16 @@ public sealed class ScenarioRecorder
     /// <summary>Counts a named reason a check failed (an extractor that found nothing); at most 100 distinct reasons are kept.</summary>
     public void RecordFailure(string reason)
     {
-        if (_failures.Count < 100 || _failures.ContainsKey(reason))
+        if (_failures.TryGetValue(reason, out _) || Volatile.Read(ref _failureKinds) < 100)
         {
-            _failures.AddOrUpdate(reason, 1, (_, n) => n + 1);
+            if (_failures.AddOrUpdate(reason, 1, (_, n) => n + 1) == 1)
+            {
+                Interlocked.Increment(ref _failureKinds); // a reason seen for the first time (ConcurrentDictionary.Count would lock every bucket)
+            }
         }
     }
+
+    private int _failureKinds;
 
     /// <summary>The named failures so far, by reason.</summary>
     public IReadOnlyDictionary<string, long> Failures => new SortedDictionary<string, long>(_failures, StringComparer.Ordinal);

@@ -121,9 +121,25 @@ public sealed class Extractors
 
     public Extractors(IReadOnlyList<ExtractSpec> specs)
     {
-        _all = [.. specs.Select(s => (s, s.Kind == ExtractKind.Regex ? new Regex(s.Expression, RegexOptions.CultureInvariant, RegexBudget) : null, s.Kind == ExtractKind.Json ? JsonPath.Parse(s.Expression) : null))];
+        _all = [.. specs.Select(s => (s, s.Kind == ExtractKind.Regex ? Compile(s.Expression) : null, s.Kind == ExtractKind.Json ? JsonPath.Parse(s.Expression) : null))];
         HeaderNames = [.. specs.Where(s => s.Kind == ExtractKind.Header).Select(s => s.Expression)];
         NeedsBody = specs.Any(s => s.Kind != ExtractKind.Header);
+    }
+
+    /// <summary>
+    /// A regular expression in linear time when it can be (no backreferences or lookarounds: a pattern like (a+)+b
+    /// cannot make the generator backtrack), else with a budget of 100 ms a match.
+    /// </summary>
+    private static Regex Compile(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, RegexBudget);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant, RegexBudget);
+        }
     }
 
     public IReadOnlyList<string> HeaderNames { get; }
@@ -151,7 +167,8 @@ public sealed class Extractors
             }
             catch (RegexMatchTimeoutException)
             {
-                value = null;
+                failed ??= $"extract {spec.Describe()}: the regular expression took over {RegexBudget.TotalMilliseconds:0} ms";
+                continue;
             }
 
             value ??= spec.Default;

@@ -402,10 +402,6 @@ public sealed class Http1Connection : IDisposable
 
                     contentLength = v;
                 }
-                else if (capture is not null && capture.Wants(name))
-                {
-                    capture.Add(name, value);
-                }
                 else if (EqualsIgnoreCase(name, "transfer-encoding"u8))
                 {
                     chunked = ContainsIgnoreCase(value, "chunked"u8);
@@ -420,6 +416,10 @@ public sealed class Http1Connection : IDisposable
                     {
                         close = false;
                     }
+                }
+                else if (capture is not null && capture.Wants(name))
+                {
+                    capture.Add(name, value);
                 }
             }
 

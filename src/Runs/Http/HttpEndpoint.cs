@@ -98,7 +98,7 @@ public sealed class HttpEndpoint
         var url = Url;
         var sb = new StringBuilder(256);
         sb.Append(_method).Append(' ');
-        Append(sb, _path, fill, value, Uri.EscapeDataString, ref missing);
+        Append(sb, _path, fill, value, Core.Plans.Placeholders.EscapeForTarget, ref missing);
         sb.Append(" HTTP/1.1\r\n");
         sb.Append("Host: ").Append(url.IdnHost);
         if (!url.IsDefaultPort)
@@ -351,7 +351,7 @@ internal sealed class RequestProgram
 
                 v = p.Encoding switch
                 {
-                    Encode.Path => Uri.EscapeDataString(v),
+                    Encode.Path => Core.Plans.Placeholders.EscapeForTarget(v),
                     Encode.Header when v.AsSpan().IndexOfAny('\r', '\n') >= 0 => v.Replace('\r', ' ').Replace('\n', ' '),
                     _ => v,
                 };

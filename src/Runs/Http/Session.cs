@@ -44,11 +44,15 @@ public sealed class Session(CookieJar? cookies)
 /// A browser's cookie jar, as RFC 6265 §5 has it: a cookie is kept per (name, domain, path); sent to its host
 /// (host-only) or its domain and subdomains, on paths under its path, over https only when Secure, until it
 /// expires (Max-Age wins over Expires; a cookie expired on arrival deletes the one it names). HttpOnly changes
-/// nothing for a client that runs no scripts. At most <see cref="MaxCookies"/> cookies, the oldest dropped first.
+/// nothing for a client that runs no scripts. At most <see cref="MaxCookies"/> cookies, the oldest dropped first, each
+/// at most <see cref="MaxCookieBytes"/>. There is no public-suffix list: <c>Domain=com</c> is taken as a domain.
 /// </summary>
 public sealed class CookieJar(TimeProvider time)
 {
     public const int MaxCookies = 300;
+
+    /// <summary>Most characters of a cookie's name and value together.</summary>
+    public const int MaxCookieBytes = 4096;
 
     private readonly List<Cookie> _cookies = [];
     private long _order;
@@ -167,6 +171,11 @@ public sealed class CookieJar(TimeProvider time)
 
         var name = pair[..eq].Trim();
         var value = pair[(eq + 1)..].Trim();
+        if (name.Length + value.Length > MaxCookieBytes)
+        {
+            return null; // RFC 6265 §6.1: at least 4096 bytes a cookie; browsers keep no more
+        }
+
         if (name.Length == 0 || name.Any(ch => ch < 0x21 || ch is ';' or ',' or '=' or '\x7f') || value.Any(ch => ch < 0x20 || ch is ';' or '\x7f'))
         {
             return null;

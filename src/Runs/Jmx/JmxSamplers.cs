@@ -283,9 +283,9 @@ internal static class JmxSamplers
                 {
                     var name = P("BoundaryExtractor.refname");
                     var left = P("BoundaryExtractor.lboundary");
-                    if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(left))
+                    if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(left) || string.IsNullOrEmpty(P("BoundaryExtractor.rboundary")))
                     {
-                        c.Unmapped(e, "a Boundary Extractor needs a reference name and a left boundary");
+                        c.Unmapped(e, "a Boundary Extractor needs a reference name and both boundaries (JMeter refuses an empty one)");
                         continue;
                     }
 
@@ -335,7 +335,7 @@ internal static class JmxSamplers
             return spec with { Default = value };
         }
 
-        c.Note(e, $"'{spec.Name}': no default value, so an answer without a match is a failed check here (JMeter sets the variable empty and goes on)");
+        c.Note(e, $"'{spec.Name}': no default value, so an answer without a match is a failed check here (JMeter keeps the variable's previous value and goes on)");
         return spec;
     }
 
@@ -348,7 +348,8 @@ internal static class JmxSamplers
             var value = c.Eval(owner, JmxElement.PropOf(a, "Argument.value")) ?? string.Empty;
             bool encode = JmxContext.Bool(JmxElement.PropOf(a, "HTTPArgument.always_encode"));
             bool useEquals = JmxElement.PropOf(a, "HTTPArgument.use_equals") is not { } ue || JmxContext.Bool(ue);
-            result.Add(encode ? (Uri.EscapeDataString(name), Uri.EscapeDataString(value), useEquals) : (name, value, useEquals));
+            // A variable became a placeholder (${data.user}): the encoding applies around it, the value goes in as it is.
+            result.Add(encode ? (Placeholders.EncodeOutside(name, Uri.EscapeDataString), Placeholders.EncodeOutside(value, Uri.EscapeDataString), useEquals) : (name, value, useEquals));
         }
 
         return result;
