@@ -48,6 +48,10 @@ public sealed class RequestExecutor
             {
                 string? missing = null;
                 composed = _endpoint.Compose(session, cookie, ref missing);
+                if (missing is not null)
+                {
+                    _recorder.RecordFailure($"{missing} had no value: sent empty"); // an earlier extractor found nothing, or no data row
+                }
             }
 
             if (session.Cookies is not null || _extractors is not null)

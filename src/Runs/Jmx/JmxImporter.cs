@@ -288,6 +288,15 @@ public static class JmxImporter
             {
                 var manager = scope.CookieManagers[^1];
                 cookies = new CookieSpec(true, JmxContext.Bool(c.Eval(manager, manager.Prop("CookieManager.clearEachIteration"))));
+                if (JmxElement.Collection(manager.Xml, "CookieManager.cookies").Any())
+                {
+                    c.Unmapped(manager, "its user-defined cookies (a Cookie header in a Header Manager sends them)");
+                }
+
+                if (manager.Prop("CookieManager.policy") is "ignoreCookies")
+                {
+                    c.Unmapped(manager, "the 'ignoreCookies' policy (cookies: false keeps none)");
+                }
                 if (scope.CookieManagers.Count > 1)
                 {
                     c.Note(scope.CookieManagers[0], "several Cookie Managers in scope: the innermost one's settings are used");

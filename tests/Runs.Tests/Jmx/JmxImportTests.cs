@@ -291,6 +291,15 @@ public sealed class JmxImportTests
         var plan = JmxImporter.Import(Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 1, ramp: 0, duration: 5), Sampler("/a") + Sampler("/b"))), new JmxImportOptions()).Validation.Plan!;
 
         plan.Scenarios.Single().Cookies.ShouldBe(new CookieSpec(false));
+
+        // A Cookie Manager's own cookies are not dropped silently: listed.
+        const string manager = """
+            <CookieManager testclass="CookieManager" testname="cookies" enabled="true">
+              <collectionProp name="CookieManager.cookies"><elementProp name="lang" elementType="Cookie"><stringProp name="Cookie.value">en</stringProp></elementProp></collectionProp>
+            </CookieManager><hashTree/>
+            """;
+        var withCookies = JmxImporter.Import(Plan(ThreadGroupXml("ThreadGroup", Standard(threads: 1, ramp: 0, duration: 5), manager + Sampler("/a"))), new JmxImportOptions());
+        withCookies.Unmapped.ShouldContain(f => f.Element == "CookieManager" && f.Message.Contains("user-defined cookies", StringComparison.Ordinal));
     }
 
     [Fact]
