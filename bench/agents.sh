@@ -86,11 +86,9 @@ for mode in modes:
         rps = sum(x["outcomes"]["status2xx"] for x in secs) / len(secs)
         errors = s["totals"]["outcomes"]["status5xx"] + s["totals"]["outcomes"]["connectionError"] + s["totals"]["outcomes"]["timeout"]
         if d.get("distribution"):
-            agent_cpu = []
-            for a in range(len(d["distribution"]["agents"])):
-                res = json.load(open(f"{work}/runs/{mode}-{r}/agents/agent-{a}/result.json"))
-                g = res["generator"]["seconds"][1:duration]
-                agent_cpu.append(sum(x["cpuPercent"] for x in g) / len(g) * res["cores"] / 100)
+            # The agents' own per-second results go with the run's exchange, which the run deletes at its end, and
+            # run.json's merged generator seconds are not one agent's: no per-agent CPU to report.
+            agent_cpu = None
         else:
             g = d["generator"]["seconds"][1:duration]
             agent_cpu = [sum(x["cpuPercent"] for x in g) / len(g) * d["environment"]["cores"] / 100]
@@ -101,7 +99,8 @@ def med(xs): return statistics.median(xs)
 print(f"# Distributed runs: one agent vs two — {platform.node()}, {cores} cores\n")
 print(f"Target: nginx {nginx_version.split('/')[-1]} (1 worker, unpinned, static 3-byte file, keep-alive) on loopback. Closed model, {users} users in all")
 print(f"(split between the agents), {duration} s per run, {rounds} rounds; medians. rps = 2xx per second over the whole seconds after the")
-print("first. Agent CPU = each generator's mean CPU in those seconds, in cores. rps per agent core = rps / the agents' cores together.")
+print("first. Agent CPU = the generator's mean CPU in those seconds, in cores (– with agents: their own seconds go with the run's")
+print("exchange). rps per agent core = rps / the generator's cores.")
 print("nginx CPU = nginx's own CPU seconds / the load's length, in cores (the kernel's loopback work is mostly not in it). Machine")
 print("CPU = all cores busy, in cores. Quota rows: each agent in its own cgroup with a CFS quota of " + f"{quota:g} of a core (a pod's CPU limit).")
 print("At maximum throughput every generator is")
@@ -114,11 +113,13 @@ for mode in modes:
     base = med([x["rps"] for x in rows["quota1" if mode.startswith("quota") else "agents1"]])
     rs = rows[mode]
     rps = med([x["rps"] for x in rs])
-    cpus = [med([x["cpu"][i] for x in rs]) for i in range(len(rs[0]["cpu"]))]
-    per_core = med([x["rps"] / sum(x["cpu"]) for x in rs])
+    cpus = [med([x["cpu"][i] for x in rs]) for i in range(len(rs[0]["cpu"]))] if rs[0]["cpu"] else []
+    per_core = med([x["rps"] / sum(x["cpu"]) for x in rs]) if rs[0]["cpu"] else None
     nginx_cores = med([x["nginx"] / duration for x in rs])
     machine = med([x["machine"] for x in rs])
-    print(f"| {names[mode]} | {rps:,.0f} | {rps / base:.2f}× | {', '.join(f'{c:.2f}' for c in cpus)} | {per_core:,.0f} | {nginx_cores:.2f} | {machine:.2f} | {sum(x['errors'] for x in rs)} |")
+    cpu_text = ', '.join(f'{c:.2f}' for c in cpus) if cpus else '–'
+    per_core_text = f"{per_core:,.0f}" if per_core is not None else '–'
+    print(f"| {names[mode]} | {rps:,.0f} | {rps / base:.2f}× | {cpu_text} | {per_core_text} | {nginx_cores:.2f} | {machine:.2f} | {sum(x['errors'] for x in rs)} |")
 print("\nEvery round: " + "; ".join(f"{m} " + ", ".join(f"{x['rps']:,.0f}" for x in rows[m]) for m in rows) + " rps.")
 PY
 cat "bench/results/agents-$stamp.md"
