@@ -20,6 +20,13 @@ public sealed record ResolvedScenario(ScenarioSpec Spec, Uri Url)
     /// <summary>What run.json, the journal and the reports show for the scenario's URL: never a credential.</summary>
     public string RecordedUrl => DisplayUrl ?? PlanRedactor.RedactUrl(Url);
 
+    /// <summary>Each request label of a sequence (<see cref="RequestLabels"/>) with the recorded URL of its first request: the per-request series.</summary>
+    public IEnumerable<(string Label, string Url)> RequestSeries()
+    {
+        var labels = RequestLabels.Of(Spec);
+        return labels.Distinct(StringComparer.Ordinal).Select(label => (label, PlanRedactor.RedactUrl(Urls[Enumerable.Range(0, labels.Count).First(i => labels[i] == label)])));
+    }
+
     /// <summary>The scenario's requests against its target's base URL (a path prefix in the base is kept).</summary>
     public static ResolvedScenario On(ScenarioSpec spec, Uri target, bool skipTlsVerify = false) =>
         new(spec, Combine(target, spec.Request.Path)) { Urls = [.. spec.Sequence.Select(r => Combine(target, r.Path))], SkipTlsVerify = skipTlsVerify };

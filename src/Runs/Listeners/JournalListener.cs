@@ -34,17 +34,17 @@ public sealed partial class JournalListener(RunJournalWriter journal, IReadOnlyD
                 LatencyLimits = [.. s.Spec.StopWhen.Where(c => c.Metric is StopMetric.Percentile or StopMetric.Mean).Select(c => new Core.Results.LatencyLimit(c.Text, c.Threshold))],
                 Reaction = Core.Results.ReactionScope.For(s.Spec),
             })],
-            Requests = [.. start.Scenarios.SelectMany(s => RequestLabels.Distinct(s.Spec).Select(label => new JournalScenario
+            Requests = [.. start.Scenarios.SelectMany(s => s.RequestSeries().Select(request => new JournalScenario
             {
-                Name = RequestLabels.Key(s.Spec.Name, label),
+                Name = RequestLabels.Key(s.Spec.Name, request.Label),
                 Parent = s.Spec.Name,
-                Label = label,
+                Label = request.Label,
                 Target = s.Spec.Target,
                 Model = s.Spec.Load.Model.ToString().ToLowerInvariant(),
-                Url = PlanRedactor.RedactUrl(s.Urls[RequestLabels.Of(s.Spec).ToList().IndexOf(label)]),
+                Url = request.Url,
                 StartOffsetSeconds = Math.Round(s.Spec.StartAfter.TotalSeconds),
                 PlannedSeconds = Math.Ceiling(s.Spec.Load.Duration.TotalSeconds),
-                File = FileName($"{s.Spec.Name}.{label}", files),
+                File = FileName($"{s.Spec.Name}.{request.Label}", files),
             }))],
         });
     }

@@ -66,15 +66,15 @@ public sealed class RunCollector : IRunListener
                 LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
                 Reaction = ReactionScope.For(spec),
                 Failures = ended.Failures,
-                Requests = [.. Core.Plans.RequestLabels.Distinct(spec).Select(label =>
+                Requests = [.. r.RequestSeries().Select(request =>
                 {
-                    var own = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(Core.Plans.RequestLabels.Key(spec.Name, label)) ?? [];
+                    var own = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(Core.Plans.RequestLabels.Key(spec.Name, request.Label)) ?? [];
                     return new ScenarioResult
                     {
-                        Name = label,
+                        Name = request.Label,
                         Target = spec.Target,
                         Model = spec.Load.Model.ToString().ToLowerInvariant(),
-                        Url = Core.Plans.PlanRedactor.RedactUrl(r.Urls[Core.Plans.RequestLabels.Of(spec).ToList().IndexOf(label)]),
+                        Url = request.Url,
                         StartOffsetSeconds = ended.StartOffsetSeconds,
                         DurationSeconds = ended.DurationSeconds,
                         EndReason = ended.EndReason,
