@@ -33,21 +33,11 @@ public sealed class HttpEndpoint
         Dynamic = _path.HasPlaceholders || (_body?.HasPlaceholders ?? false) || _headers.Any(h => h.Value.HasPlaceholders);
         string? missing = null;
         RequestBytes = Compose(null, null, ref missing);
-        _program = Dynamic ? RequestProgram.For(this, method, _path, _headers, _body) : null;
-        if (!Dynamic && !_hasCookieHeader)
-        {
-            // The jar's Cookie header goes right after the request's own headers: the rest never changes.
-            var end = RequestBytes.AsSpan().IndexOf("\r\n\r\n"u8);
-            _head = RequestBytes[..(end + 2)];
-            _tail = RequestBytes[(end + 2)..];
-        }
+        _program = RequestProgram.For(this, method, _path, _headers, _body);
     }
 
+    // The request as pieces made once, for a user's placeholders and the jar's Cookie header (null with the plan's own Cookie header).
     private readonly RequestProgram? _program;
-
-    // A request that only gains a Cookie header: its bytes before and after where the header goes.
-    private readonly byte[]? _head;
-    private readonly byte[]? _tail;
 
     public Uri Url { get; }
     public EndPoint EndPoint { get; }
@@ -75,22 +65,9 @@ public sealed class HttpEndpoint
     /// </summary>
     public byte[] Compose(Session? session, string? cookie, ref string? missing)
     {
-        if (Dynamic && session is not null && _program is not null)
+        if (_program is not null && (Dynamic ? session is not null : cookie is not null))
         {
             return _program.Run(session, cookie, ref missing);
-        }
-
-        if (!Dynamic && cookie is not null && _head is not null)
-        {
-            // Only the jar's cookies change: splice them in.
-            int n = Encoding.UTF8.GetByteCount(cookie);
-            var spliced = new byte[_head.Length + 8 + n + 2 + _tail!.Length];
-            _head.CopyTo(spliced, 0);
-            "Cookie: "u8.CopyTo(spliced.AsSpan(_head.Length));
-            Encoding.UTF8.GetBytes(cookie, spliced.AsSpan(_head.Length + 8));
-            "\r\n"u8.CopyTo(spliced.AsSpan(_head.Length + 8 + n));
-            _tail.CopyTo(spliced, _head.Length + 8 + n + 2);
-            return spliced;
         }
 
         Func<string, string, string?> value = session is null ? static (_, _) => null : session.Value;
@@ -221,8 +198,9 @@ public sealed class HttpEndpoint
 }
 
 /// <summary>
-/// A request with placeholders as a list of pieces made once — literal bytes, and the values to fill in — so each
-/// exchange costs one allocation and the values' encoding, not a string build of the whole request.
+/// A request that changes per user (its placeholders, the jar's Cookie header) as a list of pieces made once —
+/// literal bytes, and the values to fill in — so each exchange costs one allocation and the values' encoding, not a
+/// string build of the whole request.
 /// </summary>
 internal sealed class RequestProgram
 {
@@ -315,7 +293,7 @@ internal sealed class RequestProgram
         return new RequestProgram([.. head], [.. bodyPieces], body is not null || method is "POST" or "PUT" or "PATCH", "\r\n"u8.ToArray());
     }
 
-    public byte[] Run(Session session, string? cookie, ref string? missing)
+    public byte[] Run(Session? session, string? cookie, ref string? missing)
     {
         var values = System.Buffers.ArrayPool<string?>.Shared.Rent(_head.Length + _body.Length);
         try
@@ -329,7 +307,7 @@ internal sealed class RequestProgram
         }
     }
 
-    private byte[] Run(Session session, string? cookie, ref string? missing, string?[] values)
+    private byte[] Run(Session? session, string? cookie, ref string? missing, string?[] values)
     {
         int headLength = 0, bodyLength = 0;
         for (int i = 0; i < _head.Length + _body.Length; i++)
@@ -342,7 +320,7 @@ internal sealed class RequestProgram
             }
             else
             {
-                var v = session.Value(p.Kind!, p.Name!);
+                var v = session?.Value(p.Kind!, p.Name!);
                 if (v is null)
                 {
                     missing ??= $"${{{p.Kind}.{p.Name}}}";

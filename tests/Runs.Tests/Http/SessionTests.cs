@@ -126,4 +126,17 @@ public sealed class SessionTests
         missing.ShouldBe("${vars.q}"); // the first without a value, in the order they are sent
         text.ShouldContain("Authorization: Bearer \r\n"); // sent empty, as k6 does
     }
+
+    [Fact]
+    public async Task ARequestWithoutPlaceholders_OnlyGainsTheJarsCookieHeader()
+    {
+        var endpoint = await HttpEndpoint.CreateAsync(new Uri("http://127.0.0.1:8080/cart"), "POST", new Dictionary<string, string> { ["X-Plain"] = "p" }, "{}", TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        string? missing = null;
+
+        var text = System.Text.Encoding.UTF8.GetString(endpoint.Compose(new Session(null), "sid=s1; é=1", ref missing));
+
+        endpoint.Dynamic.ShouldBeFalse();
+        text.ShouldBe($"POST /cart HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-Plain: p\r\nUser-Agent: constellation/{ToolInfo.Version}\r\nAccept: */*\r\nCookie: sid=s1; é=1\r\nContent-Length: 2\r\n\r\n{{}}");
+        endpoint.Compose(new Session(null), null, ref missing).ShouldBe(endpoint.RequestBytes); // without a cookie: the bytes made once
+    }
 }
