@@ -264,16 +264,8 @@ public static class JmxImporter
                 return [];
             }
 
-            try
-            {
-                using var reader = new StreamReader(Path.Combine(c.Options.BaseDirectory, file));
-                var header = reader.ReadLine();
-                return header is null ? [] : [.. header.TrimStart('\uFEFF').Split(',').Select(n => n.Trim().Trim('"'))];
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                return [];
-            }
+            // Read as the run will read it (quoting, a BOM, trimmed names), so the variables are the columns it will have.
+            return [.. DataFiles.Read(Path.Combine(c.Options.BaseDirectory, file)).Table?.Columns ?? []];
         }
 
         /// <summary>The scenario's cookie jar and data from the thread group's Cookie Manager and CSV Data Set.</summary>
