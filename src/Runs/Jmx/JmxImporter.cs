@@ -269,7 +269,7 @@ public static class JmxImporter
         }
 
         /// <summary>The scenario's cookie jar and data from the thread group's Cookie Manager and CSV Data Set.</summary>
-        private (CookieSpec Cookies, DataSpec? Data) Journey(JmxElement group, JmxScope scope, bool sequence)
+        private (CookieSpec Cookies, DataSpec? Data) Journey(JmxScope scope)
         {
             CookieSpec cookies;
             if (scope.CookieManagers.Count == 0)
@@ -408,7 +408,7 @@ public static class JmxImporter
             var name = UniqueName(group.Name);
             var remarks = new List<string>();
             var load = JmxLoads.Build(group, shape, sequence[0].Scope, c, remarks, wholeStart, _threads);
-            var (cookies, data) = Journey(group, sequence[0].Scope, sequence.Count > 1);
+            var (cookies, data) = Journey(sequence[0].Scope);
             var scenario = new ScenarioSpec
             {
                 Name = name,
