@@ -143,8 +143,11 @@ public sealed class OpenModelRunner : ScenarioRunner
         : base(spec, executors, time, share)
     {
         _data = spec.Data is { } data ? new DataFeed(data, share) : null;
-        _journey = executors.Count > 1 || spec.EffectiveCookies.Enabled || _data is not null || spec.Sequence.Any(r => r.Extract.Count > 0);
+        _cookies = spec.EffectiveCookies.Enabled;
+        _journey = executors.Count > 1 || _cookies || _data is not null || spec.Sequence.Any(r => r.Extract.Count > 0);
     }
+
+    private readonly bool _cookies;
 
     public override async Task RunAsync(long startTimestamp, CancellationToken abort)
     {
@@ -254,7 +257,7 @@ public sealed class OpenModelRunner : ScenarioRunner
         Session? session = null;
         if (_journey)
         {
-            session = new Session(Spec.EffectiveCookies.Enabled ? new CookieJar(Time) : null) { Columns = _data?.Columns };
+            session = new Session(_cookies ? new CookieJar(Time) : null) { Columns = _data?.Columns };
             if (_data is not null)
             {
                 if (!_data.TryNext(out var row))
