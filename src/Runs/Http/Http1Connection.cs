@@ -11,23 +11,13 @@ namespace Constellation.Runs.Http;
 /// </summary>
 public sealed class Http1Connection : IDisposable
 {
-    private const int BufferSize = 16 * 1024;
-
     /// <summary>The largest response header block read (the README's documented limit); the buffer grows to it when a head needs it.</summary>
     public const int MaxHeaderBytes = 64 * 1024;
 
-    /// <summary>Interim (1xx) responses skipped before one request's final response; more is a hostile server.</summary>
-    private const int MaxInterimResponses = 16;
-
     private readonly Socket _socket;
     private readonly SslStream? _tls;
-    private byte[] _buffer = new byte[BufferSize];
-    private int _start;
-    private int _end;
+    private readonly ResponseReader _reader = new();
     private int _disposed;
-
-    // The body checks of the current exchange scan the body as it streams by (nothing is kept but a short carry-over).
-    private BodyScan? _scan;
 
     private Http1Connection(Socket socket, SslStream? tls)
     {
@@ -45,7 +35,7 @@ public sealed class Http1Connection : IDisposable
     public bool IsBroken { get; private set; }
 
     /// <summary>True once any byte of the current exchange's response arrived: such a request is not retried.</summary>
-    public bool ResponseStarted { get; private set; }
+    public bool ResponseStarted => _reader.Started;
 
     /// <summary>Requests completed on this connection: 0 means fresh.</summary>
     public int Exchanges { get; private set; }
@@ -92,7 +82,7 @@ public sealed class Http1Connection : IDisposable
     public async ValueTask<HttpResult> ExchangeAsync(HttpEndpoint endpoint, CancellationToken ct, byte[]? composed = null, ResponseCapture? capture = null)
     {
         var request = composed ?? endpoint.RequestBytes;
-        ResponseStarted = false;
+        _reader.Begin(endpoint, capture);
         if (_tls is null)
         {
             int sent = 0;
@@ -106,101 +96,28 @@ public sealed class Http1Connection : IDisposable
             await _tls.WriteAsync(request, ct).ConfigureAwait(false);
         }
 
-        // Read the header block; interim answers (100 Continue, 102 Processing, 103 Early Hints) come before the
-        // final one and are skipped (RFC 9110 §15.2): the request is answered by the final response alone.
-        long bytes = 0;
-        int status;
-        long contentLength;
-        bool chunked;
-        bool close;
-        for (int interim = 0; ; interim++)
+        while (!_reader.Advance())
         {
-            int headerEnd;
-            while ((headerEnd = FindHeaderEnd()) < 0)
+            var space = _reader.SpaceMemory;
+            int n = _tls is null
+                ? await _socket.ReceiveAsync(space, SocketFlags.None, ct).ConfigureAwait(false)
+                : await _tls.ReadAsync(space, ct).ConfigureAwait(false);
+            if (n == 0)
             {
-                if (_end - _start >= MaxHeaderBytes)
-                {
-                    throw new InvalidDataException($"response headers larger than {MaxHeaderBytes / 1024} KiB");
-                }
-
-                if (await FillAsync(ct).ConfigureAwait(false) == 0)
-                {
-                    throw new IOException(_end == _start ? "connection closed before a response" : "connection closed inside response headers");
-                }
-            }
-
-            var head = _buffer.AsSpan(_start, headerEnd - _start);
-            status = ParseStatus(head);
-            contentLength = -1;
-            chunked = false;
-            close = head.Length > 7 && head[7] == (byte)'0'; // HTTP/1.0 closes by default
-            ParseHeaders(head, ref contentLength, ref chunked, ref close, status >= 200 ? capture : null);
-            bytes += headerEnd + 4 - _start;
-            _start = headerEnd + 4;
-            if (status >= 200)
-            {
+                _reader.EndOfStream();
                 break;
             }
 
-            if (status == 101)
+            if (_reader.Received(n))
             {
-                // The server switched protocols (an Upgrade): the connection no longer speaks HTTP/1.1.
-                throw new InvalidDataException("101 Switching Protocols: the server upgraded the connection, which a load test cannot follow");
-            }
-
-            if (interim >= MaxInterimResponses)
-            {
-                throw new InvalidDataException($"more than {MaxInterimResponses} interim (1xx) responses to one request");
+                break;
             }
         }
 
-        var checks = endpoint.Checks;
-        var scan = checks is { ChecksBody: true } ? (_scan ??= new BodyScan()) : null;
-        scan?.Reset(checks!);
-        IBodySink? sink = capture is { WantsBody: true } ? (scan is null ? capture : new BothSinks(scan, capture)) : scan;
-
-        if (endpoint.IsHead || status is 204 or 304)
-        {
-            // no body
-        }
-        else if (chunked)
-        {
-            bytes += await SkipChunkedAsync(sink, ct).ConfigureAwait(false);
-        }
-        else if (contentLength >= 0)
-        {
-            bytes += await SkipAsync(contentLength, sink, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            // No framing: the body runs to the end of the connection.
-            close = true;
-            bytes += _end - _start;
-            sink?.Feed(_buffer.AsSpan(_start, _end - _start));
-            _start = _end;
-            int n;
-            while ((n = await FillAsync(ct).ConfigureAwait(false)) > 0)
-            {
-                bytes += n;
-                sink?.Feed(_buffer.AsSpan(_start, n));
-                _start = _end;
-            }
-        }
-
-        var outcome = HttpResult.Classify(status);
-        if (checks is not null && outcome is Outcome.Status2xx or Outcome.Status3xx && !checks.Pass(status, scan))
-        {
-            outcome = Outcome.CheckFailed;
-        }
-
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
-
+        var result = _reader.Finish(out bool close);
         Exchanges++;
         IsBroken |= close;
-        return new HttpResult(outcome, status, bytes);
+        return result;
     }
 
     public void Dispose()
@@ -211,126 +128,6 @@ public sealed class Http1Connection : IDisposable
             _tls?.Dispose();
             _socket.Dispose();
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipAsync(long length, IBodySink? scan, CancellationToken ct)
-    {
-        long remaining = length;
-        while (true)
-        {
-            int available = _end - _start;
-            if (available >= remaining)
-            {
-                scan?.Feed(_buffer.AsSpan(_start, (int)remaining));
-                _start += (int)remaining;
-                return length;
-            }
-
-            remaining -= available;
-            scan?.Feed(_buffer.AsSpan(_start, available));
-            _start = _end = 0;
-            if (await FillAsync(ct).ConfigureAwait(false) == 0)
-            {
-                throw new IOException("connection closed inside response body");
-            }
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SkipChunkedAsync(IBodySink? scan, CancellationToken ct)
-    {
-        long total = 0;
-        while (true)
-        {
-            int lineEnd;
-            while ((lineEnd = FindCrLf(_start)) < 0)
-            {
-                if (await FillAsync(ct).ConfigureAwait(false) == 0)
-                {
-                    throw new IOException("connection closed inside a chunk header");
-                }
-            }
-
-            long size = ParseChunkSize(_buffer.AsSpan(_start, lineEnd - _start));
-            total += lineEnd + 2 - _start;
-            _start = lineEnd + 2;
-            if (size == 0)
-            {
-                // Trailers, then an empty line.
-                while (true)
-                {
-                    while ((lineEnd = FindCrLf(_start)) < 0)
-                    {
-                        if (await FillAsync(ct).ConfigureAwait(false) == 0)
-                        {
-                            throw new IOException("connection closed inside chunked trailers");
-                        }
-                    }
-
-                    bool empty = lineEnd == _start;
-                    total += lineEnd + 2 - _start;
-                    _start = lineEnd + 2;
-                    if (empty)
-                    {
-                        return total;
-                    }
-                }
-            }
-
-            total += await SkipAsync(size, scan, ct).ConfigureAwait(false);
-            total += await SkipAsync(2, scan: null, ct).ConfigureAwait(false); // the CRLF after the chunk
-        }
-    }
-
-    /// <summary>Reads more bytes into the buffer, compacting it first when full. Returns 0 at end of stream.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> FillAsync(CancellationToken ct)
-    {
-        if (_end == _buffer.Length)
-        {
-            if (_start > 0)
-            {
-                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            else if (_buffer.Length < MaxHeaderBytes + 4)
-            {
-                // A header block (or a chunk line) longer than the buffer: grow it, up to the header limit.
-                Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxHeaderBytes + 4));
-            }
-            else
-            {
-                throw new InvalidDataException($"a response line or header block longer than {MaxHeaderBytes / 1024} KiB");
-            }
-        }
-
-        int n = _tls is null
-            ? await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct).ConfigureAwait(false)
-            : await _tls.ReadAsync(_buffer.AsMemory(_end), ct).ConfigureAwait(false);
-        _end += n;
-        ResponseStarted |= n > 0;
-        return n;
-    }
-
-    private int FindHeaderEnd()
-    {
-        var span = _buffer.AsSpan(_start, _end - _start);
-        int i = span.IndexOf("\r\n\r\n"u8);
-        if (i < 0 && span.IndexOf("\n\n"u8) is var bare && bare >= 0 && (bare == 0 || span[bare - 1] != (byte)'\r'))
-        {
-            // A header block ended by bare line feeds: not HTTP/1.1 framing; fail now rather than wait for a CRLF.
-            throw new InvalidDataException("the response's lines end in a bare LF, not CRLF");
-        }
-
-        return i < 0 ? -1 : _start + i;
-    }
-
-    private int FindCrLf(int from)
-    {
-        int i = _buffer.AsSpan(from, _end - from).IndexOf("\r\n"u8);
-        return i < 0 ? -1 : from + i;
     }
 
     internal static int ParseStatus(ReadOnlySpan<byte> head)
