@@ -153,6 +153,19 @@ public sealed class TestTarget : IAsyncDisposable
             ctx.Response.Headers.Connection = "close";
             return Results.Text("bye");
         });
+        app.MapGet("/bytes", (int n) => Results.Bytes(new byte[n], "application/octet-stream"));
+        app.MapPost("/length", async (HttpContext ctx) =>
+        {
+            long length = 0;
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = await ctx.Request.Body.ReadAsync(buffer)) > 0)
+            {
+                length += read;
+            }
+
+            return Results.Text($"length={length}");
+        });
         app.MapGet("/fail-after", (int n) => Interlocked.Read(ref _requests) > n ? Results.StatusCode(500) : Results.Text("ok"));
     }
 }

@@ -31,6 +31,19 @@ public sealed class RequestExecutor
 
     public ScenarioRecorder Recorder => _recorder;
 
+    /// <summary>The request this executor sends.</summary>
+    public HttpEndpoint Endpoint => _endpoint;
+
+    /// <summary>Counts a request as started (for a caller that sends it itself: the open model's loop).</summary>
+    public void RecordStart()
+    {
+        _recorder.RecordStarted();
+        _own?.RecordStarted();
+    }
+
+    /// <summary>Records how a request sent by the caller ended; <paramref name="answeredTs"/>: when it did.</summary>
+    public void RecordAnswer(Outcome outcome, long intendedTs, long sendTs, long bytes, long answeredTs) => Record(outcome, intendedTs, sendTs, bytes, answeredTs);
+
     /// <summary>
     /// Sends one request. Latency is measured from <paramref name="intendedTimestamp"/> (the open model's
     /// planned start) and service time from the actual send. Returns the connection to reuse, or null.
@@ -62,8 +75,7 @@ public sealed class RequestExecutor
         }
 
         long sendTs = _time.GetTimestamp();
-        _recorder.RecordStarted();
-        _own?.RecordStarted();
+        RecordStart();
         for (int attempt = 0; ; attempt++)
         {
             bool reused = connection is not null;

@@ -68,7 +68,7 @@ public abstract class ScenarioRunner
     /// <summary>Runs the scenario from <paramref name="startTimestamp"/>; completes when every request has ended.</summary>
     public abstract Task RunAsync(long startTimestamp, CancellationToken abort);
 
-    protected void AddInFlight(long delta) => Interlocked.Add(ref _inFlight, delta);
+    protected internal void AddInFlight(long delta) => Interlocked.Add(ref _inFlight, delta);
 
     /// <summary>
     /// Waits until no request is in flight. After a hard stop the requests are cut off at once and each still records
@@ -96,7 +96,7 @@ public abstract class ScenarioRunner
     /// Records one arrival's lag (how late it was sent; 0 when it went out early with a batch) in the per-arrival
     /// histogram, and keeps the second's worst.
     /// </summary>
-    protected void ReportLag(long lagTicks)
+    protected internal void ReportLag(long lagTicks)
     {
         _paced = true;
         _pacerLag.RecordValue(Math.Clamp((long)(lagTicks / _ticksPerMicro), Core.Results.Histograms.LowestMicros, Core.Results.Histograms.HighestMicros));
@@ -145,7 +145,14 @@ public sealed class OpenModelRunner : ScenarioRunner
         _data = spec.Data is { } data ? new DataFeed(data, share) : null;
         _cookies = spec.EffectiveCookies.Enabled;
         _journey = executors.Count > 1 || _cookies || _data is not null || spec.Sequence.Any(r => r.Extract.Count > 0);
+        _plain = !_journey && !executors[0].Endpoint.UseTls && !executors[0].Endpoint.Dynamic;
     }
+
+    /// <summary>What the single-threaded loop allocated per request after its first second; null when it did not run.</summary>
+    internal double? LoopBytesPerRequest { get; private set; }
+
+    /// <summary>One plain-HTTP request per arrival, the same bytes each time: the single-threaded loop's case.</summary>
+    private readonly bool _plain;
 
     private readonly bool _cookies;
 
@@ -161,7 +168,18 @@ public sealed class OpenModelRunner : ScenarioRunner
                 // The shortest slice the kernel grants (0.1 ms): the pacer runs soon after its timer instead of waiting
                 // out another thread's slice (1.4 ms here) on a shared core (measured: a worst second's p99 lag of ~1.2 → ~0.6 ms at 10k/s).
                 PreciseSleep.RequestShortSlice(TimeSpan.FromMicroseconds(100));
-                Pace(startTimestamp);
+                if (_plain && OpenLoop.Supported && ReferenceEquals(Time, TimeProvider.System))
+                {
+                    // One request per arrival over plain HTTP: one thread paces, sends and reads (no task per arrival).
+                    using var loop = new OpenLoop(this, Executor);
+                    loop.Run(startTimestamp, Curve.Schedule(), (long)(ReleaseAhead.TotalSeconds * Time.TimestampFrequency), StopToken, abort);
+                    LoopBytesPerRequest = loop.SteadyBytesPerRequest;
+                }
+                else
+                {
+                    Pace(startTimestamp);
+                }
+
                 paced.TrySetResult();
             }
             catch (Exception e)

@@ -64,6 +64,9 @@ internal sealed class ResponseReader
         Started = false;
     }
 
+    /// <summary>Forgets any bytes left from an earlier connection (the reader is reused for a new one).</summary>
+    public void Clear() => _start = _end = 0;
+
     /// <summary>Where the next received bytes go: free space at the buffer's end, made by compacting or growing it.</summary>
     public Span<byte> Space => SpaceMemory.Span;
 
