@@ -24,6 +24,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     public static readonly TimeSpan MaxSleep = TimeSpan.FromMilliseconds(10);
 
     private const int MaxEvents = 256;
+
+    /// <summary>Answers are read after every this many arrivals released in one go.</summary>
+    private const int ReadEvery = 32;
     private const int ControlBytes = 64;
 
     private readonly OpenModelRunner _runner;
@@ -124,6 +127,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             }
 
             // Release every arrival due up to the horizon (each keeps its own due time).
+            int released = 0;
             while (pacing)
             {
                 if (!pending)
@@ -159,6 +163,14 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
                 Start(pendingDue, now);
                 started++;
+                if (++released % ReadEvery == 0)
+                {
+                    // A long batch (the loop fell behind): read the answers in between, so their connections carry the
+                    // next arrivals instead of each opening one of its own.
+                    Harvest(0);
+                    Expire(Stopwatch.GetTimestamp());
+                }
+
                 if (warmAllocated < 0 && now >= warm)
                 {
                     (warmAllocated, warmStarted) = (GC.GetAllocatedBytesForCurrentThread(), started);
