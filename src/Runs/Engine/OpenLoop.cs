@@ -409,8 +409,12 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
                 return;
             case State.Idle:
-                // An idle keep-alive connection the server closed (or wrote to unasked): not reused.
-                Close(c);
+                if ((events & (Native.EpollIn | Native.EpollErr | Native.EpollHup | Native.EpollRdHup)) != 0)
+                {
+                    // An idle keep-alive connection the server closed (or wrote to unasked): not reused.
+                    Close(c);
+                }
+
                 return;
             default:
                 return;

@@ -220,6 +220,7 @@ public sealed class OpenModelRunner : ScenarioRunner
     /// <summary>The value of <see cref="ReleaseAheadVariable"/>: null when unset, else the duration or why it is not one.</summary>
     public static (TimeSpan? Value, string? Error) ParseReleaseAhead(string? text) =>
         string.IsNullOrEmpty(text) ? (null, null)
+        : text.Trim() == "0" ? (TimeSpan.Zero, null) // no batching: a wake-up per arrival
         : Core.Text.Durations.TryParse(text, out var value) && value >= TimeSpan.Zero && value <= TimeSpan.FromMilliseconds(10) ? (value, null)
         : (null, $"{ReleaseAheadVariable} must be a duration from 0 to 10ms (e.g. 200us, 1ms), got '{text}'");
 

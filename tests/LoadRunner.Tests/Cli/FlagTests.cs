@@ -38,6 +38,7 @@ public sealed class FlagTests
         output.ShouldBeEmpty();
         Runs.Engine.OpenModelRunner.ParseReleaseAhead("1ms").Value.ShouldBe(TimeSpan.FromMilliseconds(1));
         Runs.Engine.OpenModelRunner.ParseReleaseAhead(null).ShouldBe((null, null));
+        Runs.Engine.OpenModelRunner.ParseReleaseAhead("0").Value.ShouldBe(TimeSpan.Zero);
     }
 
     [Fact]
