@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Constellation.Runs.Http;
 
@@ -42,7 +41,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     private readonly Stack<Connection> _idle = new();
     private readonly Stack<Connection> _free = new();
     private readonly Queue<(Connection Connection, int Generation, long Deadline)> _deadlines = new();
+    private readonly (int Family, byte[] Bytes) _address;
     private int _prompt;
+    private long _opened;
     private long _realtimeOffset;
     private bool _disposed;
 
@@ -59,8 +60,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     {
         public readonly int Index = index;
         public readonly ResponseReader Reader = new();
-        public Socket? Socket;
-        public int Fd;
+        public int Fd = -1;
         public State State;
         public bool InIdle;
         public bool Prompt;
@@ -75,6 +75,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     /// <summary>True where this loop can run: Linux on x64 or arm64, with the Stopwatch clock clock_nanosleep sleeps on.</summary>
     public static bool Supported { get; } = PreciseSleep.Supported
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64 && Probe();
+
+    /// <summary>Connections this loop opened (each a socket and a handshake).</summary>
+    public long ConnectionsOpened => _opened;
 
     /// <summary>Bytes this loop's thread allocated per request after its first second (null for a run shorter than that).</summary>
     public double? SteadyBytesPerRequest { get; private set; }
@@ -93,6 +96,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             throw new IOException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
         }
 
+        _address = SocketAddressOf(_endpoint.EndPoint);
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Native.EventSize));
         _control = (byte*)NativeMemory.Alloc(ControlBytes);
     }
@@ -256,34 +260,44 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         return c;
     }
 
-    /// <summary>Opens a socket for the connection's request and starts connecting; sends once connected.</summary>
+    /// <summary>
+    /// Opens a socket for the connection's request and starts connecting; sends once connected. Plain system calls, no
+    /// exception for a connect in progress: a loop that fell behind may open hundreds of connections at once.
+    /// </summary>
     private void Open(Connection c)
     {
         c.Reader.Clear();
-        var ev = stackalloc byte[16];
-        try
+        _opened++;
+        int fd = Native.Socket(_address.Family, Native.SockStream | Native.SockNonBlock | Native.SockCloexec, 0);
+        if (fd < 0)
         {
-            var socket = new Socket(_endpoint.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false };
-            c.Socket = socket;
-            c.Fd = (int)socket.Handle;
-            int one = 1;
-            _ = Native.SetSockOpt(c.Fd, Native.SolSocket, Native.SoTimestampNs, &one, sizeof(int));
-            *(uint*)ev = Native.EpollIn | Native.EpollOut | Native.EpollRdHup | Native.EpollEt;
-            *(ulong*)(ev + Native.DataOffset) = (ulong)c.Index;
-            if (Native.EpollCtl(_epoll, Native.EpollCtlAdd, c.Fd, ev) != 0)
-            {
-                throw new SocketException(Marshal.GetLastPInvokeError());
-            }
+            Fail(c, Stopwatch.GetTimestamp(), timedOut: false); // out of descriptors: this request fails, the run goes on
+            return;
+        }
 
-            socket.Connect(_endpoint.EndPoint);
+        c.Fd = fd;
+        c.State = State.Connecting;
+        int one = 1;
+        _ = Native.SetSockOpt(fd, Native.IpProtoTcp, Native.TcpNoDelay, &one, sizeof(int));
+        _ = Native.SetSockOpt(fd, Native.SolSocket, Native.SoTimestampNs, &one, sizeof(int));
+        var ev = stackalloc byte[16];
+        *(uint*)ev = Native.EpollIn | Native.EpollOut | Native.EpollRdHup | Native.EpollEt;
+        *(ulong*)(ev + Native.DataOffset) = (ulong)c.Index;
+        int result;
+        fixed (byte* address = _address.Bytes)
+        {
+            result = Native.EpollCtl(_epoll, Native.EpollCtlAdd, fd, ev) != 0 ? -1 : Native.Connect(fd, address, _address.Bytes.Length);
+        }
+
+        if (result == 0)
+        {
             BeginSend(c);
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+        else if (Marshal.GetLastPInvokeError() is Native.EInProgress or Native.EAgain or Native.EIntr)
         {
-            c.State = State.Connecting;
             SetPrompt(c, true);
         }
-        catch (SocketException)
+        else
         {
             Fail(c, Stopwatch.GetTimestamp(), timedOut: false);
         }
@@ -380,8 +394,8 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         switch (c.State)
         {
             case State.Connecting:
-                int error = (int)c.Socket!.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-                if (error != 0)
+                int error = 0, size = sizeof(int);
+                if (Native.GetSockOpt(c.Fd, Native.SolSocket, Native.SoError, &error, &size) != 0 || error != 0)
                 {
                     Fail(c, Stopwatch.GetTimestamp(), timedOut: false);
                     return;
@@ -575,8 +589,11 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     {
         SetPrompt(c, false);
         c.State = State.Closed;
-        c.Socket?.Dispose(); // closing the descriptor takes it out of the epoll set
-        c.Socket = null;
+        if (c.Fd >= 0)
+        {
+            _ = Native.Close(c.Fd); // closing the descriptor takes it out of the epoll set
+            c.Fd = -1;
+        }
     }
 
     /// <summary>Times out the requests whose deadline passed (deadlines are in send order: one timeout for all).</summary>
@@ -641,12 +658,42 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         _disposed = true;
         foreach (var c in _connections)
         {
-            c.Socket?.Dispose();
+            if (c.Fd >= 0)
+            {
+                _ = Native.Close(c.Fd);
+                c.Fd = -1;
+            }
         }
 
         _ = Native.Close(_epoll);
         NativeMemory.Free(_events);
         NativeMemory.Free(_control);
+    }
+
+    /// <summary>The endpoint as a struct sockaddr_in or sockaddr_in6, for connect(2).</summary>
+    private static (int Family, byte[] Bytes) SocketAddressOf(System.Net.EndPoint endPoint)
+    {
+        if (endPoint is not System.Net.IPEndPoint ip)
+        {
+            throw new ArgumentException($"not an IP endpoint: {endPoint}", nameof(endPoint));
+        }
+
+        bool v6 = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        var bytes = new byte[v6 ? 28 : 16];
+        int family = v6 ? Native.AfInet6 : Native.AfInet;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)family);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2), (ushort)ip.Port);
+        if (v6)
+        {
+            ip.Address.GetAddressBytes().CopyTo(bytes, 8);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(24), (uint)ip.Address.ScopeId);
+        }
+        else
+        {
+            ip.Address.GetAddressBytes().CopyTo(bytes, 4);
+        }
+
+        return (family, bytes);
     }
 
     private static bool Probe()
@@ -685,6 +732,15 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         public const int SoTimestampNs = 35; // SO_TIMESTAMPNS_OLD: a struct timespec of CLOCK_REALTIME in SCM_TIMESTAMPNS
         public const int EIntr = 4;
         public const int EAgain = 11;
+        public const int EInProgress = 115;
+        public const int AfInet = 2;
+        public const int AfInet6 = 10;
+        public const int SockStream = 1;
+        public const int SockNonBlock = 0x800;
+        public const int SockCloexec = 0x80000;
+        public const int IpProtoTcp = 6;
+        public const int TcpNoDelay = 1;
+        public const int SoError = 4;
 
         /// <summary>struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere (16).</summary>
         public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -724,6 +780,15 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
         [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
         public static partial nint RecvMsg(int fd, MsgHdr* message, int flags);
+
+        [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+        public static partial int Socket(int domain, int type, int protocol);
+
+        [LibraryImport("libc", EntryPoint = "connect", SetLastError = true)]
+        public static partial int Connect(int fd, byte* address, int length);
+
+        [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
+        public static partial int GetSockOpt(int fd, int level, int name, void* value, int* length);
 
         [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
         public static partial int SetSockOpt(int fd, int level, int name, void* value, int length);
