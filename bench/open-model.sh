@@ -10,12 +10,13 @@
 # CPU = user + system seconds of the generator process (its children's rusage), start-up included.
 # Writes bench/results/open-model-<stamp>.md.
 #   DURATION=20 LADDER="20000 30000 40000" QUOTA=0.4 bash bench/open-model.sh
+#   SECTIONS=3 QUOTA=0.2 bash bench/open-model.sh   (only the agents, at another quota)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export DURATION=${DURATION:-20}
-export LADDER=${LADDER:-"10000 20000 30000 40000 50000 60000 70000 80000 90000"}
-export AGENT_LADDER=${AGENT_LADDER:-"4000 8000 12000 16000 20000 24000 28000 32000"}
+export LADDER=${LADDER:-"20000 40000 50000 55000 60000 65000 70000 75000 80000 90000"}
+export AGENT_LADDER=${AGENT_LADDER:-"8000 16000 24000 32000 40000 48000"}
 export QUOTA=${QUOTA:-0.4}
 . bench/lib/nginx.sh
 bench_start open
@@ -77,71 +78,79 @@ def sustained(run_id, rate, seconds):
 print(f"# The open model's cost — {platform.node()}, {os.cpu_count()} cores\n")
 print(f"Target: nginx {nginx_version.split('/')[-1]} (1 worker, keep-alive, a 2,048-byte page) pinned to core 1; generators pinned to")
 print(f"core 0. {duration} s per run; CPU = the generator's user + system seconds (start-up included), per 100k requests.\n")
-print("## 1. CPU per request\n")
-print("| run | req/s | CPU-s per 100k requests | × wrk | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|")
-out, cpu = measured(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{duration}s", url])
-wrk_requests = int(re.search(r"(\d+) requests in", out).group(1))
-wrk = cpu / wrk_requests * 1e5
-print(f"| wrk -t1 -c50 (closed) | {wrk_requests / duration:,.0f} | {wrk:.2f} | 1.00 | | |")
-requests, rps, cpu, p50, p99 = load(["--connections", "50"])
-closed_max = rps
-print(f"| `load --connections 50` (closed) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
-for rate, env, label in [(5000, None, ""), (10000, None, ""), (20000, None, ""), (10000, {"CONSTELLATION_PACER_BATCH": "200us"}, ", CONSTELLATION_PACER_BATCH=200us"), (10000, {"CONSTELLATION_PACER_BATCH": "0"}, ", CONSTELLATION_PACER_BATCH=0")]:
-    requests, rps, cpu, p50, p99 = load(["--rate", str(rate)], env)
-    print(f"| `load --rate {rate}` (open{label}) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
+sections = os.environ.get("SECTIONS", "123")
+if "1" in sections or "2" in sections:
+    print("## 1. CPU per request\n")
+    print("| run | req/s | CPU-s per 100k requests | × wrk | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|")
+    out, cpu = measured(["taskset", "-c", "0", "wrk", "-t1", "-c50", f"-d{duration}s", url])
+    wrk_requests = int(re.search(r"(\d+) requests in", out).group(1))
+    wrk = cpu / wrk_requests * 1e5
+    print(f"| wrk -t1 -c50 (closed) | {wrk_requests / duration:,.0f} | {wrk:.2f} | 1.00 | | |")
+    requests, rps, cpu, p50, p99 = load(["--connections", "50"])
+    closed_max = rps
+    print(f"| `load --connections 50` (closed) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
+    for rate, env, label in [(5000, None, ""), (10000, None, ""), (20000, None, ""), (10000, {"CONSTELLATION_PACER_BATCH": "200us"}, ", CONSTELLATION_PACER_BATCH=200us"), (10000, {"CONSTELLATION_PACER_BATCH": "0"}, ", CONSTELLATION_PACER_BATCH=0")]:
+        requests, rps, cpu, p50, p99 = load(["--rate", str(rate)], env)
+        print(f"| `load --rate {rate}` (open{label}) | {rps:,.0f} | {cpu / requests * 1e5:.2f} | {cpu / requests * 1e5 / wrk:.2f} | {p50} | {p99} |")
 
-def floor_run(rate, seconds, horizon_us):
-    out, _ = measured(["taskset", "-c", "0", floor, port, str(rate), str(seconds), str(horizon_us)])
-    f = dict(zip(out.split()[0::2], map(float, out.split()[1::2])))
-    return f["sent"], f["done"], f["cpu"], f["lag_p99_us"]
+    def floor_run(rate, seconds, horizon_us):
+        out, _ = measured(["taskset", "-c", "0", floor, port, str(rate), str(seconds), str(horizon_us)])
+        f = dict(zip(out.split()[0::2], map(float, out.split()[1::2])))
+        return f["sent"], f["done"], f["cpu"], f["lag_p99_us"]
 
-if floor:
-    print("\nThe floor of a generator that wakes for every answer: `bench/lib/open-floor.c`, one C thread with a timerfd and epoll,")
-    print("256 keep-alive connections, no parsing (its start-up not counted). A wake-up from idle costs this VM ~20 µs (the 1k/s row:")
-    print("two per request), so what an open model costs per request is set by how many wake-ups it needs, not by its code. Ours")
-    print("wakes only for batches of arrivals and reads the answers that came in meanwhile, timed by the kernel's receive timestamp,")
-    print("so it can spend less than this floor.\n")
-    print("| floor run | req/s | CPU-s per 100k requests | × wrk |\n|---|---:|---:|---:|")
-    for rate, horizon in [(1000, 0), (10000, 0), (10000, 200), (10000, 1000)]:
-        sent, done, cpu, _ = floor_run(rate, duration, horizon)
-        print(f"| C, {rate:,}/s, horizon {horizon} µs | {sent / duration:,.0f} | {cpu / done * 1e5:.2f} | {cpu / done * 1e5 / wrk:.2f} |")
+    if floor:
+        print("\nThe floor of a generator that wakes for every answer: `bench/lib/open-floor.c`, one C thread with a timerfd and epoll,")
+        print("256 keep-alive connections, no parsing (its start-up not counted). A wake-up from idle costs this VM ~20 µs (the 1k/s row:")
+        print("two per request), so what an open model costs per request is set by how many wake-ups it needs, not by its code. Ours")
+        print("wakes only for batches of arrivals and reads the answers that came in meanwhile, timed by the kernel's receive timestamp,")
+        print("so it can spend less than this floor.\n")
+        print("| floor run | req/s | CPU-s per 100k requests | × wrk |\n|---|---:|---:|---:|")
+        for rate, horizon in [(1000, 0), (10000, 0), (10000, 200), (10000, 1000)]:
+            sent, done, cpu, _ = floor_run(rate, duration, horizon)
+            print(f"| C, {rate:,}/s, horizon {horizon} µs | {sent / duration:,.0f} | {cpu / done * 1e5:.2f} | {cpu / done * 1e5 / wrk:.2f} |")
 
-print("\n## 2. The highest open rate one core sustains\n")
-print("`constellation run` on core 0, 10 s each; sustained = requests started within 1% of the plan and the p99 of every arrival's")
-print("pacing lag after the first second under 1 ms (`generator.pacerLagP99Ms`, merged from the seconds' histograms). The ladder")
-print("stops at the first rate that is not sustained. Lag is how late an arrival was sent; its latency still counts from when it was due.\n")
-print("| planned req/s | achieved req/s | p99 lag ms | worst second's p99 ms | worst single arrival ms | GC pause ms/s (max) | sustained |\n|---:|---:|---:|---:|---:|---:|---|")
+    print("\n## 2. The highest open rate one core sustains\n")
+    print("`constellation run` on core 0, three runs of 10 s per rate, judged by the median run (by p99 lag; all three in brackets);")
+    print("sustained = requests started within 1% of the plan and the p99 of every arrival's pacing lag after the first second under")
+    print("1 ms (`generator.pacerLagP99Ms`, merged from the seconds' histograms). The ladder stops at the first rate that is not")
+    print("sustained. Lag is how late an arrival was sent; its latency still counts from when it was due.\n")
+    print("| planned req/s | achieved req/s | p99 lag ms (runs) | worst second's p99 ms | worst single arrival ms | GC pause ms/s (max) | sustained |\n|---:|---:|---:|---:|---:|---:|---|")
 
-def lags(run_id, seconds):
-    d = json.load(open(f"{work}/runs/{run_id}/run.json"))
-    g = d["generator"]["seconds"][1:seconds]
-    return (d["generator"].get("pacerLagP99Ms", float("nan")), max(x.get("pacerLagP99Ms", 0) for x in g),
-            max(x["pacerLagMaxMs"] for x in g), max(x.get("gcPauseMs", 0) for x in g))
+    def lags(run_id, seconds):
+        d = json.load(open(f"{work}/runs/{run_id}/run.json"))
+        g = d["generator"]["seconds"][1:seconds]
+        return (d["generator"].get("pacerLagP99Ms", float("nan")), max(x.get("pacerLagP99Ms", 0) for x in g),
+                max(x["pacerLagMaxMs"] for x in g), max(x.get("gcPauseMs", 0) for x in g))
 
-best = 0
-for rate in ladder:
-    run_id = f"core-{rate}"
-    measured(["taskset", "-c", "0", *cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q"])
-    achieved, _, _, ok = sustained(run_id, rate, 10)
-    p99, worst, single, gc = lags(run_id, 10)
-    ok = ok and p99 < 1
-    print(f"| {rate:,} | {achieved:,.0f} | {p99:.3f} | {worst:.3f} | {single:.2f} | {gc:.1f} | {'yes' if ok else 'no'} |")
-    if not ok:
-        break
-    best = rate
-print(f"\nHighest sustained open rate: **{best:,}/s**; our closed-model maximum on the same core (section 1): {closed_max:,.0f}/s → **{best / closed_max:.2f}×**.")
-if floor:
-    floor_best, floor_lags = 0, []
+    best = 0
     for rate in ladder:
-        sent, _, _, lag = floor_run(rate, 10, 200)
-        floor_lags.append(f"{rate // 1000}k/s {lag / 1000:.3f}")
-        if abs(sent / 10 - rate) / rate > 0.01 or lag >= 1000:
+        # Three runs per rate, judged by the median run: one 10 s run's p99 swings with whatever else this VM does.
+        runs = []
+        for attempt in range(3):
+            run_id = f"core-{rate}-{attempt}"
+            measured(["taskset", "-c", "0", *cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q"])
+            achieved, _, _, within = sustained(run_id, rate, 10)
+            runs.append((lags(run_id, 10)[0], achieved, within, lags(run_id, 10)))
+        runs.sort(key=lambda r: r[0])
+        p99, achieved, within, (_, worst, single, gc) = runs[1]
+        ok = within and p99 < 1
+        print(f"| {rate:,} | {achieved:,.0f} | {p99:.3f} ({', '.join(f'{r[0]:.3f}' for r in runs)}) | {worst:.3f} | {single:.2f} | {gc:.1f} | {'yes' if ok else 'no'} |")
+        if not ok:
             break
-        floor_best = rate
-    print(f"\nThe C floor (200 µs horizon; one thread sends and reads) sustains {floor_best:,}/s by the same rule on the same core; its p99 lag")
-    print(f"in ms by rate: {', '.join(floor_lags)}.")
+        best = rate
+    print(f"\nHighest sustained open rate: **{best:,}/s**; our closed-model maximum on the same core (section 1): {closed_max:,.0f}/s → **{best / closed_max:.2f}×**.")
+    if floor:
+        floor_best, floor_lags = 0, []
+        for rate in ladder:
+            sent, _, _, lag = floor_run(rate, 10, 200)
+            floor_lags.append(f"{rate // 1000}k/s {lag / 1000:.3f}")
+            if abs(sent / 10 - rate) / rate > 0.01 or lag >= 1000:
+                break
+            floor_best = rate
+        print(f"\nThe C floor (200 µs horizon; one thread sends and reads) sustains {floor_best:,}/s by the same rule on the same core; its p99 lag")
+        print(f"in ms by rate: {', '.join(floor_lags)}.")
 
-if quota_script:
+if quota_script and "3" in sections:
     print(f"\n## 3. Agents held to {quota:g} of a core each (CFS quota)\n")
     print("`run --agents N --agent-prefix in-cgroup.sh` (each agent in its own cgroup), 10 s each; sustained = the merged rate within 1%")
     print("of the plan. A quota throttles a cgroup for the rest of each 100 ms period once it is spent, so an agent's pacer lag is tens of")

@@ -151,6 +151,9 @@ public sealed class OpenModelRunner : ScenarioRunner
     /// <summary>What the single-threaded loop allocated per request after its first second; null when it did not run.</summary>
     internal double? LoopBytesPerRequest { get; private set; }
 
+    /// <summary>The connections the single-threaded loop opened (0 when it did not run).</summary>
+    internal long LoopConnectionsOpened { get; private set; }
+
     /// <summary>One plain-HTTP request per arrival, the same bytes each time: the single-threaded loop's case.</summary>
     private readonly bool _plain;
 
@@ -174,6 +177,7 @@ public sealed class OpenModelRunner : ScenarioRunner
                     using var loop = new OpenLoop(this, Executor);
                     loop.Run(startTimestamp, Curve.Schedule(), (long)(ReleaseAhead.TotalSeconds * Time.TimestampFrequency), StopToken, abort);
                     LoopBytesPerRequest = loop.SteadyBytesPerRequest;
+                    LoopConnectionsOpened = loop.ConnectionsOpened;
                 }
                 else
                 {

@@ -72,6 +72,10 @@ public sealed class OpenLoopTests : IAsyncLifetime
 
         runner.LoopBytesPerRequest.ShouldNotBeNull();
         runner.LoopBytesPerRequest!.Value.ShouldBeLessThan(8, "bytes allocated per request by the loop's thread");
+
+        // And the connections are kept alive: they carry many requests each (one per request would be 5,000 handshakes).
+        runner.Recorder.TakeInterval(Core.Results.Histograms.Create(), Core.Results.Histograms.Create()).Counts.Status2xx.ShouldBe(5000);
+        runner.LoopConnectionsOpened.ShouldBeInRange(1, 1000); // the first moments (a cold server) take a few hundred
     }
 
     [Fact]
