@@ -38,6 +38,12 @@ public sealed class RawHttpServer : IAsyncDisposable
     /// <summary>Keeps the connection open without answering further (a stalled body), until the server stops.</summary>
     public sealed record Stall : Step;
 
+    /// <summary>Closes the connection (the answer so far is all there is).</summary>
+    public sealed record Hangup : Step;
+
+    /// <summary>Sends bytes without end, as fast as the client reads, until the connection dies.</summary>
+    public sealed record Flood : Step;
+
     public Uri BaseUrl => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
 
     public int Requests => Volatile.Read(ref _requests);
@@ -136,6 +142,14 @@ public sealed class RawHttpServer : IAsyncDisposable
                         case Stall:
                             await Task.Delay(Timeout.Infinite, _stop.Token);
                             break;
+                        case Hangup:
+                            return;
+                        case Flood:
+                            var chunk = new byte[64 * 1024];
+                            while (true)
+                            {
+                                await stream.WriteAsync(chunk, _stop.Token);
+                            }
                     }
                 }
             }

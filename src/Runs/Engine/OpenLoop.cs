@@ -14,8 +14,10 @@ namespace Constellation.Runs.Engine;
 /// late costs no accuracy. Measured on this 2-core VM (bench/results/open-model-*.md): a wake-up costs ~20 µs, more than
 /// a request's own work, and a loop that woke for each answer spent 2.3× wrk's CPU per request at 10k/s.
 /// </para>
-/// A connection that is connecting, half-sent or half-read (an answer bigger than one read) is waited on with epoll, so
-/// a large answer is never held back by the sleep.
+/// A connection that is connecting, half-sent or half-read (an answer bigger than one read) is waited on with epoll; once
+/// an answer larger than a first receive window (64 KiB) has been seen, every awaiting connection is, since such an
+/// answer holds the server until it is read. One wake reads at most 256 KiB of a connection, so an endless answer cannot
+/// hold the loop (its timeout still ends it).
 /// </summary>
 internal sealed unsafe partial class OpenLoop : IDisposable
 {
@@ -26,6 +28,14 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
     /// <summary>Answers are read after every this many arrivals released in one go.</summary>
     private const int ReadEvery = 32;
+
+    /// <summary>The most one connection's read takes in one go (the rest waits in <see cref="_unread"/>).</summary>
+    private const int ReadCap = 256 * 1024;
+
+    /// <summary>An answer beyond this (about a first receive window) makes the loop wait on answers, not sleep past them.</summary>
+    private const int LargeAnswer = 64 * 1024;
+
+    private const uint ReadEdges = Native.EpollIn | Native.EpollRdHup | Native.EpollHup | Native.EpollErr;
     private const int ControlBytes = 64;
 
     private readonly OpenModelRunner _runner;
@@ -42,6 +52,8 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     private readonly Stack<Connection> _free = new();
     private readonly Queue<(Connection Connection, int Generation, long Deadline)> _deadlines = new();
     private readonly (int Family, byte[] Bytes) _address;
+    private readonly List<Connection> _unread = [];
+    private bool _eager;
     private int _prompt;
     private long _opened;
     private long _realtimeOffset;
@@ -68,6 +80,12 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         public int Attempt;
         public int Generation;
         public int RequestSent;
+
+        /// <summary>The read edges (EPOLLIN, EPOLLRDHUP, EPOLLHUP, EPOLLERR) seen and not yet read to the end.</summary>
+        public uint Edge;
+
+        /// <summary>Queued in <see cref="_unread"/>: it stopped reading at the per-wake cap with bytes left.</summary>
+        public bool Unread;
         public long Intended;
         public long Sent;
     }
@@ -170,9 +188,13 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 if (++released % ReadEvery == 0)
                 {
                     // A long batch (the loop fell behind): read the answers in between, so their connections carry the
-                    // next arrivals instead of each opening one of its own.
+                    // next arrivals instead of each opening one of its own; and see a stop.
                     Harvest(0);
                     Expire(Stopwatch.GetTimestamp());
+                    if (stop.IsCancellationRequested || abort.IsCancellationRequested)
+                    {
+                        break;
+                    }
                 }
 
                 if (warmAllocated < 0 && now >= warm)
@@ -198,9 +220,14 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 wake = Math.Min(wake, pendingDue);
             }
 
-            // A connection mid-connect, mid-send or mid-answer is waited on (epoll_wait counts whole milliseconds).
+            // A connection mid-connect, mid-send or mid-answer is waited on (epoll_wait counts whole milliseconds); one with
+            // bytes left unread at the cap is read on at once.
             long ms = _prompt > 0 ? (wake - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency : 0;
-            if (ms > 0)
+            if (_unread.Count > 0)
+            {
+                Harvest(0);
+            }
+            else if (ms > 0)
             {
                 Harvest((int)ms);
             }
@@ -214,6 +241,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 Harvest(0);
             }
 
+            ReadUnread();
             Expire(Stopwatch.GetTimestamp());
         }
     }
@@ -267,7 +295,6 @@ internal sealed unsafe partial class OpenLoop : IDisposable
     private void Open(Connection c)
     {
         c.Reader.Clear();
-        _opened++;
         int fd = Native.Socket(_address.Family, Native.SockStream | Native.SockNonBlock | Native.SockCloexec, 0);
         if (fd < 0)
         {
@@ -275,7 +302,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             return;
         }
 
+        _opened++;
         c.Fd = fd;
+        c.Edge = 0;
         c.State = State.Connecting;
         int one = 1;
         _ = Native.SetSockOpt(fd, Native.IpProtoTcp, Native.TcpNoDelay, &one, sizeof(int));
@@ -342,11 +371,10 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         }
 
         c.State = State.Awaiting;
-        if (c.Prompt)
+        SetPrompt(c, _eager);
+        if (c.Edge != 0)
         {
-            // Sent in parts: an answer may have come in meanwhile, and its edge has passed.
-            SetPrompt(c, false);
-            Read(c);
+            Read(c); // an answer (or the server's close) came while the request was going out: its edge has passed
         }
     }
 
@@ -360,6 +388,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             {
                 if (Marshal.GetLastPInvokeError() == Native.EIntr)
                 {
+                    timeoutMs = 0; // a signal: back to the loop, which knows how long is left
                     continue;
                 }
 
@@ -391,6 +420,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
     private void Handle(Connection c, uint events)
     {
+        // An edge is reported once: what it says about reading (data, the server's close) is kept until the connection
+        // reads, so an answer or a close that came while it was connecting or sending is not lost.
+        c.Edge |= events & ReadEdges;
         switch (c.State)
         {
             case State.Connecting:
@@ -416,7 +448,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
                 return;
             case State.Awaiting:
-                if ((events & (Native.EpollIn | Native.EpollErr | Native.EpollHup | Native.EpollRdHup)) != 0)
+                if (c.Edge != 0)
                 {
                     Read(c);
                 }
@@ -435,15 +467,33 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         }
     }
 
-    /// <summary>Reads the connection's answer as far as it has come; records it when complete.</summary>
+    /// <summary>
+    /// Reads the connection's answer as far as it has come; records it when complete. A short read ends the reading
+    /// unless the server closed (its FIN comes after the data: read on to the end), and one wake reads at most
+    /// <see cref="ReadCap"/> bytes of one connection (an endless answer must not hold the loop; the rest is read next).
+    /// </summary>
     private void Read(Connection c)
     {
         var header = default(Native.MsgHdr);
         var iov = default(Native.IoVec);
+        bool closing = (c.Edge & (Native.EpollRdHup | Native.EpollHup | Native.EpollErr)) != 0;
+        int budget = ReadCap;
+        long lastData = Stopwatch.GetTimestamp();
         try
         {
             while (true)
             {
+                if (budget <= 0)
+                {
+                    if (!c.Unread)
+                    {
+                        c.Unread = true;
+                        _unread.Add(c);
+                    }
+
+                    return;
+                }
+
                 var space = c.Reader.Space;
                 nint n;
                 fixed (byte* p = space)
@@ -459,15 +509,18 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
                 if (n > 0)
                 {
+                    budget -= (int)n;
+                    lastData = AnsweredAt(&header);
                     if (c.Reader.Received((int)n))
                     {
-                        Complete(c, AnsweredAt(&header));
+                        Complete(c, lastData, closing);
                         return;
                     }
 
-                    if (n < space.Length)
+                    if (n < space.Length && !closing)
                     {
-                        SetPrompt(c, c.Reader.Started); // the rest is on its way: wait for it, not for the next batch
+                        c.Edge = 0;
+                        SetPrompt(c, true); // the rest is on its way: wait for it, not for the next batch
                         return;
                     }
 
@@ -477,7 +530,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 if (n == 0)
                 {
                     c.Reader.EndOfStream(); // a body that runs to the connection's end is complete; a cut one throws
-                    Complete(c, Stopwatch.GetTimestamp());
+                    Complete(c, lastData, closing: true);
                     return;
                 }
 
@@ -490,6 +543,13 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 if (errno != Native.EAgain)
                 {
                     Fail(c, Stopwatch.GetTimestamp(), timedOut: false);
+                    return;
+                }
+
+                c.Edge = 0;
+                if (c.Reader.Started)
+                {
+                    SetPrompt(c, true);
                 }
 
                 return;
@@ -499,6 +559,23 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         {
             Fail(c, Stopwatch.GetTimestamp(), timedOut: false);
         }
+    }
+
+    /// <summary>Reads on the connections a wake's cap left with bytes unread (each again up to the cap).</summary>
+    private void ReadUnread()
+    {
+        int count = _unread.Count;
+        for (int i = 0; i < count; i++)
+        {
+            var c = _unread[i];
+            c.Unread = false;
+            if (c.State == State.Awaiting)
+            {
+                Read(c);
+            }
+        }
+
+        _unread.RemoveRange(0, count);
     }
 
     /// <summary>When the kernel received the answer's last byte, on the Stopwatch clock; now if it did not say.</summary>
@@ -534,11 +611,24 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         return now;
     }
 
-    private void Complete(Connection c, long answeredAt)
+    private void Complete(Connection c, long answeredAt, bool closing)
     {
         var result = c.Reader.Finish(out bool close);
-        // The kernel's time, kept within what this loop knows: not before the send, not after now.
-        answeredAt = Math.Clamp(answeredAt, c.Sent, Stopwatch.GetTimestamp());
+        close |= closing; // the server closed after its answer: not reused
+        c.Edge = 0;
+        if (result.BytesReceived > LargeAnswer)
+        {
+            _eager = true; // answers beyond a receive window: wait on them, so the server is never held by the sleep
+        }
+
+        // The kernel's time, if it is a time this loop could have seen (after the send, not after now); else now, an
+        // upper bound (a clock step between the packet and the read must not make an answer look faster).
+        long now = Stopwatch.GetTimestamp();
+        if (answeredAt < c.Sent || answeredAt > now)
+        {
+            answeredAt = now;
+        }
+
         _executor.RecordAnswer(result.Outcome, c.Intended, c.Sent, result.BytesReceived, answeredAt);
         _runner.AddInFlight(-1);
         c.Generation++; // its deadline no longer applies

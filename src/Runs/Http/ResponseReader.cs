@@ -246,7 +246,9 @@ internal sealed class ResponseReader
             _start = _end = 0;
         }
 
-        close = _close;
+        // Bytes after the answer (a body longer than its length, an answer nobody asked for): no request is pipelined,
+        // so the connection's framing can no longer be trusted and it is not reused.
+        close = _close || _end > _start;
         _endpoint = null;
         _capture = null;
         _sink = null;

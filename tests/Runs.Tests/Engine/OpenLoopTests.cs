@@ -95,11 +95,53 @@ public sealed class OpenLoopTests : IAsyncLifetime
         runner.InFlight.ShouldBe(0);
     }
 
-    private async Task<(OpenModelRunner Runner, long Start)> Start(ScenarioSpec spec, CancellationToken abort)
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\n\r\na body that runs to the close", true)]
+    [InlineData("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", true)]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\ncut short", false)]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Le", false)]
+    public async Task ServerClosesAfterItsBytes_TheAnswerEndsThere_NotAtTheTimeout(string answer, bool complete)
+    {
+        Assert.SkipUnless(OpenLoop.Supported, "the single-threaded loop needs Linux");
+
+        // The server's close comes right after its bytes, before the loop reads them: a body framed by the close is
+        // complete (2xx), a cut one a connection error — at once, not after the 20 s timeout.
+        await using var server = new RawHttpServer(_ => [RawHttpServer.Send.Text(answer), new RawHttpServer.Hangup()]);
+        var spec = Plans.Open("/", rate: 10, duration: TimeSpan.FromSeconds(0.5)) with { Request = new RequestSpec { Path = "/", Timeout = TimeSpan.FromSeconds(20) } };
+        var clock = Stopwatch.StartNew();
+        var (runner, _) = await Start(spec, TestContext.Current.CancellationToken, server.BaseUrl);
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        var counts = runner.Recorder.TakeInterval(Core.Results.Histograms.Create(), Core.Results.Histograms.Create()).Counts;
+        (complete ? counts.Status2xx : counts.ConnectionError).ShouldBe(5);
+        counts.Timeout.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task EndlessAnswer_EndsAtItsTimeout_AndArrivalsStayOnTime()
+    {
+        Assert.SkipUnless(OpenLoop.Supported, "the single-threaded loop needs Linux");
+
+        // Each answer streams without end as fast as it is read: bytes keep coming, yet each request ends at its
+        // timeout, and the loop still releases every arrival on time.
+        await using var server = new RawHttpServer(_ => [RawHttpServer.Send.Text("HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n"), new RawHttpServer.Flood()]);
+        var spec = Plans.Open("/", rate: 20, duration: TimeSpan.FromSeconds(1)) with { Request = new RequestSpec { Path = "/", Timeout = TimeSpan.FromSeconds(1) } };
+        var clock = Stopwatch.StartNew();
+        var (runner, _) = await Start(spec, TestContext.Current.CancellationToken, server.BaseUrl);
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        var interval = runner.Recorder.TakeInterval(Core.Results.Histograms.Create(), Core.Results.Histograms.Create());
+        interval.Started.ShouldBe(20);
+        interval.Counts.Timeout.ShouldBe(20);
+        runner.TakePacerLagMaxMs().ShouldBeLessThan(100);
+    }
+
+    private async Task<(OpenModelRunner Runner, long Start)> Start(ScenarioSpec spec, CancellationToken abort, Uri? baseUrl = null)
     {
         var time = TimeProvider.System;
         var request = spec.Request;
-        var endpoint = await HttpEndpoint.CreateAsync(_target.Url(request.Path.TrimStart('/')), request.Method, request.Headers, request.Body, request.Timeout, TestContext.Current.CancellationToken, request.Expect);
+        var url = baseUrl is null ? _target.Url(request.Path.TrimStart('/')) : new Uri(baseUrl, request.Path);
+        var endpoint = await HttpEndpoint.CreateAsync(url, request.Method, request.Headers, request.Body, request.Timeout, TestContext.Current.CancellationToken, request.Expect);
         using var watchdog = new TimeoutWatchdog(time);
         var executor = new RequestExecutor(endpoint, new ScenarioRecorder(), watchdog, time);
         var runner = new OpenModelRunner(spec, [executor], time, Core.Load.LoadShare.Whole);
