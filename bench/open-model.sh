@@ -3,14 +3,15 @@
 # generator pinned to core 0 (issue 19's three goals):
 #   1. CPU per request: wrk -t1 -c50 (closed, the denominator), `load --connections 50` (our closed model) and
 #      `load --rate R` (open) at 5k, 10k and 20k/s, and at 10k/s with CONSTELLATION_PACER_BATCH=200us and 0;
-#   2. the highest open rate one core sustains (requests started within 1% of the plan; the pacer's per-second
-#      worst lag shown beside it) against our closed-model maximum on the same core;
+#   2. the highest open rate one core sustains (three runs per rate, the median judged: requests started within 1% of
+#      the plan and the p99 of every arrival's pacing lag under 1 ms) against our closed-model maximum on the same core;
 #   3. as root, where cgroups can be made: one agent and two agents each held to QUOTA of a core by a CFS quota
 #      (a pod's CPU limit) — the highest open rate one such agent sustains, then two at 1.9 × that rate.
 # CPU = user + system seconds of the generator process (its children's rusage), start-up included.
 # Writes bench/results/open-model-<stamp>.md.
 #   DURATION=20 LADDER="20000 30000 40000" QUOTA=0.4 bash bench/open-model.sh
-#   SECTIONS=3 QUOTA=0.2 bash bench/open-model.sh   (only the agents, at another quota)
+#   SECTIONS=3 QUOTA=0.2 AGENT_LADDER="4000 8000 12000 16000 20000 24000 28000" bash bench/open-model.sh
+#     (only the agents, at another quota; the agents are not pinned, each runs in its own cgroup)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

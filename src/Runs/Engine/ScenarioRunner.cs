@@ -215,8 +215,8 @@ public sealed class OpenModelRunner : ScenarioRunner
     /// arrival due up to this horizon, so at high rates the pacer wakes once per batch, not once per arrival. An
     /// arrival sent early is measured from when it was sent (never shorter than its service time); one sent late,
     /// from when it was due. Default 500 µs: a wake-up costs ~20 µs on the 2-core VM measured (bench/open-model.sh), more
-    /// than a request's own work, and 500 µs holds a batch to five arrivals at 10k/s while halving the wake-ups of 200 µs
-    /// (10k/s: 1.27× wrk's CPU per request instead of 1.72×; 60k/s on one core: p99 lag 0.2 ms instead of 1.3 ms).
+    /// than a request's own work; at 10k/s 500 µs batches hold five arrivals where 200 µs ones hold two (one sitting: 1.27×
+    /// wrk's CPU per request instead of 1.72×; by hand at 60k/s on one core: p99 lag 0.20 ms instead of 1.27 ms).
     /// <see cref="ReleaseAheadVariable"/> changes it.
     /// </summary>
     public static TimeSpan ReleaseAhead { get; } = ParseReleaseAhead(Environment.GetEnvironmentVariable(ReleaseAheadVariable)).Value ?? TimeSpan.FromMicroseconds(500);
