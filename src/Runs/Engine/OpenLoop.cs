@@ -455,7 +455,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
 
                 return;
             case State.Idle:
-                if ((events & (Native.EpollIn | Native.EpollErr | Native.EpollHup | Native.EpollRdHup)) != 0)
+                if ((events & ReadEdges) != 0)
                 {
                     // An idle keep-alive connection the server closed (or wrote to unasked): not reused.
                     Close(c);
@@ -478,7 +478,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         var iov = default(Native.IoVec);
         bool closing = (c.Edge & (Native.EpollRdHup | Native.EpollHup | Native.EpollErr)) != 0;
         int budget = ReadCap;
-        long lastData = Stopwatch.GetTimestamp();
+        long lastData = 0; // the kernel's time of the last data read; 0 (none) makes Complete take the read time
         try
         {
             while (true)
@@ -578,13 +578,12 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         _unread.RemoveRange(0, count);
     }
 
-    /// <summary>When the kernel received the answer's last byte, on the Stopwatch clock; now if it did not say.</summary>
+    /// <summary>When the kernel received the answer's last byte, on the Stopwatch clock; 0 if it did not say.</summary>
     private long AnsweredAt(Native.MsgHdr* header)
     {
-        long now = Stopwatch.GetTimestamp();
         if ((header->Flags & Native.MsgCTrunc) != 0)
         {
-            return now;
+            return 0;
         }
 
         for (byte* cmsg = header->ControlLength >= 16 ? (byte*)header->Control : null; cmsg is not null;)
@@ -608,7 +607,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             }
         }
 
-        return now;
+        return 0;
     }
 
     private void Complete(Connection c, long answeredAt, bool closing)
@@ -621,8 +620,8 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             _eager = true; // answers beyond a receive window: wait on them, so the server is never held by the sleep
         }
 
-        // The kernel's time, if it is a time this loop could have seen (after the send, not after now); else now, an
-        // upper bound (a clock step between the packet and the read must not make an answer look faster).
+        // The kernel's time, if it is a time this loop could have seen (after the send, not after now); else (none, or a
+        // clock step between the packet and the read) now, an upper bound: an answer must never look faster than it was.
         long now = Stopwatch.GetTimestamp();
         if (answeredAt < c.Sent || answeredAt > now)
         {
