@@ -628,7 +628,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             answeredAt = now;
         }
 
-        _executor.RecordAnswer(result.Outcome, c.Intended, c.Sent, result.BytesReceived, answeredAt);
+        _executor.Record(result.Outcome, c.Intended, c.Sent, result.BytesReceived, answeredAt);
         _runner.AddInFlight(-1);
         c.Generation++; // its deadline no longer applies
         SetPrompt(c, false);
@@ -648,14 +648,10 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         }
     }
 
-    /// <summary>
-    /// The request failed on this connection. A kept-alive connection the server closed while idle is retried once on a
-    /// fresh one, as browsers do — only if no byte of an answer came back, so a request is never sent twice after the
-    /// server began to answer it (the async path's rule).
-    /// </summary>
+    /// <summary>The request failed on this connection: sent again on a fresh one where the task-based path would (<see cref="RequestExecutor.MayRetry"/>).</summary>
     private void Fail(Connection c, long now, bool timedOut)
     {
-        bool retry = c.Reused && c.Attempt == 0 && !timedOut && !c.Reader.Started;
+        bool retry = RequestExecutor.MayRetry(c.Reused, c.Attempt, timedOut, c.Reader.Started);
         Close(c);
         if (retry)
         {
@@ -665,7 +661,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             return;
         }
 
-        _executor.RecordAnswer(timedOut ? Outcome.Timeout : Outcome.ConnectionError, c.Intended, c.Sent, 0, now);
+        _executor.Record(timedOut ? Outcome.Timeout : Outcome.ConnectionError, c.Intended, c.Sent, 0, now);
         _runner.AddInFlight(-1);
         c.Generation++;
         if (!c.InIdle)
@@ -712,7 +708,7 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             var c = entry.Connection;
             if (c.Generation == entry.Generation && c.State is State.Connecting or State.Sending or State.Awaiting)
             {
-                _executor.RecordAnswer(Outcome.Cancelled, c.Intended, c.Sent, 0, now);
+                _executor.Record(Outcome.Cancelled, c.Intended, c.Sent, 0, now);
                 _runner.AddInFlight(-1);
                 c.Generation++;
                 Close(c);

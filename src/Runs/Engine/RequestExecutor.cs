@@ -41,8 +41,13 @@ public sealed class RequestExecutor
         _own?.RecordStarted();
     }
 
-    /// <summary>Records how a request sent by the caller ended; <paramref name="answeredTs"/>: when it did.</summary>
-    public void RecordAnswer(Outcome outcome, long intendedTs, long sendTs, long bytes, long answeredTs) => Record(outcome, intendedTs, sendTs, bytes, answeredTs);
+    /// <summary>
+    /// Whether a failed request is sent again on a fresh connection: only on a kept-alive connection the server closed
+    /// while idle, once, as browsers do — and only if no byte of a response came back, so a request is never sent twice
+    /// after the server began to answer it, nor after its timeout.
+    /// </summary>
+    internal static bool MayRetry(bool reused, int attempt, bool timedOut, bool responseStarted) =>
+        reused && attempt == 0 && !timedOut && !responseStarted;
 
     /// <summary>
     /// Sends one request. Latency is measured from <paramref name="intendedTimestamp"/> (the open model's
@@ -135,10 +140,7 @@ public sealed class RequestExecutor
                     Close(connection);
                 }
 
-                // A kept-alive connection the server closed while idle: retry once on a fresh one, as browsers
-                // do — but only if no byte of a response came back, so a request is never sent twice after the
-                // server began to answer it.
-                if (reused && attempt == 0 && !timedOut && !responseStarted && !abort.IsCancellationRequested)
+                if (MayRetry(reused, attempt, timedOut, responseStarted) && !abort.IsCancellationRequested)
                 {
                     connection = null;
                     continue;
@@ -168,7 +170,8 @@ public sealed class RequestExecutor
         return c;
     }
 
-    private void Record(Outcome outcome, long intendedTs, long sendTs, long bytes, long? at = null)
+    /// <summary>Records how a request ended (<paramref name="at"/>: when; now if null), also for a caller that sent it itself.</summary>
+    internal void Record(Outcome outcome, long intendedTs, long sendTs, long bytes, long? at = null)
     {
         long now = at ?? _time.GetTimestamp();
         // Latency counts from the intended start; an arrival sent ahead of its time (released with a batch) from its send.
