@@ -117,6 +117,33 @@ public sealed record JournalSample
     public long InFlight { get; init; }
     public required LatencySummary Latency { get; init; }
     public required LatencySummary ServiceTime { get; init; }
+
+    /// <summary>A series' second as a journal line (its histograms go to the series' interval logs).</summary>
+    public static JournalSample Of(string scenario, SecondSample s) => new()
+    {
+        Scenario = scenario,
+        Second = s.Second,
+        Offered = s.Offered,
+        Started = s.Started,
+        Outcomes = s.Outcomes,
+        BytesReceived = s.BytesReceived,
+        InFlight = s.InFlight,
+        Latency = s.Latency,
+        ServiceTime = s.ServiceTime,
+    };
+
+    /// <summary>The line back as the second it was (without histograms: those come from the interval logs).</summary>
+    public SecondSample ToSecond() => new()
+    {
+        Second = Second,
+        Offered = Offered,
+        Started = Started,
+        Outcomes = Outcomes,
+        BytesReceived = BytesReceived,
+        InFlight = InFlight,
+        Latency = Latency,
+        ServiceTime = ServiceTime,
+    };
 }
 
 /// <summary>A scenario stopped at its breaking point, or the whole run was stopped (<see cref="Scenario"/> null).</summary>

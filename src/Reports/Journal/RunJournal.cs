@@ -471,17 +471,7 @@ public static class RunJournal
             if (_per == 1)
             {
                 // One point a second: the second as the engine summarised it.
-                _points.Add(new SecondSample
-                {
-                    Second = s.Second,
-                    Offered = s.Offered,
-                    Started = s.Started,
-                    Outcomes = s.Outcomes,
-                    BytesReceived = s.BytesReceived,
-                    InFlight = s.InFlight,
-                    Latency = s.Latency,
-                    ServiceTime = s.ServiceTime,
-                });
+                _points.Add(s.ToSecond());
                 return;
             }
 

@@ -154,18 +154,7 @@ public sealed class RunJournalWriter : IDisposable
                 log.Service.Append(log.Offset + s.Second, s.ServiceTimeHistogram, s.ServiceTime.MaxMs);
             }
 
-            lines.Add(new JournalSample
-            {
-                Scenario = name,
-                Second = s.Second,
-                Offered = s.Offered,
-                Started = s.Started,
-                Outcomes = s.Outcomes,
-                BytesReceived = s.BytesReceived,
-                InFlight = s.InFlight,
-                Latency = s.Latency,
-                ServiceTime = s.ServiceTime,
-            });
+            lines.Add(JournalSample.Of(name, s));
         }
 
         return lines;
