@@ -49,42 +49,35 @@ public sealed class RunCollector : IRunListener
         foreach (var r in _scenarios)
         {
             var spec = r.Spec;
-            var seconds = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(spec.Name) ?? [];
+            var seconds = SecondsOf(spec.Name);
             var ended = end.Scenarios.FirstOrDefault(e => e.Name == spec.Name) ?? new ScenarioEnd(spec.Name, spec.StartAfter.TotalSeconds, seconds.Count, EndReason.Completed);
-            results.Add(new ScenarioResult
+            results.Add(Series(spec.Name, r.RecordedUrl, seconds) with
             {
-                Name = spec.Name,
-                Target = spec.Target,
-                Model = spec.Load.Model.ToString().ToLowerInvariant(),
-                Url = r.RecordedUrl,
-                StartOffsetSeconds = ended.StartOffsetSeconds,
-                DurationSeconds = ended.DurationSeconds,
-                EndReason = ended.EndReason,
-                Seconds = seconds,
-                Totals = ScenarioTotalsCalculator.FromSamples(seconds, ended.DurationSeconds),
                 BreakingPoint = _breakingPoints.GetValueOrDefault(spec.Name),
                 LatencyLimits = [.. spec.StopWhen.Where(c => c.Metric is Core.Load.StopMetric.Percentile or Core.Load.StopMetric.Mean).Select(c => new LatencyLimit(c.Text, c.Threshold))],
                 Reaction = ReactionScope.For(spec),
                 Failures = ended.Failures,
-                Requests = [.. r.RequestSeries().Select(request =>
-                {
-                    var own = (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(Core.Plans.RequestLabels.Key(spec.Name, request.Label)) ?? [];
-                    return new ScenarioResult
-                    {
-                        Name = request.Label,
-                        Target = spec.Target,
-                        Model = spec.Load.Model.ToString().ToLowerInvariant(),
-                        Url = request.Url,
-                        StartOffsetSeconds = ended.StartOffsetSeconds,
-                        DurationSeconds = ended.DurationSeconds,
-                        EndReason = ended.EndReason,
-                        Seconds = own,
-                        Totals = ScenarioTotalsCalculator.FromSamples(own, ended.DurationSeconds),
-                    };
-                })],
+                Requests = [.. r.RequestSeries().Select(request => Series(request.Label, request.Url, SecondsOf(Core.Plans.RequestLabels.Key(spec.Name, request.Label))))],
             });
+
+            // One series of the scenario (itself, or one request of its sequence): its seconds and totals over its time.
+            ScenarioResult Series(string name, string url, IReadOnlyList<SecondSample> own) => new()
+            {
+                Name = name,
+                Target = spec.Target,
+                Model = spec.Load.Model.ToString().ToLowerInvariant(),
+                Url = url,
+                StartOffsetSeconds = ended.StartOffsetSeconds,
+                DurationSeconds = ended.DurationSeconds,
+                EndReason = ended.EndReason,
+                Seconds = own,
+                Totals = ScenarioTotalsCalculator.FromSamples(own, ended.DurationSeconds),
+            };
         }
 
         return new EngineResult(results, GeneratorHealthAssessor.Assess(_generator), end.LoadStartUtc, end.EndedUtc, end.Cancelled) { AbortedBy = end.AbortedBy };
     }
+
+    /// <summary>A series' collected seconds (a scenario's, or one request's by its key), none if it had none.</summary>
+    private IReadOnlyList<SecondSample> SecondsOf(string key) => (IReadOnlyList<SecondSample>?)_seconds.GetValueOrDefault(key) ?? [];
 }
