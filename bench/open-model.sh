@@ -131,7 +131,8 @@ if "1" in sections or "2" in sections:
             run_id = f"core-{rate}-{attempt}"
             measured(["taskset", "-c", "0", *cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q"])
             achieved, _, _, within = sustained(run_id, rate, 10)
-            runs.append((lags(run_id, 10)[0], achieved, within, lags(run_id, 10)))
+            lag = lags(run_id, 10)
+            runs.append((lag[0], achieved, within, lag))
         runs.sort(key=lambda r: r[0])
         p99, achieved, within, (_, worst, single, gc) = runs[1]
         ok = within and p99 < 1
