@@ -128,9 +128,6 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         // Allocation is measured from the end of the first second (connections opened, buffers grown) to the end.
         long warm = start + Stopwatch.Frequency;
         long warmAllocated = -1, warmStarted = 0, started = 0;
-        var share = _runner.Share;
-        int max = _runner.Spec.Load.MaxInFlight;
-        double freq = Stopwatch.Frequency;
         bool pacing = true;
         bool pending = false;
         long pendingDue = 0;
@@ -154,18 +151,12 @@ internal sealed unsafe partial class OpenLoop : IDisposable
             {
                 if (!pending)
                 {
-                    if (!schedule.TryNext(out var seconds))
+                    if (!_runner.TryNextDue(schedule, start, out pendingDue))
                     {
                         pacing = false;
                         break;
                     }
 
-                    if (!share.OwnsArrival(schedule.Issued - 1))
-                    {
-                        continue; // another agent's arrival
-                    }
-
-                    pendingDue = start + (long)(seconds * freq);
                     pending = true;
                 }
 
@@ -176,11 +167,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 }
 
                 pending = false;
-                _runner.ReportLag(now - pendingDue);
-                if (_runner.InFlight >= max)
+                if (!_runner.TryAdmit(pendingDue, now))
                 {
-                    _executor.Recorder.RecordDropped();
-                    continue;
+                    continue; // dropped: maxInFlight requests outstanding
                 }
 
                 Start(pendingDue, now);
@@ -246,10 +235,9 @@ internal sealed unsafe partial class OpenLoop : IDisposable
         }
     }
 
-    /// <summary>Sends one arrival: on an idle connection, else on a new one once it connects.</summary>
+    /// <summary>Sends one admitted arrival (already counted in flight): on an idle connection, else on a new one once it connects.</summary>
     private void Start(long intended, long now)
     {
-        _runner.AddInFlight(1);
         _executor.RecordStart();
         Connection? c = null;
         while (_idle.TryPop(out var idle))

@@ -96,7 +96,7 @@ public abstract class ScenarioRunner
     /// Records one arrival's lag (how late it was sent; 0 when it went out early with a batch) in the per-arrival
     /// histogram, and keeps the second's worst.
     /// </summary>
-    protected internal void ReportLag(long lagTicks)
+    protected void ReportLag(long lagTicks)
     {
         _paced = true;
         _pacerLag.RecordValue(Math.Clamp((long)(lagTicks / _ticksPerMicro), Core.Results.Histograms.LowestMicros, Core.Results.Histograms.HighestMicros));
@@ -228,22 +228,46 @@ public sealed class OpenModelRunner : ScenarioRunner
         : Core.Text.Durations.TryParse(text, out var value) && value >= TimeSpan.Zero && value <= TimeSpan.FromMilliseconds(10) ? (value, null)
         : (null, $"{ReleaseAheadVariable} must be a duration from 0 to 10ms (e.g. 200us, 1ms), got '{text}'");
 
+    /// <summary>The next arrival of the schedule this runner owns (another agent's are skipped): when it is due, on this runner's clock.</summary>
+    internal bool TryNextDue(Core.Load.LoadCurve.ArrivalSchedule schedule, long startTimestamp, out long due)
+    {
+        while (schedule.TryNext(out var seconds))
+        {
+            if (Share.OwnsArrival(schedule.Issued - 1))
+            {
+                due = startTimestamp + (long)(seconds * Time.TimestampFrequency);
+                return true;
+            }
+        }
+
+        due = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// Releases an arrival due at <paramref name="due"/>, at <paramref name="now"/>: its lag is recorded, and it is counted in
+    /// flight — or, with maxInFlight requests outstanding, dropped (false).
+    /// </summary>
+    internal bool TryAdmit(long due, long now)
+    {
+        ReportLag(now - due);
+        if (InFlight >= Spec.Load.MaxInFlight)
+        {
+            Dropped();
+            return false;
+        }
+
+        AddInFlight(1);
+        return true;
+    }
+
     private void Pace(long startTimestamp)
     {
         var schedule = Curve.Schedule();
-        double freq = Time.TimestampFrequency;
-        long ahead = (long)(ReleaseAhead.TotalSeconds * freq);
-        int max = Spec.Load.MaxInFlight;
+        long ahead = (long)(ReleaseAhead.TotalSeconds * Time.TimestampFrequency);
         var token = StopToken;
-        var share = Share;
-        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && schedule.TryNext(out var seconds))
+        while (!token.IsCancellationRequested && !_abort.IsCancellationRequested && TryNextDue(schedule, startTimestamp, out long due))
         {
-            if (!share.OwnsArrival(schedule.Issued - 1))
-            {
-                continue; // another agent's arrival
-            }
-
-            long due = startTimestamp + (long)(seconds * freq);
             long now = Time.GetTimestamp();
             if (due - now > ahead)
             {
@@ -256,15 +280,10 @@ public sealed class OpenModelRunner : ScenarioRunner
                 now = Time.GetTimestamp();
             }
 
-            ReportLag(now - due);
-            if (InFlight >= max)
+            if (TryAdmit(due, now))
             {
-                Dropped();
-                continue;
+                _ = Fire(due);
             }
-
-            AddInFlight(1);
-            _ = Fire(due);
         }
     }
 
