@@ -6,7 +6,8 @@
 #   2. the highest open rate one core sustains (three runs per rate, the median judged: requests started within 1% of
 #      the plan and the p99 of every arrival's pacing lag under 1 ms) against our closed-model maximum on the same core;
 #   3. as root, where cgroups can be made: one agent and two agents each held to QUOTA of a core by a CFS quota
-#      (a pod's CPU limit) — the highest open rate one such agent sustains, then two at 1.9 × that rate.
+#      (a pod's CPU limit) — at each rate one agent, and two at 1.9 × it, alternately (three runs each, the median
+#      judged): the highest rate one sustains against the highest two sustain.
 # CPU = user + system seconds of the generator process (its children's rusage), start-up included.
 # Writes bench/results/open-model-<stamp>.md.
 #   DURATION=20 LADDER="20000 30000 40000" QUOTA=0.4 bash bench/open-model.sh
@@ -154,25 +155,38 @@ if "1" in sections or "2" in sections:
 
 if quota_script and "3" in sections:
     print(f"\n## 3. Agents held to {quota:g} of a core each (CFS quota)\n")
-    print("`run --agents N --agent-prefix in-cgroup.sh` (each agent in its own cgroup), 10 s each; sustained = the merged rate within 1%")
-    print("of the plan. A quota throttles a cgroup for the rest of each 100 ms period once it is spent, so an agent's pacer lag is tens of")
-    print("ms by construction; latency still counts from each arrival's intended time.\n")
-    print("| agents | planned req/s | achieved req/s | worst agent's lag ms | sustained |\n|---:|---:|---:|---:|---|")
-    one = 0
+    print("`run --agents N --agent-prefix in-cgroup.sh` (each agent in its own cgroup), 10 s each. At each rate of the ladder one agent runs")
+    print("at that rate and two agents at 1.9 × it, alternately, three times each (this VM's speed drifts by several percent within")
+    print("minutes, so the two are compared in the same minutes); each is judged by its median run's merged rate (all three in")
+    print("brackets); sustained = within 1% of the plan. The ladder stops when neither is sustained. A quota throttles a cgroup for the")
+    print("rest of each 100 ms period once it is spent, so an agent's pacer lag is tens of ms by construction; latency still counts")
+    print("from each arrival's intended time.\n")
+    print("| agents | planned req/s | achieved req/s (runs) | worst agent's lag ms | sustained |\n|---:|---:|---:|---:|---|")
+
+    def agents_run(n, rate, attempt):
+        run_id = f"quota{n}-{rate}-{attempt}"
+        measured([*cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q", "--agents", str(n), "--agent-prefix", f"{quota_script} {{index}}"])
+        return sustained(run_id, rate, 10)
+
+    def judged(n, rate, runs):
+        """A row for n agents' runs at rate; the median run's achieved rate and whether it is within 1%."""
+        runs.sort(key=lambda r: r[0])
+        achieved, worst, _, ok = runs[1]
+        print(f"| {n} | {rate:,} | {achieved:,.0f} ({', '.join(f'{r[0]:,.0f}' for r in runs)}) | {worst:.2f} | {'yes' if ok else 'no'} |")
+        return ok
+
+    one = two = 0
     for rate in agent_ladder:
-        run_id = f"quota1-{rate}"
-        measured([*cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q", "--agents", "1", "--agent-prefix", f"{quota_script} {{index}}"])
-        achieved, worst, _, ok = sustained(run_id, rate, 10)
-        print(f"| 1 | {rate:,} | {achieved:,.0f} | {worst:.2f} | {'yes' if ok else 'no'} |")
-        if not ok:
+        pair = int(rate * 1.9)
+        singles, pairs = [], []
+        for attempt in range(3):
+            singles.append(agents_run(1, rate, attempt))
+            pairs.append(agents_run(2, pair, attempt))
+        one_ok, two_ok = judged(1, rate, singles), judged(2, pair, pairs)
+        one, two = (rate if one_ok else one), (pair if two_ok else two)
+        if not one_ok and not two_ok:
             break
-        one = rate
     if one:
-        rate = int(one * 1.9)
-        run_id = f"quota2-{rate}"
-        measured([*cli, "run", plan(run_id, rate, 10), "-o", f"{work}/runs", "--run-id", run_id, "-q", "--agents", "2", "--agent-prefix", f"{quota_script} {{index}}"])
-        achieved, worst, _, ok = sustained(run_id, rate, 10)
-        print(f"| 2 | {rate:,} | {achieved:,.0f} | {worst:.2f} | {'yes' if ok else 'no'} |")
-        print(f"\nOne agent sustains {one:,}/s; two at a plan of 1.9 × that reach {achieved:,.0f}/s ({'within' if ok else 'NOT within'} 1%): **{achieved / one:.2f}×**.")
+        print(f"\nOne agent sustains {one:,}/s; two sustain {two:,}/s: **{two / one:.2f}×** (goal: at least 1.9×).")
 PY
 cat "bench/results/open-model-$stamp.md"
