@@ -202,12 +202,11 @@ internal sealed unsafe partial class OpenLoop : IDisposable
                 return;
             }
 
-            // Sleep until half a batch before the next arrival is due, so a wake-up's latency (~0.1 ms here) does not make it
-            // late (or a while, to read answers and find timeouts), then read what came in.
+            // Sleep until the next arrival is due (or a while, to read answers and find timeouts), then read what came in.
             long wake = now + _maxSleepTicks;
             if (pacing && pending)
             {
-                wake = Math.Min(wake, pendingDue - (ahead / 2));
+                wake = Math.Min(wake, pendingDue);
             }
 
             // A connection mid-connect, mid-send or mid-answer is waited on (epoll_wait counts whole milliseconds); one with

@@ -271,9 +271,8 @@ public sealed class OpenModelRunner : ScenarioRunner
             long now = Time.GetTimestamp();
             if (due - now > ahead)
             {
-                // Sleep (no spin) until half a batch before the arrival is due, so a wake-up's latency does not make it late;
-                // every arrival due within the horizon by then goes out with it.
-                if (!WaitUntil(due - (ahead / 2), token))
+                // Sleep (no spin) until the arrival is due; every arrival due within the horizon by then goes out with it.
+                if (!WaitUntil(due, token))
                 {
                     break;
                 }
